@@ -1,0 +1,211 @@
+"""Contexts: the token occurrences behind each matrix cell, as a columnar table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tokenheat._checks import as_int_array, describe
+
+
+class Contexts:
+    """What a click on a cell lists: one entry per occurrence behind that cell.
+
+    Entries are stored column by column and kept sorted by ``(row, col)`` (stable), so the
+    entries of one cell are contiguous.
+
+    Parameters
+    ----------
+    row, col : array of int
+        The matrix cell each entry belongs to.
+    example : array of int
+        Index of the entry's example in the matrix's :class:`Corpus`.
+    start, end : array of int
+        The highlighted token span ``[start, end)`` within that example.
+    start2, end2 : array of int, optional
+        A second marked span (``-1`` for none), e.g. the past token of an anchor pair.
+    scores : sequence of arrays, optional
+        Per entry, one float per token of its example (or an empty array): drawn as token
+        colours, e.g. attributions.
+    numeric : mapping of str to array, optional
+        Extra numeric columns, e.g. ``{"p_orig": ..., "p_new": ...}``.
+    labels : mapping of str to sequence of str, optional
+        Extra categorical columns, e.g. ``{"orig_label": [...], "new_label": [...]}``.
+
+    Examples
+    --------
+    >>> ctx = Contexts(row=[0], col=[1], example=[0], start=[2], end=[3],
+    ...                labels={"label": ["joy"]})
+    >>> len(ctx)
+    1
+    """
+
+    def __init__(
+        self,
+        row: Any,
+        col: Any,
+        example: Any,
+        start: Any,
+        end: Any,
+        *,
+        start2: Any = None,
+        end2: Any = None,
+        scores: Sequence[Any] | None = None,
+        numeric: Mapping[str, Any] | None = None,
+        labels: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
+        row = as_int_array("row", row)
+        n = row.shape[0]
+        col = as_int_array("col", col, n)
+        example = as_int_array("example", example, n)
+        start = as_int_array("start", start, n)
+        end = as_int_array("end", end, n)
+        if (start2 is None) != (end2 is None):
+            raise ValueError("start2 and end2 go together: pass both or neither")
+        if start2 is not None:
+            start2 = as_int_array("start2", start2, n)
+            end2 = as_int_array("end2", end2, n)
+        if n and (row.min() < 0 or col.min() < 0 or example.min() < 0):
+            raise ValueError("row, col and example must be non-negative indices")
+        if np.any(end < start):
+            k = int(np.argmax(end < start))
+            raise ValueError(f"end must be >= start (entry {k}: start={start[k]}, end={end[k]})")
+        order = np.lexsort((col, row))
+        self.row, self.col, self.example = row[order], col[order], example[order]
+        self.start, self.end = start[order], end[order]
+        self.start2 = start2[order] if start2 is not None else None
+        self.end2 = end2[order] if end2 is not None else None
+
+        self.score_offsets: np.ndarray | None = None
+        self.scores: np.ndarray | None = None
+        if scores is not None:
+            if len(scores) != n:
+                raise ValueError(f"scores has {len(scores)} entries; pass one array per context ({n})")
+            parts = [np.asarray(s, dtype=np.float32).reshape(-1) for s in scores]
+            parts = [parts[k] for k in order]
+            lengths = np.array([p.size for p in parts], dtype=np.int64)
+            self.score_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+            self.scores = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            if np.isinf(self.scores).any():
+                raise ValueError("scores hold ±inf; use NaN for a missing score")
+
+        self.numeric: dict[str, np.ndarray] = {}
+        for name, values in (numeric or {}).items():
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.shape != (n,):
+                raise ValueError(f"numeric[{name!r}] has shape {arr.shape}; it must be ({n},)")
+            self.numeric[str(name)] = arr.astype(np.float32)[order]
+
+        self.labels: dict[str, tuple[list[str], np.ndarray]] = {}
+        for name, values in (labels or {}).items():
+            if isinstance(values, str) or len(values) != n:
+                raise ValueError(
+                    f"labels[{name!r}] must be a sequence of {n} values, got {describe(values)}"
+                )
+            codes, cats = pd.factorize(pd.Series(values, dtype=object).astype(str), sort=False)
+            self.labels[str(name)] = (list(cats), codes.astype(np.int32)[order])
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+    def __repr__(self) -> str:
+        cols = list(self.numeric) + list(self.labels)
+        return f"Contexts({len(self)} entries{', columns ' + ', '.join(cols) if cols else ''})"
+
+    def cell(self, row: int, col: int) -> np.ndarray:
+        """Indices of the entries of one cell (contiguous, in stored order)."""
+        key = self.row.astype(np.int64) * (2**31) + self.col
+        target = row * (2**31) + col
+        lo = int(np.searchsorted(key, target, "left"))
+        hi = int(np.searchsorted(key, target, "right"))
+        return np.arange(lo, hi)
+
+    def scores_of(self, k: int) -> np.ndarray | None:
+        """Per-token scores of entry ``k`` (``None`` when the table has none)."""
+        if self.scores is None or self.score_offsets is None:
+            return None
+        return self.scores[self.score_offsets[k] : self.score_offsets[k + 1]]
+
+    def check_against(self, shape: tuple[int, int], corpus: Any) -> None:
+        """Raise when entries point outside the matrix or the corpus."""
+        n = len(self)
+        if not n:
+            return
+        if self.row.max() >= shape[0] or self.col.max() >= shape[1]:
+            raise ValueError(
+                f"contexts point at cells outside the matrix of shape {shape} "
+                f"(max row {self.row.max()}, max col {self.col.max()})"
+            )
+        if corpus is None:
+            raise ValueError("contexts need a corpus: pass corpus= to the TokenMatrix")
+        if self.example.max() >= len(corpus):
+            raise ValueError(
+                f"contexts point at example {self.example.max()} but the corpus has {len(corpus)}"
+            )
+        lengths = np.diff(corpus.offsets)[self.example]
+        if np.any(self.end > lengths) or np.any(self.start < 0):
+            k = int(np.argmax((self.end > lengths) | (self.start < 0)))
+            raise ValueError(
+                f"context {k} marks tokens [{self.start[k]}, {self.end[k]}) but example "
+                f"{self.example[k]} has {lengths[k]} tokens"
+            )
+        if self.score_offsets is not None:
+            sizes = np.diff(self.score_offsets)
+            bad = (sizes != 0) & (sizes != lengths)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ValueError(
+                    f"scores of context {k} have {sizes[k]} values; its example has {lengths[k]} "
+                    "tokens (pass one score per token, or an empty array)"
+                )
+
+    def to_pandas(self, corpus: Any = None) -> pd.DataFrame:
+        """A tidy frame, one row per entry; with ``corpus``, also the highlighted text."""
+        data: dict[str, Any] = {
+            "row": self.row,
+            "col": self.col,
+            "example": self.example,
+            "start": self.start,
+            "end": self.end,
+        }
+        if self.start2 is not None:
+            data["start2"], data["end2"] = self.start2, self.end2
+        for name, (cats, codes) in self.labels.items():
+            data[name] = np.asarray(cats, dtype=object)[codes] if len(codes) else []
+        data.update(self.numeric)
+        if self.scores is not None:
+            data["scores"] = [self.scores_of(k) for k in range(len(self))]
+        frame = pd.DataFrame(data)
+        if corpus is not None and len(self):
+            frame["token"] = [
+                "".join(corpus.tokens(e)[s:t]) for e, s, t in zip(self.example, self.start, self.end)
+            ]
+        return frame
+
+    @classmethod
+    def from_pandas(cls, frame: pd.DataFrame) -> Contexts:
+        """Rebuild contexts from :meth:`to_pandas` output (the ``token`` column is ignored)."""
+        required = ["row", "col", "example", "start", "end"]
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            raise ValueError(f"frame lacks the columns {missing}; it needs {required}")
+        fixed = set(required) | {"start2", "end2", "scores", "token"}
+        numeric, labels = {}, {}
+        for name in frame.columns:
+            if name in fixed:
+                continue
+            if pd.api.types.is_numeric_dtype(frame[name]):
+                numeric[name] = frame[name].to_numpy()
+            else:
+                labels[name] = frame[name].astype(str).tolist()
+        return cls(
+            *(frame[c].to_numpy() for c in required),
+            start2=frame["start2"].to_numpy() if "start2" in frame else None,
+            end2=frame["end2"].to_numpy() if "end2" in frame else None,
+            scores=list(frame["scores"]) if "scores" in frame else None,
+            numeric=numeric,
+            labels=labels,
+        )

@@ -1,0 +1,169 @@
+"""A corpus: examples stored as token strings (a vocabulary of unique strings + ids)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tokenheat._checks import as_int_array, describe
+
+
+class Corpus:
+    """Examples as sequences of token strings.
+
+    Stored compactly: ``vocab`` holds each distinct token string once, ``ids`` the tokens of
+    all examples concatenated, and ``offsets`` where each example starts (``n + 1`` entries).
+
+    Parameters
+    ----------
+    vocab : sequence of str
+        Distinct token strings.
+    ids : array of int
+        Token ids into ``vocab``, all examples concatenated.
+    offsets : array of int
+        ``n_examples + 1`` increasing offsets into ``ids``, starting at 0.
+    texts : list of str, optional
+        The original text of each example.
+    names : list of str, optional
+        A display name per example (default ``"#i"``).
+    meta : pandas.DataFrame, optional
+        One row of metadata per example (labels, sources, ...).
+
+    Raises
+    ------
+    ValueError
+        When ids fall outside the vocabulary, offsets are not increasing, or per-example
+        lists have the wrong length.
+
+    Examples
+    --------
+    >>> c = Corpus.from_tokens([["Hello", " world"], ["Bye"]])
+    >>> len(c), c.tokens(0)
+    (2, ['Hello', ' world'])
+    """
+
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        ids: Any,
+        offsets: Any,
+        *,
+        texts: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        meta: pd.DataFrame | None = None,
+    ) -> None:
+        self.vocab = [str(v) for v in vocab]
+        self.ids = as_int_array("ids", ids)
+        self.offsets = as_int_array("offsets", offsets)
+        if self.offsets.size == 0 or self.offsets[0] != 0:
+            raise ValueError("offsets must start at 0 and have one entry per example plus one")
+        if np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+        if self.offsets[-1] != self.ids.size:
+            raise ValueError(
+                f"offsets end at {self.offsets[-1]} but ids has {self.ids.size} entries; "
+                "the last offset must equal len(ids)"
+            )
+        if self.ids.size and (self.ids.min() < 0 or self.ids.max() >= len(self.vocab)):
+            raise ValueError(f"ids must index into vocab (0..{len(self.vocab) - 1})")
+        n = len(self)
+        self.texts = _per_example("texts", texts, n)
+        self.names = _per_example("names", names, n)
+        if meta is not None:
+            if not isinstance(meta, pd.DataFrame):
+                raise TypeError(f"meta must be a pandas DataFrame, got {describe(meta)}")
+            if len(meta) != n:
+                raise ValueError(f"meta has {len(meta)} rows; it must have one per example ({n})")
+            meta = meta.reset_index(drop=True)
+        self.meta = meta
+
+    @classmethod
+    def from_tokens(
+        cls,
+        examples: Sequence[Sequence[str]],
+        *,
+        texts: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        meta: pd.DataFrame | None = None,
+    ) -> Corpus:
+        """Build a corpus from lists of token strings, one list per example.
+
+        Examples
+        --------
+        >>> Corpus.from_tokens([["a", "b", "a"]]).vocab
+        ['a', 'b']
+        """
+        if isinstance(examples, str):
+            raise TypeError(
+                "examples must be a list of token lists, got a single string; "
+                "split it into tokens first, e.g. [text.split()]"
+            )
+        index: dict[str, int] = {}
+        ids: list[int] = []
+        offsets = [0]
+        for i, example in enumerate(examples):
+            if isinstance(example, str):
+                raise TypeError(
+                    f"examples[{i}] is a string; each example must be a list of token strings"
+                )
+            for tok in example:
+                ids.append(index.setdefault(str(tok), len(index)))
+            offsets.append(len(ids))
+        return cls(list(index), np.asarray(ids, np.int32), offsets, texts=texts, names=names, meta=meta)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    def __repr__(self) -> str:
+        return f"Corpus({len(self)} examples, {self.ids.size} tokens, {len(self.vocab)} distinct)"
+
+    def tokens(self, i: int) -> list[str]:
+        """The token strings of example ``i``."""
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"example {i} is out of range for a corpus of {n} examples")
+        i %= n
+        return [self.vocab[j] for j in self.ids[self.offsets[i] : self.offsets[i + 1]]]
+
+    def length(self, i: int) -> int:
+        """Number of tokens in example ``i``."""
+        return int(self.offsets[i + 1] - self.offsets[i])
+
+    def name(self, i: int) -> str:
+        """Display name of example ``i``."""
+        return self.names[i] if self.names is not None else f"#{i}"
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per token: ``example``, ``position``, ``token``."""
+        lengths = np.diff(self.offsets)
+        example = np.repeat(np.arange(len(self), dtype=np.int32), lengths)
+        position = np.arange(self.ids.size, dtype=np.int32) - np.repeat(self.offsets[:-1], lengths)
+        vocab = np.asarray(self.vocab, dtype=object)
+        return pd.DataFrame(
+            {"example": example, "position": position, "token": vocab[self.ids] if self.ids.size else []}
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Corpus) or len(self) != len(other):
+            return False
+        return (
+            all(self.tokens(i) == other.tokens(i) for i in range(len(self)))
+            and self.texts == other.texts
+            and self.names == other.names
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _per_example(name: str, values: Sequence[str] | None, n: int) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        raise TypeError(f"{name} must be a list with one string per example, got a single string")
+    out = [str(v) for v in values]
+    if len(out) != n:
+        raise ValueError(f"{name} has {len(out)} entries; the corpus has {n} examples")
+    return out

@@ -1,0 +1,173 @@
+"""Jupyter widgets: ``Heatmap`` (one matrix) and ``Dashboard`` (several, linked)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import anywidget
+import pandas as pd
+import traitlets
+
+from tokenheat._matrix import TokenMatrix
+from tokenheat._serialization import DEFAULT_MAX_BYTES, build_spec
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+EMPTY_SELECTION: dict[str, Any] = {
+    "matrix": None,
+    "row": None,
+    "col": None,
+    "token": None,
+    "example": None,
+}
+
+
+def _static(name: str) -> pathlib.Path:
+    path = STATIC / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the front-end bundle {path} is missing; build it with `npm install && npm run build` "
+            "in the source tree, or reinstall tokenheat from a wheel"
+        )
+    return path
+
+
+class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
+    """Several heatmaps that share one selection and one context panel.
+
+    Parameters
+    ----------
+    matrices : sequence of TokenMatrix
+        The heatmaps, drawn in order.
+    columns : int, optional
+        Heatmaps per grid row (default: up to 2).
+    cell_size : int
+        Preferred cell size in CSS pixels; large matrices shrink it and scroll.
+    max_bytes : int, optional
+        Payload limit (default 64 MiB); above it a ValueError says what to reduce.
+
+    Examples
+    --------
+    >>> dash = Dashboard([m1, m2])          # doctest: +SKIP
+    >>> dash                                # shows inline in a notebook  # doctest: +SKIP
+    >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
+    """
+
+    _spec = traitlets.Dict().tag(sync=True)
+    """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
+
+    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(sync=True)
+    """The current selection, written by clicks and keys in the page: ``matrix``, ``row``,
+    ``col`` (indices), ``token`` (str) and ``example`` (corpus index); ``None`` when unset."""
+
+    height = traitlets.Int(0).tag(sync=True)
+    """Maximum height in pixels of each heatmap's scroll area (0 = automatic)."""
+
+    def __init__(
+        self,
+        matrices: Sequence[TokenMatrix],
+        *,
+        columns: int | None = None,
+        cell_size: int = 14,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(matrices, TokenMatrix):
+            matrices = [matrices]
+        self.matrices: list[TokenMatrix] = list(matrices)
+        spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
+        super().__init__(_spec=spec, **kwargs)
+
+    @traitlets.default("_esm")
+    def _default_esm(self) -> Any:
+        return _static("widget.js")
+
+    @traitlets.default("_css")
+    def _default_css(self) -> Any:
+        return _static("widget.css")
+
+    @traitlets.validate("selected")
+    def _validate_selected(self, proposal: Any) -> dict[str, Any]:
+        value = dict(EMPTY_SELECTION)
+        given = proposal["value"] or {}
+        unknown = set(given) - set(EMPTY_SELECTION)
+        if unknown:
+            raise traitlets.TraitError(
+                f"selected has unknown keys {sorted(unknown)}; use {sorted(EMPTY_SELECTION)}"
+            )
+        value.update(given)
+        m = value["matrix"]
+        if m is not None and not 0 <= int(m) < len(self.matrices):
+            raise traitlets.TraitError(
+                f"selected matrix {m} is out of range; the dashboard has {len(self.matrices)}"
+            )
+        return value
+
+    def clear_selection(self) -> None:
+        """Clear the selection here and in the page."""
+        self.selected = dict(EMPTY_SELECTION)
+
+    def select(self, matrix: int = 0, row: int | None = None, col: int | None = None,
+               token: str | None = None, example: int | None = None) -> None:
+        """Select a cell, token or example from Python; the page follows."""
+        self.selected = {"matrix": matrix, "row": row, "col": col, "token": token, "example": example}
+
+    def selected_contexts(self) -> pd.DataFrame:
+        """The contexts of the selected cell as a tidy frame (empty when nothing is selected).
+
+        Examples
+        --------
+        >>> dash.selected_contexts()[["token", "example"]]  # doctest: +SKIP
+        """
+        sel = self.selected
+        if sel.get("matrix") is None or sel.get("row") is None or sel.get("col") is None:
+            return pd.DataFrame()
+        m = self.matrices[int(sel["matrix"])]
+        if m.contexts is None:
+            return pd.DataFrame()
+        frame = m.contexts.to_pandas(m.corpus)
+        keep = (frame["row"] == int(sel["row"])) & (frame["col"] == int(sel["col"]))
+        return frame.loc[keep].reset_index(drop=True)
+
+    def to_html(self, path: Any = None, **kwargs: Any) -> str:
+        """Write this dashboard as one offline, interactive HTML file."""
+        from tokenheat.export import to_html
+
+        return to_html(self, path, **kwargs)
+
+    def to_altair(self, **kwargs: Any) -> Any:
+        """The heatmaps as linked Altair charts."""
+        from tokenheat.export import to_altair
+
+        return to_altair(self, **kwargs)
+
+
+class Heatmap(Dashboard):
+    """One matrix as an interactive heatmap with its context panel.
+
+    Parameters
+    ----------
+    matrix : TokenMatrix
+        What to draw.
+    **kwargs
+        As for :class:`Dashboard`.
+
+    Examples
+    --------
+    >>> Heatmap(matrix)  # doctest: +SKIP
+    """
+
+    def __init__(self, matrix: TokenMatrix, **kwargs: Any) -> None:
+        if not isinstance(matrix, TokenMatrix):
+            raise TypeError(
+                f"matrix must be a tokenheat.TokenMatrix, got {type(matrix).__name__}; "
+                "for several matrices use tokenheat.Dashboard([...])"
+            )
+        super().__init__([matrix], **kwargs)
+
+    @property
+    def matrix(self) -> TokenMatrix:
+        """The matrix drawn."""
+        return self.matrices[0]
