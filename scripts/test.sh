@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up everything (scripts/setup.sh test), then runs every check and test:
+# lint and types (Python and TypeScript), JS unit tests, and pytest over Python unit tests,
+# model analyses, the SmolLM2 integration, browser tests, JupyterLab end to end and the
+# notebooks. Extra arguments go to pytest (e.g. scripts/test.sh -k lens).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+VENV=${TOKENHEAT_VENV:-$(pwd)/.venv}
+export PATH="$VENV/bin:$PATH"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "ruff (lint + format check)"
+ruff check src tests bench
+ruff format --check src tests bench
+step "TypeScript: tsc --noEmit, biome"
+npm run --silent typecheck
+npm run --silent lint
+step "JS unit tests (vitest)"
+npm test --silent
+step "pytest"
+export TOKENHEAT_CACHE=${TOKENHEAT_CACHE:-$HOME/.cache/tokenheat}
+python -m pytest -q -ra "$@"

@@ -1,0 +1,135 @@
+"""One self-contained, offline, still-interactive HTML file.
+
+The page inlines the front end (``static/standalone.js``, which carries the same ``render``
+the notebook widget runs, and ``static/widget.css``) and the data, with every buffer base64
+encoded. It references no other file or host, so it makes no network request.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import pathlib
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from tokenheat._matrix import TokenMatrix
+from tokenheat._serialization import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data: blob:; worker-src blob:">
+<meta name="generator" content="tokenheat {version}">
+<title>{title}</title>
+<style>
+body {{ margin: 16px; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
+@media (prefers-color-scheme: dark) {{ body {{ background: #111; color: #ddd; }} }}
+</style>
+<style>{css}</style>
+</head>
+<body>
+{heading}<div class="tokenheat-root" data-tokenheat="tokenheat-data-0"></div>
+<script type="application/json" id="tokenheat-data-0">{data}</script>
+<script>{js}</script>
+</body>
+</html>
+"""
+
+
+def _read_static(name: str) -> str:
+    path = STATIC / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the front-end bundle {path} is missing; build it with `npm install && npm run build` "
+            "in the source tree, or reinstall tokenheat from a wheel"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
+    from tokenheat.widget import Dashboard
+
+    if isinstance(obj, TokenMatrix):
+        return [obj], {}
+    if isinstance(obj, Dashboard):
+        return list(obj.matrices), {"selected": dict(obj.selected), "height": obj.height}
+    if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
+        items = list(obj)
+        if all(isinstance(m, TokenMatrix) for m in items):
+            return items, {}
+    raise TypeError(
+        f"to_html takes a TokenMatrix, a list of them or a Dashboard, got {type(obj).__name__}"
+    )
+
+
+def to_html(
+    obj: Any,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    columns: int | None = None,
+    cell_size: int = 14,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> str:
+    """Write ``obj`` as one offline HTML file in which hover, click and linking all work.
+
+    Parameters
+    ----------
+    obj : TokenMatrix, list of TokenMatrix, or Dashboard
+        What to export.
+    path : str or path-like, optional
+        Where to write the file (written atomically). ``None`` only returns the text.
+    title : str, optional
+        Page title and heading (default: the matrices' titles).
+    columns, cell_size, max_bytes
+        As for :class:`tokenheat.Dashboard`.
+
+    Returns
+    -------
+    str
+        The HTML text.
+
+    Examples
+    --------
+    >>> matrix.to_html("heatmap.html")  # doctest: +SKIP
+    """
+    matrices, state = _matrices_of(obj)
+    spec = build_spec(matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
+    payload = {
+        "spec": spec,
+        "selected": state.get("selected")
+        or {"matrix": None, "row": None, "col": None, "token": None, "example": None},
+        "height": state.get("height", 0),
+    }
+    page_title = title if title is not None else " · ".join(m.title for m in matrices if m.title)
+    from tokenheat import __version__
+
+    text = _PAGE.format(
+        version=__version__,
+        title=html.escape(page_title or "tokenheat"),
+        heading=f"<h1 class=\"tokenheat-page-title\">{html.escape(title)}</h1>\n" if title else "",
+        css=_read_static("widget.css").replace("</", "<\\/"),
+        data=dumps_for_html(payload),
+        js=_read_static("standalone.js"),
+    )
+    if path is not None:
+        _write_atomic(pathlib.Path(path), text)
+    return text
+
+
+def _write_atomic(path: pathlib.Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
