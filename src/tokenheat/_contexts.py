@@ -174,7 +174,7 @@ class Contexts:
         if self.start2 is not None:
             data["start2"], data["end2"] = self.start2, self.end2
         for name, (cats, codes) in self.labels.items():
-            data[name] = np.asarray(cats, dtype=object)[codes] if len(codes) else []
+            data[name] = np.asarray(cats, dtype=object)[codes]
         data.update(self.numeric)
         if self.scores is not None:
             data["scores"] = [self.scores_of(k) for k in range(len(self))]

@@ -320,7 +320,7 @@ class TokenMatrix:
             extra_grids = {e: grid(grouped[e].agg(agg)) for e in extras}
         except (TypeError, AttributeError, ValueError) as err:
             raise ValueError(f"agg={agg!r} could not aggregate the value column: {err}") from None
-        counts = grid(grouped[count].sum()) if count else grid(grouped.size())
+        counts = grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
         cell_text = None
         if text is not None:
             firsts = grouped[text].first()

@@ -55,6 +55,11 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
     """
 
+    # Declared here so anywidget neither adds its own placeholder ``_esm`` nor ignores the
+    # defaults below (it only looks for class attributes, not traitlets defaults).
+    _esm = traitlets.Unicode().tag(sync=True)
+    _css = traitlets.Unicode().tag(sync=True)
+
     _spec = traitlets.Dict().tag(sync=True)
     """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
 
@@ -81,12 +86,12 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         super().__init__(_spec=spec, **kwargs)
 
     @traitlets.default("_esm")
-    def _default_esm(self) -> Any:
-        return _static("widget.js")
+    def _default_esm(self) -> str:
+        return _static("widget.js").read_text(encoding="utf-8")
 
     @traitlets.default("_css")
-    def _default_css(self) -> Any:
-        return _static("widget.css")
+    def _default_css(self) -> str:
+        return _static("widget.css").read_text(encoding="utf-8")
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal: Any) -> dict[str, Any]:
