@@ -1,0 +1,55 @@
+"""Command line: ``tokenheat demo`` and ``tokenheat render``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tokenheat",
+        description="Linked token-level heatmaps for reading language models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the four analyses on the default model and write one dashboard HTML file",
+    )
+    demo.add_argument("--out", default="tokenheat-demo.html", help="HTML file to write")
+    demo.add_argument("--model", default=None, help="a local Hugging Face model folder or .gguf file (default: SmolLM2-135M-Instruct)")
+    demo.add_argument("--quick", action="store_true", help="a smaller corpus: about a minute on 2 CPU cores")
+    demo.add_argument("--save", default=None, help="also save the results (.th) for `tokenheat render`")
+    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    render = sub.add_parser("render", help="turn saved results (.th) into one interactive HTML file")
+    render.add_argument("path", help="a file written by tokenheat.save")
+    render.add_argument("--out", default=None, help="HTML file to write (default: next to the input)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tokenheat`` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from tokenheat._demo import run_demo
+
+        run_demo(
+            out=args.out,
+            model=args.model,
+            quick=args.quick,
+            save=args.save,
+            progress=not args.no_progress,
+        )
+        return 0
+    from tokenheat._store import render
+
+    out = render(args.path, args.out)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
