@@ -19,20 +19,43 @@ def _parser() -> argparse.ArgumentParser:
         help="run the four analyses on the default model and write one dashboard HTML file",
     )
     demo.add_argument("--out", default="tokenheat-demo.html", help="HTML file to write")
-    demo.add_argument("--model", default=None, help="a local Hugging Face model folder or .gguf file (default: SmolLM2-135M-Instruct)")
-    demo.add_argument("--quick", action="store_true", help="a smaller corpus: about a minute on 2 CPU cores")
-    demo.add_argument("--save", default=None, help="also save the results (.th) for `tokenheat render`")
+    demo.add_argument(
+        "--model",
+        default=None,
+        help="a local Hugging Face model folder or .gguf file (default: SmolLM2-135M-Instruct)",
+    )
+    demo.add_argument(
+        "--quick", action="store_true", help="a smaller corpus: about a minute on 2 CPU cores"
+    )
+    demo.add_argument(
+        "--save", default=None, help="also save the results (.th) for `tokenheat render`"
+    )
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
-    render = sub.add_parser("render", help="turn saved results (.th) into one interactive HTML file")
+    render = sub.add_parser(
+        "render", help="turn saved results (.th) into one interactive HTML file"
+    )
     render.add_argument("path", help="a file written by tokenheat.save")
-    render.add_argument("--out", default=None, help="HTML file to write (default: next to the input)")
+    render.add_argument(
+        "--out", default=None, help="HTML file to write (default: next to the input)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tokenheat`` command."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
+        print(f"tokenheat {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tokenheat {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from tokenheat._demo import run_demo
 

@@ -31,9 +31,7 @@ def as_labels(name: str, labels: Any, expected: int | None = None) -> list[str]:
     try:
         out = [str(x) for x in labels]
     except TypeError:
-        raise TypeError(
-            f"{name} must be a sequence of labels, got {describe(labels)}"
-        ) from None
+        raise TypeError(f"{name} must be a sequence of labels, got {describe(labels)}") from None
     if expected is not None and len(out) != expected:
         raise ValueError(
             f"{name} has {len(out)} labels but the matrix has {expected} along that axis; "
@@ -47,9 +45,12 @@ def as_int_array(name: str, value: Any, length: int | None = None) -> np.ndarray
     arr = np.asarray(value)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got {describe(arr)}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.issubdtype(arr.dtype, np.floating) or not np.all(np.mod(arr, 1) == 0):
-            raise TypeError(f"{name} must hold integers, got {describe(arr)}")
+    if (
+        arr.size
+        and not np.issubdtype(arr.dtype, np.integer)
+        and (not np.issubdtype(arr.dtype, np.floating) or not np.all(np.mod(arr, 1) == 0))
+    ):
+        raise TypeError(f"{name} must hold integers, got {describe(arr)}")
     if arr.size and (arr.max() > np.iinfo(np.int32).max or arr.min() < np.iinfo(np.int32).min):
         raise ValueError(f"{name} holds values outside the int32 range")
     arr = arr.astype(np.int32, copy=False)
@@ -58,7 +59,9 @@ def as_int_array(name: str, value: Any, length: int | None = None) -> np.ndarray
     return arr
 
 
-def as_float_grid(name: str, value: Any, shape: tuple[int, int], *, allow_nan: bool = True) -> np.ndarray:
+def as_float_grid(
+    name: str, value: Any, shape: tuple[int, int], *, allow_nan: bool = True
+) -> np.ndarray:
     """Turn ``value`` into a float32 array of ``shape`` with no ±inf."""
     try:
         arr = np.asarray(value, dtype=np.float64)

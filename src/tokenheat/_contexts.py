@@ -83,7 +83,9 @@ class Contexts:
         self.scores: np.ndarray | None = None
         if scores is not None:
             if len(scores) != n:
-                raise ValueError(f"scores has {len(scores)} entries; pass one array per context ({n})")
+                raise ValueError(
+                    f"scores has {len(scores)} entries; pass one array per context ({n})"
+                )
             parts = [np.asarray(s, dtype=np.float32).reshape(-1) for s in scores]
             parts = [parts[k] for k in order]
             lengths = np.array([p.size for p in parts], dtype=np.int64)
@@ -181,7 +183,8 @@ class Contexts:
         frame = pd.DataFrame(data)
         if corpus is not None and len(self):
             frame["token"] = [
-                "".join(corpus.tokens(e)[s:t]) for e, s, t in zip(self.example, self.start, self.end)
+                "".join(corpus.tokens(e)[s:t])
+                for e, s, t in zip(self.example, self.start, self.end, strict=True)
             ]
         return frame
 

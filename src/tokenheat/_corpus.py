@@ -112,7 +112,9 @@ class Corpus:
             for tok in example:
                 ids.append(index.setdefault(str(tok), len(index)))
             offsets.append(len(ids))
-        return cls(list(index), np.asarray(ids, np.int32), offsets, texts=texts, names=names, meta=meta)
+        return cls(
+            list(index), np.asarray(ids, np.int32), offsets, texts=texts, names=names, meta=meta
+        )
 
     def __len__(self) -> int:
         return int(self.offsets.size - 1)
@@ -143,7 +145,11 @@ class Corpus:
         position = np.arange(self.ids.size, dtype=np.int32) - np.repeat(self.offsets[:-1], lengths)
         vocab = np.asarray(self.vocab, dtype=object)
         return pd.DataFrame(
-            {"example": example, "position": position, "token": vocab[self.ids] if self.ids.size else []}
+            {
+                "example": example,
+                "position": position,
+                "token": vocab[self.ids] if self.ids.size else [],
+            }
         )
 
     def __eq__(self, other: object) -> bool:

@@ -112,7 +112,10 @@ class TokenMatrix:
         self.rows = as_labels("rows", rows, shape[0])
         self.cols = as_labels("cols", cols, shape[1])
         self.row_kind, self.col_kind = str(row_kind), str(col_kind)
-        for name, labels, kind in (("rows", self.rows, self.row_kind), ("cols", self.cols, self.col_kind)):
+        for name, labels, kind in (
+            ("rows", self.rows, self.row_kind),
+            ("cols", self.cols, self.col_kind),
+        ):
             if kind not in REPEATABLE_KINDS:
                 unique_or_raise(name, labels, kind)
         self.row_title = row_title if row_title is not None else self.row_kind
@@ -121,17 +124,25 @@ class TokenMatrix:
         self.value_label = str(value_label)
         self.cell_text = _cell_text(cell_text, shape)
         self.counts = None if counts is None else as_float_grid("counts", counts, shape)
-        self.extras = {str(k): as_float_grid(f"extras[{k!r}]", v, shape) for k, v in (extras or {}).items()}
+        self.extras = {
+            str(k): as_float_grid(f"extras[{k!r}]", v, shape) for k, v in (extras or {}).items()
+        }
         self.scale = ColorScale.coerce(scale)
         self.row_tokens = _axis_tokens("row_tokens", row_tokens, self.rows, self.row_kind)
         self.col_tokens = _axis_tokens("col_tokens", col_tokens, self.cols, self.col_kind)
-        self.row_examples = None if row_examples is None else as_int_array("row_examples", row_examples, shape[0])
-        self.col_examples = None if col_examples is None else as_int_array("col_examples", col_examples, shape[1])
+        self.row_examples = (
+            None if row_examples is None else as_int_array("row_examples", row_examples, shape[0])
+        )
+        self.col_examples = (
+            None if col_examples is None else as_int_array("col_examples", col_examples, shape[1])
+        )
         if corpus is not None and not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a tokenheat.Corpus, got {type(corpus).__name__}")
         if contexts is not None:
             if not isinstance(contexts, Contexts):
-                raise TypeError(f"contexts must be a tokenheat.Contexts, got {type(contexts).__name__}")
+                raise TypeError(
+                    f"contexts must be a tokenheat.Contexts, got {type(contexts).__name__}"
+                )
             contexts.check_against(shape, corpus)
         self.corpus = corpus
         self.contexts = contexts
@@ -183,9 +194,13 @@ class TokenMatrix:
             return False
         if (self.counts is None) != (other.counts is None):
             return False
-        if self.counts is not None and not np.array_equal(self.counts, other.counts, equal_nan=True):
+        if self.counts is not None and not np.array_equal(
+            self.counts, other.counts, equal_nan=True
+        ):
             return False
-        if not all(np.array_equal(v, other.extras[k], equal_nan=True) for k, v in self.extras.items()):
+        if not all(
+            np.array_equal(v, other.extras[k], equal_nan=True) for k, v in self.extras.items()
+        ):
             return False
         mine, theirs = self.cell_text_array(), other.cell_text_array()
         return (mine is None and theirs is None) or (
@@ -297,7 +312,7 @@ class TokenMatrix:
         if df.empty:
             raise ValueError("df is empty; a heatmap needs at least one row")
         saved = df.attrs.get("tokenheat", {}) if isinstance(df.attrs, dict) else {}
-        if saved and not (row, col) == ("row", "col"):
+        if saved and (row, col) != ("row", "col"):
             saved = {}
         row_order = row_order if row_order is not None else saved.get("row_order")
         col_order = col_order if col_order is not None else saved.get("col_order")
@@ -326,7 +341,9 @@ class TokenMatrix:
             firsts = grouped[text].first()
             cell_text = np.full((len(rows), len(cols)), None, dtype=object)
             idx = firsts.index
-            cell_text[idx.get_level_values(0), idx.get_level_values(1)] = firsts.to_numpy(dtype=object)
+            cell_text[idx.get_level_values(0), idx.get_level_values(1)] = firsts.to_numpy(
+                dtype=object
+            )
         if count is None and grouped.size().max() <= 1:
             counts = None
         for key, default in saved.items():

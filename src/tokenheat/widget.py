@@ -114,10 +114,22 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         """Clear the selection here and in the page."""
         self.selected = dict(EMPTY_SELECTION)
 
-    def select(self, matrix: int = 0, row: int | None = None, col: int | None = None,
-               token: str | None = None, example: int | None = None) -> None:
+    def select(
+        self,
+        matrix: int = 0,
+        row: int | None = None,
+        col: int | None = None,
+        token: str | None = None,
+        example: int | None = None,
+    ) -> None:
         """Select a cell, token or example from Python; the page follows."""
-        self.selected = {"matrix": matrix, "row": row, "col": col, "token": token, "example": example}
+        self.selected = {
+            "matrix": matrix,
+            "row": row,
+            "col": col,
+            "token": token,
+            "example": example,
+        }
 
     def selected_contexts(self) -> pd.DataFrame:
         """The contexts of the selected cell as a tidy frame (empty when nothing is selected).

@@ -43,8 +43,13 @@ def test_corpus_to_pandas_lists_each_token():
 
 def test_contexts_are_sorted_by_cell_and_keep_their_columns():
     ctx = th.Contexts(
-        row=[1, 0, 0], col=[0, 1, 0], example=[0, 1, 2], start=[0, 1, 2], end=[1, 2, 3],
-        numeric={"p": [0.1, 0.2, 0.3]}, labels={"lab": ["x", "y", "x"]},
+        row=[1, 0, 0],
+        col=[0, 1, 0],
+        example=[0, 1, 2],
+        start=[0, 1, 2],
+        end=[1, 2, 3],
+        numeric={"p": [0.1, 0.2, 0.3]},
+        labels={"lab": ["x", "y", "x"]},
     )
     assert ctx.row.tolist() == [0, 0, 1] and ctx.col.tolist() == [0, 1, 0]
     assert ctx.numeric["p"].tolist() == pytest.approx([0.3, 0.2, 0.1])
@@ -55,8 +60,9 @@ def test_contexts_are_sorted_by_cell_and_keep_their_columns():
 
 
 def test_contexts_scores_follow_the_sort():
-    ctx = th.Contexts(row=[1, 0], col=[0, 0], example=[0, 1], start=[0, 0], end=[1, 1],
-                      scores=[[1.0, 2.0], [3.0]])
+    ctx = th.Contexts(
+        row=[1, 0], col=[0, 0], example=[0, 1], start=[0, 0], end=[1, 1], scores=[[1.0, 2.0], [3.0]]
+    )
     assert ctx.scores_of(0).tolist() == [3.0]
     assert ctx.scores_of(1).tolist() == [1.0, 2.0]
 

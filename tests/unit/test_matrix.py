@@ -67,7 +67,7 @@ def test_single_string_labels_are_rejected():
 
 
 def test_duplicate_labels_rejected_where_ambiguous():
-    with pytest.raises(ValueError, match="'a' more than once.*kind 'token'"):
+    with pytest.raises(ValueError, match=r"'a' more than once.*kind 'token'"):
         th.TokenMatrix([[1.0], [2.0]], rows=["a", "a"], cols=["x"], row_kind="token")
 
 
@@ -84,9 +84,7 @@ def test_counts_and_extras_must_match_shape():
 
 
 def test_cell_text_keeps_none_as_missing():
-    m = th.TokenMatrix(
-        [[1.0, 2.0]], rows=["a"], cols=["x", "y"], cell_text=[["<b>", None]]
-    )
+    m = th.TokenMatrix([[1.0, 2.0]], rows=["a"], cols=["x", "y"], cell_text=[["<b>", None]])
     assert m.cell_text_at(0, 0) == "<b>"
     assert m.cell_text_at(0, 1) is None
 
@@ -128,7 +126,12 @@ def test_tidy_round_trip_gives_an_equal_matrix():
         scale="magma",
     )
     back = th.TokenMatrix.from_dataframe(
-        m.to_pandas(), row="row", col="col", value="value", count="count", text="text",
+        m.to_pandas(),
+        row="row",
+        col="col",
+        value="value",
+        count="count",
+        text="text",
         extras=["ci_low"],
     )
     assert back.equals(m)

@@ -13,8 +13,13 @@ from tokenheat._serialization import build_spec, dumps_for_html
 
 def matrix(values=None, corpus=None, **kw):
     values = np.arange(6, dtype=float).reshape(2, 3) if values is None else values
-    return th.TokenMatrix(values, rows=[f"r{i}" for i in range(values.shape[0])],
-                          cols=[f"c{j}" for j in range(values.shape[1])], corpus=corpus, **kw)
+    return th.TokenMatrix(
+        values,
+        rows=[f"r{i}" for i in range(values.shape[0])],
+        cols=[f"c{j}" for j in range(values.shape[1])],
+        corpus=corpus,
+        **kw,
+    )
 
 
 def test_values_travel_as_float32_little_endian_bytes():
@@ -35,8 +40,9 @@ def test_no_number_lists_in_the_spec():
                 walk(v)
 
     corpus = th.Corpus.from_tokens([["a", "b", "c"]])
-    ctx = th.Contexts(row=[0, 1], col=[0, 2], example=[0, 0], start=[0, 1], end=[1, 2],
-                      numeric={"p": [0.5, 0.25]})
+    ctx = th.Contexts(
+        row=[0, 1], col=[0, 2], example=[0, 0], start=[0, 1], end=[1, 2], numeric={"p": [0.5, 0.25]}
+    )
     walk(build_spec([matrix(corpus=corpus, contexts=ctx, counts=np.ones((2, 3)))]))
 
 
@@ -60,7 +66,9 @@ def test_size_guard_names_the_remedies():
 
 def test_html_json_cannot_close_its_script_element():
     hostile = "</script><script>alert(1)</script>"
-    text = dumps_for_html(build_spec([th.TokenMatrix([[1.0]], rows=[hostile], cols=["<img src=x onerror=alert(1)>"])]))
+    text = dumps_for_html(
+        build_spec([th.TokenMatrix([[1.0]], rows=[hostile], cols=["<img src=x onerror=alert(1)>"])])
+    )
     assert "<" not in text and ">" not in text
     assert json.loads(text)["matrices"][0]["rows"]["labels"] == [hostile]
 

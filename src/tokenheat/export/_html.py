@@ -113,7 +113,7 @@ def to_html(
     text = _PAGE.format(
         version=__version__,
         title=html.escape(page_title or "tokenheat"),
-        heading=f"<h1 class=\"tokenheat-page-title\">{html.escape(title)}</h1>\n" if title else "",
+        heading=f'<h1 class="tokenheat-page-title">{html.escape(title)}</h1>\n' if title else "",
         css=_read_static("widget.css").replace("</", "<\\/"),
         data=dumps_for_html(payload),
         js=_read_static("standalone.js"),
@@ -129,6 +129,9 @@ def _write_atomic(path: pathlib.Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
