@@ -1,0 +1,301 @@
+"""Saved results: ``tokenheat.save`` / ``tokenheat.load`` in an open, pickle-free format.
+
+A results file (``.th`` by convention) is a zip archive (deflate) holding one
+``manifest.json`` and NumPy ``.npy`` arrays. Anything that reads zip, JSON and ``.npy`` can
+read it; tokenheat loads arrays with ``allow_pickle=False``, so opening an untrusted file
+runs no code, and every part is checked by the data-model constructors.
+
+``manifest.json``::
+
+    {
+      "format": "tokenheat",            # always this string
+      "format_version": 1,              # bumped on any incompatible change
+      "tokenheat_version": "0.1.0",     # the writer
+      "created": "2025-01-31T12:00:00+00:00",
+      "saved": "TokenMatrix" | "list" | "Dashboard",   # what was passed to save()
+      "corpora": [Corpus, ...],         # each shared corpus once
+      "matrices": [Matrix, ...]
+    }
+    Corpus = {"vocab": [str, ...], "ids": ARRAY i4, "offsets": ARRAY i4 (n + 1),
+              "texts": [str, ...] | null, "names": [str, ...] | null,
+              "meta": null | [{"name": str, "array": ARRAY} | {"name": str, "values": [...]}]}
+    Matrix = {"shape": [R, C], "title": str, "value_label": str,
+              "rows": Axis, "cols": Axis,
+              "values": ARRAY f4 (R, C),  "counts": ARRAY f4 (R, C) | null,
+              "cell_text": {"vocab": [str, ...], "codes": ARRAY i4 (R, C), -1 = none} | null,
+              "extras": [{"name": str, "array": ARRAY f4 (R, C)}, ...],
+              "scale": {"palette": str, "domain": [lo, hi] | null, "center": float | null,
+                        "reverse": bool},
+              "meta": {...},                # the matrix's free-form metadata
+              "corpus": int | null,         # index into "corpora"
+              "contexts": Contexts | null}
+    Axis = {"labels": [str, ...], "kind": str, "title": str,
+            "tokens": [str | null, ...] | null, "examples": ARRAY i4 | null}
+    Contexts = {"n": int, "row", "col", "example", "start", "end": ARRAY i4 (n),
+                "start2", "end2": ARRAY i4 (n) | null,
+                "score_offsets": ARRAY i4 (n + 1) | null, "scores": ARRAY f4 | null,
+                "numeric": [{"name": str, "array": ARRAY f4 (n)}, ...],
+                "labels": [{"name": str, "categories": [str, ...], "codes": ARRAY i4 (n)}, ...]}
+
+``ARRAY`` is the path of an ``.npy`` member of the zip (little-endian; ``i4`` int32, ``f4``
+float32; ``NaN`` = missing). Strings are kept in JSON, never in arrays. Corpus ``meta``
+columns of a plain bool/int/float dtype are arrays; other columns are JSON lists (str,
+numbers, null) and load back as object columns. Matrix ``meta`` is written with Python's
+``json`` (numpy scalars and arrays become numbers and lists; ``NaN`` is kept as ``NaN``).
+
+Files are written to a temporary file beside the target and renamed into place, so a crash
+never leaves half a file. A file with a newer ``format_version`` is refused with a message to
+upgrade tokenheat; older versions are migrated (none exist yet).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import secrets
+import zipfile
+from collections.abc import Callable
+from typing import Any
+from zlib import error as zlib_error
+
+from tokenheat._corpus import Corpus
+from tokenheat._matrix import TokenMatrix
+from tokenheat._store_members import Damaged, Reader, Writer, json_default
+
+FORMAT_NAME = "tokenheat"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+#: Upgrades of older manifests, one version step each: ``{old_version: upgrade}``.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class _Refused(ValueError):
+    """A file that is readable but not one this tokenheat loads (its message is final)."""
+
+
+def _matrices(obj: Any) -> tuple[list[TokenMatrix], str]:
+    if isinstance(obj, TokenMatrix):
+        return [obj], "TokenMatrix"
+    saved = "list" if isinstance(obj, (list, tuple)) else type(obj).__name__
+    matrices = obj if isinstance(obj, (list, tuple)) else getattr(obj, "matrices", None)
+    if (
+        not isinstance(matrices, (list, tuple))
+        or not matrices
+        or not all(isinstance(m, TokenMatrix) for m in matrices)
+    ):
+        raise TypeError(
+            f"obj must be a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard, "
+            f"got {type(obj).__name__}"
+        )
+    return list(matrices), "Dashboard" if saved != "list" else "list"
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Save a matrix, a list of matrices or a dashboard's matrices to one results file.
+
+    Parameters
+    ----------
+    obj : TokenMatrix, list of TokenMatrix or tokenheat.Dashboard
+        What to save: values, labels, kinds, titles, cell text, counts, extras, scale,
+        meta, contexts and corpora (a corpus shared by several matrices is stored once).
+    path : str or path-like
+        The file to write (``.th`` by convention); replaced atomically if it exists.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    TypeError
+        When ``obj`` is not a matrix, a list of matrices or a dashboard, or a matrix's
+        ``meta`` is not JSON-able.
+    FileNotFoundError
+        When the folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tokenheat as th
+    >>> th.save(matrix, "results.th")          # doctest: +SKIP
+    >>> th.Dashboard(th.load("results.th"))    # doctest: +SKIP
+    """
+    from tokenheat import __version__
+
+    matrices, saved = _matrices(obj)
+    path = pathlib.Path(os.fspath(path))
+    folder = path.parent if str(path.parent) else pathlib.Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
+    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "xb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                writer = Writer(zf)
+                corpora: list[Corpus] = []
+                entries = []
+                for j, m in enumerate(matrices):
+                    index = None
+                    if m.corpus is not None:
+                        index = next((i for i, c in enumerate(corpora) if c is m.corpus), None)
+                        if index is None:
+                            corpora.append(m.corpus)
+                            index = len(corpora) - 1
+                    entries.append(writer.matrix(m, f"matrices/{j}", index, j))
+                manifest = {
+                    "format": FORMAT_NAME,
+                    "format_version": FORMAT_VERSION,
+                    "tokenheat_version": __version__,
+                    "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                        timespec="seconds"
+                    ),
+                    "saved": saved,
+                    "corpora": [writer.corpus(c, f"corpora/{i}") for i, c in enumerate(corpora)],
+                    "matrices": entries,
+                }
+                zf.writestr(MANIFEST, json.dumps(manifest, default=json_default, indent=1))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _manifest(zf: zipfile.ZipFile, path: pathlib.Path) -> dict[str, Any]:
+    from tokenheat import __version__
+
+    not_ours = (
+        f"{path} is a zip archive but not a tokenheat results file (no manifest.json "
+        f"with format {FORMAT_NAME!r}); write one with tokenheat.save(...)"
+    )
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except KeyError:
+        raise _Refused(not_ours) from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Damaged(f"manifest.json is not valid JSON ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise _Refused(not_ours)
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise Damaged(f"format_version is {version!r}, not an integer")
+    if version > FORMAT_VERSION:
+        writer = manifest.get("tokenheat_version", "a newer tokenheat")
+        raise _Refused(
+            f"{path} uses tokenheat results format version {version} (written by tokenheat "
+            f"{writer}); this tokenheat {__version__} reads format version {FORMAT_VERSION} at "
+            "most. Upgrade tokenheat (pip install -U tokenheat) to load it"
+        )
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise _Refused(
+                f"{path} uses tokenheat results format version {version}, older than any this "
+                f"tokenheat {__version__} can read (versions {min(MIGRATIONS, default=FORMAT_VERSION)}"
+                f" to {FORMAT_VERSION})"
+            )
+        manifest = MIGRATIONS[version](manifest)
+        version += 1
+    return manifest
+
+
+def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
+    """Load a results file written by :func:`save`.
+
+    No code in the file is run: arrays are read with ``allow_pickle=False`` and every part is
+    checked as it is rebuilt.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.th`` file.
+
+    Returns
+    -------
+    TokenMatrix or list of TokenMatrix
+        A ``TokenMatrix`` when one matrix was saved, else a list in saved order (matrices
+        that shared a corpus share it again). ``tokenheat.Dashboard(load(path))`` shows
+        either.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a tokenheat results file, is damaged, or was written in a newer
+        format version (the message says to upgrade tokenheat).
+    FileNotFoundError
+        When ``path`` does not exist.
+
+    Examples
+    --------
+    >>> m = th.load("results.th")  # doctest: +SKIP
+    """
+    path = pathlib.Path(os.fspath(path))
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = _manifest(zf, path)
+            reader = Reader(zf)
+            corpora = [reader.corpus(c) for c in manifest["corpora"]]
+            matrices = [reader.matrix(m, corpora) for m in manifest["matrices"]]
+    except zipfile.BadZipFile as err:
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"PK\x03\x04":  # a zip, cut short or corrupted
+                raise ValueError(f"{path} is a damaged tokenheat results file: {err}") from None
+        raise ValueError(
+            f"{path} is not a tokenheat results file (not a zip archive); write one with "
+            "tokenheat.save(...)"
+        ) from None
+    except _Refused:
+        raise
+    except Damaged as err:
+        raise ValueError(f"{path} is a damaged tokenheat results file: {err}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, zlib_error) as err:
+        detail = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
+        raise ValueError(f"{path} is a damaged tokenheat results file: {detail}") from None
+    if not matrices:
+        raise ValueError(f"{path} is a damaged tokenheat results file: it holds no matrices")
+    return (
+        matrices[0] if manifest.get("saved") == "TokenMatrix" and len(matrices) == 1 else matrices
+    )
+
+
+def render(
+    path_in: str | os.PathLike[str], path_out: str | os.PathLike[str] | None = None
+) -> pathlib.Path:
+    """Load a results file and write it as one offline, interactive HTML page.
+
+    Used by ``tokenheat render results.th --out page.html``.
+
+    Parameters
+    ----------
+    path_in : str or path-like
+        A file written by :func:`save`.
+    path_out : str or path-like, optional
+        The page to write (default: ``path_in`` with the suffix ``.html``).
+
+    Returns
+    -------
+    pathlib.Path
+        The page written.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load`, before anything is written.
+
+    Examples
+    --------
+    >>> render("results.th", "page.html")  # doctest: +SKIP
+    """
+    obj = load(path_in)
+    from tokenheat.export import to_html
+
+    out = pathlib.Path(os.fspath(path_out if path_out is not None else path_in))
+    if path_out is None:
+        out = out.with_suffix(".html")
+    to_html(obj, out)
+    return out

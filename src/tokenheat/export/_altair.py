@@ -1,0 +1,388 @@
+"""TokenMatrix → Altair (Vega-Lite) heatmaps; several matrices → linked charts.
+
+Token strings are untrusted. Altair's HTML templates (``chart.save("x.html")``, the HTML
+renderers used by Colab and others) paste the spec into a ``<script>`` element with
+``json.dumps``, which leaves ``</script>`` as is, so a token could end the script and inject
+markup. Every chart built here therefore carries its cells as one JSON *string* (Vega-Lite
+``data.values`` with ``format: json``) in which ``<``, ``>`` and ``&`` are written as ``\\u``
+escapes, axis labels live in ``labelExpr`` string literals escaped the same way, and titles
+have a word joiner after each ``<``. No raw ``<`` from a token reaches the page.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import numpy as np
+
+from tokenheat._matrix import TokenMatrix
+
+#: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
+DEFAULT_MAX_ROWS = 5000
+#: Cell text is drawn in the cells (auto mode) only up to this many cells.
+TEXT_MAX_CELLS = 400
+#: Colour of a missing (NaN) cell.
+MISSING_COLOR = "#d4d4d4"
+#: The selection parameter shared by linked charts.
+LINK_PARAM = "th_token"
+
+#: tokenheat palette → Vega colour scheme (both run low → high in the same direction:
+#: RdBu and Vega's "redblue" go red → blue, RdYlGn and "redyellowgreen" red → green).
+VEGA_SCHEMES = {
+    "viridis": "viridis",
+    "magma": "magma",
+    "Blues": "blues",
+    "Greys": "greys",
+    "RdBu": "redblue",
+    "RdYlGn": "redyellowgreen",
+}
+_DARK_LOW = frozenset({"viridis", "magma"})  # palettes whose low end is dark
+
+# GPT-2's bytes_to_unicode, inverted: the printable bytes map to themselves, the rest to
+# U+0100 onwards (the same table as js/tokens.ts).
+_PRINTABLE = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+_BYTE_OF = {chr(b): b for b in _PRINTABLE}
+_BYTE_OF.update(
+    {chr(256 + n): b for n, b in enumerate(b for b in range(256) if b not in set(_PRINTABLE))}
+)
+_CONTROL = {" ": "␣", "\n": "⏎", "\r": "↵", "\t": "⇥", "\x7f": "␡", "\u200b": "·", "\ufeff": "·"}
+
+
+def display_token(token: str) -> str:
+    """A token as people should see it: byte-level BPE decoded, whitespace made visible.
+
+    Mirrors ``displayToken`` in ``js/tokens.ts`` (``"Ġthe"`` → ``"␣the"``, ``"\\n"`` → ``"⏎"``).
+
+    Examples
+    --------
+    >>> display_token("Ġthe"), display_token("▁a\\n"), display_token("")
+    ('␣the', '␣a⏎', '∅')
+    """
+    if token == "":
+        return "∅"
+    text = None
+    if any(ord(ch) >= 256 for ch in token) and all(ch in _BYTE_OF for ch in token):
+        try:
+            text = bytes(_BYTE_OF[ch] for ch in token).decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    if text is None:
+        text = token.replace("▁", " ").replace("Ġ", " ").replace("Ċ", "\n").replace("ĉ", "\t")
+    return "".join(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch) for ch in text)
+
+
+def _script_safe_json(obj: Any) -> str:
+    """JSON in which ``<``, ``>`` and ``&`` are ``\\u`` escapes (safe inside ``<script>``)."""
+    text = json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _safe_title(text: str) -> str:
+    """A title that cannot open or close a ``<script>`` element: a word joiner (invisible
+    when drawn) after every ``<``."""
+    return str(text).replace("<", "<\u2060")
+
+
+def _label_expr(labels: Sequence[str]) -> str:
+    """A Vega expression mapping an index (``datum.value``) to its label."""
+    return f"{_script_safe_json(list(labels))}[datum.value]"
+
+
+def _fmt(value: float) -> str:
+    return "missing" if not np.isfinite(value) else f"{value:.4g}"
+
+
+def _ink(values: np.ndarray, lo: float, hi: float, palette: str, reverse: bool) -> np.ndarray:
+    """Black or white text per cell, whichever reads better on the cell's colour."""
+    t = np.clip((values - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+    t = np.where(np.isfinite(t), t, 0.5)
+    if reverse:
+        t = 1.0 - t
+    if palette in ("RdBu", "RdYlGn"):
+        dark = np.abs(t - 0.5) > 0.3
+    elif palette in _DARK_LOW:
+        dark = t < 0.55
+    else:
+        dark = t > 0.55
+    return np.where(dark & np.isfinite(values), "white", "black")
+
+
+def _axis_labels(labels: list[str], tokens: list[str | None] | None) -> list[str]:
+    if tokens is None:
+        return list(labels)
+    return [
+        display_token(lab) if tok == lab else lab for lab, tok in zip(labels, tokens, strict=True)
+    ]
+
+
+def _unique(titles: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        seen[title] = seen.get(title, 0) + 1
+        out.append(title if seen[title] == 1 else f"{title} ({seen[title]})")
+    return out
+
+
+def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]], list[str]]:
+    """One record per cell, and the token fields (raw strings) present for linking."""
+    r, c = m.shape
+    rows = _axis_labels(m.rows, m.row_tokens)
+    cols = _axis_labels(m.cols, m.col_tokens)
+    values = m.values.astype(np.float64)
+    shortest = m.values.astype(str)
+    texts = m.cell_text_array()
+    ink = _ink(values, lo, hi, m.scale.palette, m.scale.reverse)
+    extras = list(m.extras.values())
+    fields = [
+        f
+        for f, present in (("rt", m.row_tokens), ("ct", m.col_tokens), ("tt", texts))
+        if present is not None
+    ]
+    out = []
+    for i in range(r):
+        rt = m.row_tokens[i] if m.row_tokens is not None else None
+        for j in range(c):
+            v = values[i, j]
+            rec: dict[str, Any] = {
+                "r": i,
+                "c": j,
+                "row": rows[i],
+                "col": cols[j],
+                "value": float(shortest[i, j]) if np.isfinite(v) else None,
+                "vt": _fmt(v),
+                "ink": str(ink[i, j]),
+            }
+            if m.counts is not None:
+                rec["n"] = _fmt(float(m.counts[i, j]))
+            ct = m.col_tokens[j] if m.col_tokens is not None else None
+            tt = texts[i, j] if texts is not None else None
+            if texts is not None:
+                rec["text"] = "—" if tt is None else display_token(tt)
+            for k, grid in enumerate(extras):
+                rec[f"e{k}"] = _fmt(float(grid[i, j]))
+            rec.update(rt=rt, ct=ct, tt=tt)
+            rec["token"] = rt if rt is not None else ct if ct is not None else tt
+            out.append(rec)
+    return out, fields
+
+
+def _match_expr(fields: list[str]) -> str:
+    """True where a cell carries (as row token, col token or cell text) a selected token."""
+    sel = f"{LINK_PARAM}.token"
+    tests = [f"(isValid(datum.{f}) && indexof({sel}, datum.{f}) >= 0)" for f in fields]
+    return f"isArray({sel}) && ({' || '.join(tests) or 'false'})"
+
+
+def _check_size(m: TokenMatrix, index: int | None, max_rows: int | None) -> None:
+    if max_rows is None:
+        return
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise TypeError(f"max_rows must be a positive int or None, got {max_rows!r}")
+    n = m.shape[0] * m.shape[1]
+    if n > max_rows:
+        which = f"matrix {index} ({m.title!r})" if index is not None else "the matrix"
+        raise ValueError(
+            f"{which} has {m.shape[0]} × {m.shape[1]} = {n} cells, above max_rows={max_rows} "
+            "(Altair embeds one data row per cell in the chart); keep fewer rows (top_k=... in "
+            "the analysis) or pass max_rows=None to draw it anyway"
+        )
+
+
+def _chart(
+    m: TokenMatrix,
+    *,
+    cell_size: int | None,
+    cell_text: bool | None,
+    link: Any,
+) -> alt.Chart | alt.LayerChart:
+    lo, hi = m.scale.resolve(m.values)
+    records, fields = _records(m, lo, hi)
+    r, c = m.shape
+    draw_text = m.cell_text is not None and (
+        cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
+    )
+    step = cell_size or (36 if draw_text else 16)
+    data = alt.InlineData(values=_script_safe_json(records), format=alt.DataFormat(type="json"))
+    scale: dict[str, Any] = {
+        "scheme": VEGA_SCHEMES[m.scale.palette],
+        "domain": [lo, hi],
+        "reverse": bool(m.scale.reverse),
+        "clamp": True,
+    }
+    if m.scale.center is not None:
+        scale["domainMid"] = float(m.scale.center)
+    titles = _unique(
+        [_safe_title(t) for t in (m.row_title, m.col_title, m.value_label, "n", "text")]
+        + [_safe_title(k) for k in m.extras]
+    )
+    tooltip = [
+        alt.Tooltip("row:N", title=titles[0]),
+        alt.Tooltip("col:N", title=titles[1]),
+        alt.Tooltip("vt:N", title=titles[2]),
+    ]
+    if m.counts is not None:
+        tooltip.append(alt.Tooltip("n:N", title=titles[3]))
+    if m.cell_text is not None:
+        tooltip.append(alt.Tooltip("text:N", title=titles[4]))
+    tooltip += [alt.Tooltip(f"e{k}:N", title=t) for k, t in enumerate(titles[5:])]
+    x = alt.X(
+        "c:O",
+        title=_safe_title(m.col_title),
+        scale=alt.Scale(domain=list(range(c))),
+        axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.cols, m.col_tokens))),
+    )
+    y = alt.Y(
+        "r:O",
+        title=_safe_title(m.row_title),
+        scale=alt.Scale(domain=list(range(r))),
+        axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.rows, m.row_tokens))),
+    )
+    color = alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
+        "!isValid(datum.value)",
+        alt.value(MISSING_COLOR),
+        alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(title=titles[2])),
+    )
+    base = alt.Chart(data)
+    rect = base.mark_rect(invalid=None, stroke=None if link is None else "black").encode(
+        x=x, y=y, color=color, tooltip=tooltip
+    )
+    if link is not None:
+        match = _match_expr(fields)
+        rect = rect.encode(
+            opacity=alt.condition(
+                f"!isArray({LINK_PARAM}.token) || !isValid({LINK_PARAM}.token[0]) || ({match})",
+                alt.value(1.0),
+                alt.value(0.3),
+            ),
+            strokeWidth=alt.condition(match, alt.value(2), alt.value(0)),
+        ).add_params(link)
+    chart: alt.Chart | alt.LayerChart = rect
+    if draw_text:
+        text = (
+            base.transform_filter("isValid(datum.tt)")
+            .mark_text(fontSize=10, limit=max(step - 2, 8))
+            .encode(
+                x=x,
+                y=y,
+                text="text:N",
+                color=alt.condition(
+                    "datum.ink === 'white'", alt.value("white"), alt.value("black")
+                ),
+                tooltip=tooltip,
+            )
+        )
+        chart = alt.LayerChart(layer=[rect, text])
+    props: dict[str, Any] = {"width": alt.Step(step), "height": alt.Step(step)}
+    if m.title:
+        props["title"] = _safe_title(m.title)
+    return chart.properties(**props)
+
+
+def _matrices(obj: Any) -> tuple[list[TokenMatrix], bool]:
+    if isinstance(obj, TokenMatrix):
+        return [obj], True
+    matrices = getattr(obj, "matrices", obj)
+    if isinstance(matrices, (str, bytes)) or not isinstance(matrices, Sequence):
+        raise TypeError(
+            f"obj must be a TokenMatrix, a list of them or a tokenheat.Dashboard, got "
+            f"{type(obj).__name__}"
+        )
+    matrices = list(matrices)
+    if not matrices:
+        raise ValueError("obj holds no matrices; pass at least one TokenMatrix")
+    for i, m in enumerate(matrices):
+        if not isinstance(m, TokenMatrix):
+            raise TypeError(f"obj[{i}] is a {type(m).__name__}, not a tokenheat.TokenMatrix")
+    return matrices, len(matrices) == 1 and not isinstance(obj, (list, tuple))
+
+
+def to_altair(
+    obj: Any,
+    *,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    cell_size: int | None = None,
+    cell_text: bool | None = None,
+    link_on: str | None = "click",
+    columns: int | None = None,
+) -> alt.TopLevelMixin:
+    """Draw a matrix as a Vega-Lite heatmap, or several as linked charts.
+
+    Each cell is a rect coloured like the widget (same palette, domain, centre and
+    direction), missing (NaN) cells grey, row/column order kept (labels may repeat), and a
+    tooltip with row, column, value, ``n``, cell text and extras. Clicking a cell (or
+    hovering, with ``link_on="pointerover"``) selects its token (the row's, else the
+    column's, else the cell text); every cell carrying that token as row token, column
+    token or cell text, in every chart, is outlined and the others are dimmed.
+    Double-click clears.
+
+    Parameters
+    ----------
+    obj : TokenMatrix, list of TokenMatrix or tokenheat.Dashboard
+        What to draw.
+    max_rows : int or None
+        Most cells per matrix (default 5000, Altair's own limit); ``None`` lifts it.
+    cell_size : int, optional
+        Cell size in pixels (default 16, or 36 when cell text is drawn).
+    cell_text : bool, optional
+        Draw cell text inside the cells; default: when there is cell text and at most
+        400 cells.
+    link_on : {"click", "pointerover"} or None
+        The event that selects a token; ``None`` drops the linking selection.
+    columns : int, optional
+        Charts per row for several matrices (default 2).
+
+    Returns
+    -------
+    altair.Chart, altair.LayerChart or altair.ConcatChart
+        One matrix gives a ``Chart`` (a ``LayerChart`` with cell text); a list or a
+        dashboard of several gives a ``ConcatChart``. Save with ``chart.save("x.html")``,
+        ``"x.png"`` or ``"x.svg"`` (PNG/SVG need ``vl-convert-python``). The cells are
+        carried as a JSON string, not a DataFrame: use ``matrix.to_pandas()`` for the data.
+
+    Raises
+    ------
+    ValueError
+        When a matrix has more than ``max_rows`` cells, or ``link_on`` is unknown.
+    TypeError
+        When ``obj`` is not a matrix, a list of matrices or a dashboard, or ``max_rows``,
+        ``cell_size`` or ``columns`` is not a positive int.
+
+    Examples
+    --------
+    >>> import tokenheat as th
+    >>> m = th.TokenMatrix([[0.1, 0.9]], rows=["Ġthe"], cols=["0", "1"], row_kind="token")
+    >>> chart = to_altair(m)
+    >>> chart.save("heatmap.svg")  # doctest: +SKIP
+    """
+    matrices, single = _matrices(obj)
+    if link_on not in ("click", "pointerover", None):
+        raise ValueError(f"link_on must be 'click', 'pointerover' or None, got {link_on!r}")
+    for name, value in (("cell_size", cell_size), ("columns", columns)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise TypeError(f"{name} must be a positive int or None, got {value!r}")
+    for i, m in enumerate(matrices):
+        _check_size(m, None if single else i, max_rows)
+    link = None
+    if link_on is not None:
+        link = alt.selection_point(
+            name=LINK_PARAM,
+            fields=["token"],
+            on=link_on,
+            clear="dblclick" if link_on == "click" else "pointerout",
+            toggle=False,
+        )
+    charts = [_chart(m, cell_size=cell_size, cell_text=cell_text, link=link) for m in matrices]
+    if single:
+        return charts[0]
+    with warnings.catch_warnings():
+        # Altair merges the one shared selection of every chart and warns that it did so.
+        warnings.filterwarnings("ignore", message="Automatically deduplicated selection")
+        concat = alt.concat(*charts, columns=columns or min(len(charts), 2))
+    return concat.resolve_scale(color="independent", x="independent", y="independent")
