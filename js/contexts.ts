@@ -1,0 +1,344 @@
+// The keyword-in-context panel shared by all heatmaps: left context | highlighted token(s) |
+// right context | the context's columns. Virtualized: only the rows in view exist in the DOM,
+// so a cell with thousands of contexts scrolls smoothly. Token text goes in via textContent.
+
+import { colorOf, luminance, rgbHex } from "./colors";
+import { type ColumnGroup, columnTexts, groupColumns } from "./contextColumns";
+import type { ContextIndex } from "./contextIndex";
+import { formatValue } from "./format";
+import { listWindow } from "./layout";
+import type { SelectionBus } from "./link";
+import { contextToken, displayToken } from "./tokens";
+import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
+
+export const ROW_H = 28;
+const WINDOW = 14;
+const MAX_ROWS_IN_VIEW = 12;
+
+/** Token ranges [from, to) left and right of the highlight; a far second mark gets its own piece. */
+export interface Pieces {
+  left: [number, number][];
+  right: [number, number][];
+}
+
+/** Which tokens to show around [start, end) in an example of `n` tokens, `window` each side. */
+export function contextPieces(
+  n: number,
+  start: number,
+  end: number,
+  start2: number,
+  end2: number,
+  window = WINDOW,
+): Pieces {
+  const s = Math.max(0, Math.min(start, n));
+  const e = Math.max(s, Math.min(end, n));
+  const left: [number, number][] = [[Math.max(0, s - window), s]];
+  const right: [number, number][] = [[e, Math.min(n, e + window)]];
+  if (start2 >= 0 && end2 > start2) {
+    if (end2 <= left[0][0]) left.unshift([Math.max(0, start2 - 2), Math.min(end2 + 2, left[0][0])]);
+    else if (start2 >= right[0][1])
+      right.push([Math.max(right[0][1], start2 - 2), Math.min(n, end2 + 2)]);
+  }
+  return {
+    left: left.filter(([a, b]) => b > a || a === 0),
+    right: right.filter(([a, b]) => b > a),
+  };
+}
+
+function scoreScale(scale: Scale, scores: Float32Array): Scale {
+  if (scale.kind === "diverging") return scale;
+  let m = 0;
+  for (const v of scores) if (Math.abs(v) > m) m = Math.abs(v);
+  return {
+    palette: "RdBu",
+    kind: "diverging",
+    domain: [-(m || 1), m || 1],
+    center: 0,
+    reverse: true,
+  };
+}
+
+export class ContextPanel {
+  readonly el: HTMLElement;
+  readonly list: HTMLDivElement;
+  private readonly heading: HTMLDivElement;
+  private readonly status: HTMLDivElement;
+  private readonly spacer: HTMLDivElement;
+  private items: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private matrix: number | null = null;
+  private groups: ColumnGroup[] = [];
+  private rendered = { first: -1, last: -1 };
+  private selection: Selection | null = null;
+
+  constructor(
+    private readonly spec: Spec,
+    private readonly bus: SelectionBus,
+    private readonly indexes: readonly (ContextIndex | null)[],
+  ) {
+    this.el = document.createElement("section");
+    this.el.className = "th-contexts";
+    this.el.dataset.testid = "th-contexts";
+    const head = document.createElement("div");
+    head.className = "th-contexts-head";
+    this.heading = document.createElement("div");
+    this.heading.className = "th-contexts-title";
+    this.status = document.createElement("div");
+    this.status.className = "th-contexts-status";
+    this.status.dataset.testid = "th-contexts-status";
+    head.append(this.heading, this.status);
+    this.list = document.createElement("div");
+    this.list.className = "th-context-list";
+    this.list.dataset.testid = "th-context-list";
+    this.list.tabIndex = 0;
+    this.list.setAttribute("role", "list");
+    this.spacer = document.createElement("div");
+    this.spacer.className = "th-context-spacer";
+    this.list.appendChild(this.spacer);
+    this.el.append(head, this.list);
+    this.list.addEventListener("scroll", this.onScroll, { passive: true });
+    this.list.addEventListener("click", this.onClick);
+    this.show({ matrix: null, row: null, col: null, token: null, example: null });
+  }
+
+  /** Number of contexts listed now. */
+  get count(): number {
+    return this.items.length;
+  }
+
+  /** Fill the panel for a selection (PROTOCOL.md: a cell lists its contexts; a row or column label all of its). */
+  show(sel: Selection): void {
+    const previous = this.selection;
+    this.selection = sel;
+    const same =
+      previous &&
+      previous.matrix === sel.matrix &&
+      previous.row === sel.row &&
+      previous.col === sel.col;
+    this.renderStatus(sel);
+    if (same) {
+      this.rerender();
+      return;
+    }
+    const index = sel.matrix !== null ? this.indexes[sel.matrix] : null;
+    const m = sel.matrix !== null ? this.spec.matrices[sel.matrix] : null;
+    let items: Int32Array<ArrayBufferLike> = new Int32Array(0);
+    let title = "Contexts";
+    let note = "Click a cell to list the contexts behind it.";
+    if (m && (sel.row !== null || sel.col !== null)) {
+      const rowLabel = sel.row !== null ? displayIf(m.rows, sel.row) : null;
+      const colLabel = sel.col !== null ? displayIf(m.cols, sel.col) : null;
+      title = `${m.title || "matrix"} · ${[rowLabel, colLabel].filter((x) => x !== null).join(" × ")}`;
+      if (!index) note = "This matrix has no contexts.";
+      else {
+        if (sel.row !== null && sel.col !== null) items = index.cell(sel.row, sel.col);
+        else if (sel.row !== null) items = index.row(sel.row);
+        else if (sel.col !== null) items = index.col(sel.col);
+        note = `${items.length.toLocaleString("en-US")} context${items.length === 1 ? "" : "s"}`;
+      }
+    }
+    this.heading.replaceChildren();
+    const t = document.createElement("span");
+    t.className = "th-contexts-name";
+    t.textContent = title;
+    const n = document.createElement("span");
+    n.className = "th-contexts-count";
+    n.dataset.testid = "th-contexts-count";
+    n.textContent = note;
+    this.heading.append(t, n);
+    this.items = items;
+    this.matrix = sel.matrix;
+    const ctx = this.contexts();
+    this.groups = ctx ? groupColumns(ctx) : [];
+    this.spacer.style.height = `${items.length * ROW_H}px`;
+    this.list.style.height = `${Math.max(1, Math.min(items.length, MAX_ROWS_IN_VIEW)) * ROW_H + 2}px`;
+    this.list.hidden = items.length === 0;
+    this.list.scrollTop = 0;
+    this.rendered = { first: -1, last: -1 };
+    this.renderWindow();
+  }
+
+  private renderStatus(sel: Selection): void {
+    this.status.replaceChildren();
+    const chip = (label: string, value: string, clear: Partial<Selection>, testid: string) => {
+      const el = document.createElement("span");
+      el.className = "th-chip";
+      el.dataset.testid = testid;
+      const k = document.createElement("span");
+      k.className = "th-chip-key";
+      k.textContent = label;
+      const v = document.createElement("span");
+      v.className = "th-chip-value";
+      v.textContent = value;
+      const x = document.createElement("button");
+      x.type = "button";
+      x.className = "th-chip-clear";
+      x.textContent = "×";
+      x.title = `clear ${label}`;
+      x.addEventListener("click", () => this.bus.update(clear, "contexts"));
+      el.append(k, v, x);
+      this.status.appendChild(el);
+    };
+    if (sel.token !== null)
+      chip("token", displayToken(sel.token), { token: null }, "th-chip-token");
+    if (sel.example !== null)
+      chip(
+        "example",
+        this.exampleName(this.corpusOf(sel.matrix) ?? 0, sel.example),
+        { example: null },
+        "th-chip-example",
+      );
+  }
+
+  private contexts(): Contexts | null {
+    return this.matrix !== null ? (this.spec.matrices[this.matrix].contexts ?? null) : null;
+  }
+
+  private corpusOf(matrix: number | null): number | null {
+    if (matrix !== null) return this.spec.matrices[matrix].corpus;
+    return this.spec.matrices.find((m) => m.corpus !== null)?.corpus ?? null;
+  }
+
+  private exampleName(corpus: number, e: number): string {
+    return this.spec.corpora[corpus]?.names?.[e] ?? `#${e}`;
+  }
+
+  private rerender(): void {
+    this.rendered = { first: -1, last: -1 };
+    this.renderWindow();
+  }
+
+  private renderWindow(): void {
+    const { first, last } = listWindow(
+      this.items.length,
+      ROW_H,
+      this.list.scrollTop,
+      this.list.clientHeight || MAX_ROWS_IN_VIEW * ROW_H,
+    );
+    if (first === this.rendered.first && last === this.rendered.last) return;
+    this.rendered = { first, last };
+    const rows: HTMLElement[] = [];
+    for (let i = first; i < last; i++) rows.push(this.buildRow(i));
+    this.list.replaceChildren(this.spacer, ...rows);
+  }
+
+  /** Index range of list rows that exist in the DOM now (for tests). */
+  get window(): { first: number; last: number } {
+    return { ...this.rendered };
+  }
+
+  private buildRow(i: number): HTMLElement {
+    const k = this.items[i];
+    const m = this.spec.matrices[this.matrix ?? 0];
+    const ctx = m.contexts as Contexts;
+    const corpus = this.spec.corpora[m.corpus ?? 0] as Corpus;
+    const e = ctx.example[k];
+    const lo = corpus.offsets[e] ?? 0;
+    const n = Math.max(0, (corpus.offsets[e + 1] ?? lo) - lo);
+    const row = document.createElement("div");
+    row.className = "th-context-row";
+    row.dataset.testid = "th-context-row";
+    row.dataset.k = String(k);
+    row.dataset.example = String(e);
+    row.setAttribute("role", "listitem");
+    row.style.top = `${i * ROW_H}px`;
+    if (this.selection?.example === e) row.classList.add("th-selected");
+
+    let scores: Float32Array | null = null;
+    if (ctx.scoreOffsets && ctx.scores) {
+      const s = ctx.scores.subarray(ctx.scoreOffsets[k], ctx.scoreOffsets[k + 1]);
+      if (s.length === n && n > 0) scores = s;
+    }
+    const sScale = scores ? scoreScale(m.scale, scores) : null;
+    const s2 = ctx.start2 ? ctx.start2[k] : -1;
+    const e2 = ctx.end2 ? ctx.end2[k] : -1;
+    const token = (p: number, shown: (t: string) => string) => {
+      const span = document.createElement("span");
+      span.className = "th-tok";
+      const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
+      span.textContent = shown(raw);
+      span.dataset.pos = String(p);
+      if (this.selection?.token === raw) span.classList.add("th-tok-linked");
+      if (p >= s2 && p < e2) span.classList.add("th-mark2");
+      if (scores && sScale) {
+        const rgb = colorOf(sScale, scores[p], [128, 128, 128]);
+        span.style.backgroundColor = rgbHex(rgb);
+        span.style.color = luminance(rgb) > 0.36 ? "#111" : "#fff";
+        span.title = `score ${formatValue(scores[p])}`;
+      }
+      return span;
+    };
+    const pieces = contextPieces(n, ctx.start[k], ctx.end[k], s2, e2);
+    const side = (className: string, ranges: [number, number][], gapFirst: boolean) => {
+      const el = document.createElement("div");
+      el.className = className;
+      ranges.forEach(([a, b], j) => {
+        if (j > 0 || (gapFirst && a > 0)) el.appendChild(gap());
+        for (let p = a; p < b; p++) el.appendChild(token(p, contextToken));
+      });
+      if (!gapFirst && ranges.length && ranges[ranges.length - 1][1] < n) el.appendChild(gap());
+      return el;
+    };
+    const name = document.createElement("span");
+    name.className = "th-ctx-name";
+    name.textContent = this.exampleName(m.corpus ?? 0, e);
+    const kw = document.createElement("div");
+    kw.className = "th-ctx-kw";
+    for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++)
+      kw.appendChild(token(p, displayToken));
+    const cols = document.createElement("div");
+    cols.className = "th-ctx-cols";
+    for (const text of columnTexts(ctx, this.groups, k)) {
+      const c = document.createElement("span");
+      c.className = "th-ctx-col";
+      c.textContent = text;
+      cols.appendChild(c);
+    }
+    row.append(
+      name,
+      side("th-ctx-left", pieces.left, true),
+      kw,
+      side("th-ctx-right", pieces.right, false),
+      cols,
+    );
+    return row;
+  }
+
+  private readonly onScroll = (): void => this.renderWindow();
+
+  private readonly onClick = (ev: MouseEvent): void => {
+    const target = ev.target as HTMLElement | null;
+    const row = target?.closest<HTMLElement>(".th-context-row");
+    if (!row || this.matrix === null) return;
+    const m = this.spec.matrices[this.matrix];
+    const corpus = this.spec.corpora[m.corpus ?? 0];
+    const e = Number(row.dataset.example);
+    const tok = target?.closest<HTMLElement>(".th-tok");
+    if (tok && corpus) {
+      const raw = corpus.vocab[corpus.ids[corpus.offsets[e] + Number(tok.dataset.pos)]];
+      if (raw !== undefined) this.bus.update({ token: raw }, "contexts");
+      return;
+    }
+    this.bus.update({ example: e }, "contexts");
+  };
+
+  destroy(): void {
+    this.list.removeEventListener("scroll", this.onScroll);
+    this.list.removeEventListener("click", this.onClick);
+    this.el.remove();
+  }
+}
+
+function gap(): HTMLSpanElement {
+  const g = document.createElement("span");
+  g.className = "th-gap";
+  g.textContent = "…";
+  return g;
+}
+
+function displayIf(
+  axis: { labels: string[]; tokens: (string | null)[] | null; kind: string },
+  i: number,
+): string {
+  const label = axis.labels[i] ?? "";
+  return axis.tokens !== null || axis.kind === "token" ? displayToken(label) : label;
+}

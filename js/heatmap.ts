@@ -1,0 +1,392 @@
+// One heatmap panel: title, toolbar, the plot (two stacked canvases under a native scroller),
+// and the legend. Owns its zoom, scroll, row order and drawing; clicks go to the selection bus.
+
+import { CellImage } from "./cellImage";
+import { Controls } from "./controls";
+import { drawBase, drawOverlay, type Frame, type Marks, marksSummary } from "./draw";
+import {
+  clampZoom,
+  emptyViewport,
+  type Rect,
+  scrollForZoom,
+  scrollToReveal,
+  type Viewport,
+  zoomLimits,
+} from "./layout";
+import { Legend } from "./legend";
+import type { SelectionBus } from "./link";
+import { axisCarriesTokens, exampleMarks, hitSelection, tokenMarks } from "./link";
+import { inverseOrder, rowOrder, rowStats, type SortMode } from "./order";
+import {
+  baseCellWidth,
+  type Hit,
+  hitTest,
+  plotBox,
+  type Region,
+  regionRect,
+  rowGutter,
+} from "./plot";
+import { listen, PlotDom, scrollbarSize } from "./plotDom";
+import type { Theme } from "./theme";
+import { displayToken } from "./tokens";
+import type { Tooltip } from "./tooltip";
+import { hitTooltip } from "./tooltip";
+import type { Axis, Selection, Spec } from "./types";
+
+export interface HeatmapHost {
+  readonly spec: Spec;
+  readonly bus: SelectionBus;
+  readonly tooltip: Tooltip;
+  theme(): Theme;
+  /** Largest height of a heatmap's cell area in CSS px (the `height` trait; 0 = automatic). */
+  maxHeight(): number;
+  contextCount(matrix: number, row: number, col: number): number | null;
+  focusRoot(): void;
+}
+
+function shownLabels(axis: Axis): string[] {
+  return axisCarriesTokens(axis) ? axis.labels.map(displayToken) : axis.labels.slice();
+}
+
+export class Heatmap {
+  readonly el: HTMLElement;
+  private readonly dom: PlotDom;
+  private readonly unlisten: () => void;
+  private readonly controls: Controls;
+  private readonly legend: Legend;
+  private readonly image = new CellImage();
+  private readonly m;
+  private readonly rowShown: string[];
+  private readonly colShown: string[];
+  private readonly cellShown: string[] | null;
+  private stats: ReturnType<typeof rowStats> | null = null;
+  order: Int32Array;
+  inv: Int32Array;
+  sort: SortMode = "original";
+  filter = "";
+  zoom = 1;
+  private baseW = 0;
+  private baseH: number;
+  private availW = 0;
+  private v: Viewport;
+  private ox = 0;
+  private oy = 0;
+  private colRotated = false;
+  private marks: Marks = { token: null, example: null, row: null, col: null, hover: null };
+  lastDrawMs = 0;
+  private labelsDrawn = { rowLabels: 0, colLabels: 0 };
+
+  constructor(
+    readonly index: number,
+    private readonly host: HeatmapHost,
+  ) {
+    const m = host.spec.matrices[index];
+    this.m = m;
+    this.rowShown = shownLabels(m.rows);
+    this.colShown = shownLabels(m.cols);
+    this.cellShown = m.cellText ? m.cellText.vocab.map(displayToken) : null;
+    this.order = rowOrder(m.rows.labels, this.rowShown, "original", "", null);
+    this.inv = inverseOrder(this.order, m.nRows);
+    this.baseH = host.spec.layout.cellSize;
+
+    this.el = document.createElement("section");
+    this.el.className = "th-heatmap";
+    this.el.dataset.testid = `th-heatmap-${index}`;
+    const title = document.createElement("h3");
+    title.className = "th-title";
+    title.textContent = m.title || `matrix ${index + 1}`;
+    this.controls = new Controls(index, m.rows.title || "rows", {
+      sort: (mode) => this.setOrder(mode, this.filter),
+      filter: (text) => this.setOrder(this.sort, text),
+      zoomBy: (f) => this.zoomTo(this.zoom * f),
+      fit: () => this.zoomTo(this.limits().fit),
+    });
+    this.dom = new PlotDom(
+      index,
+      `${m.title}: heatmap of ${m.valueLabel}, ${m.nRows} × ${m.nCols}`,
+    );
+    this.legend = new Legend(m);
+    this.el.append(title, this.controls.el, this.dom.wrap, this.legend.el);
+    this.v = emptyViewport(this.baseH, this.order.length, m.nCols);
+
+    this.unlisten = listen(this.dom, {
+      move: (x, y) => this.onPointerMove(x, y),
+      leave: () => this.onPointerLeave(),
+      click: (x, y) => this.onClick(x, y),
+      scroll: () => this.onScroll(),
+      zoom: (factor, x, y) => this.zoomTo(this.zoom * factor, { x, y }),
+    });
+  }
+
+  // ---- geometry ------------------------------------------------------------------------
+
+  private maxViewH(): number {
+    const asked = this.host.maxHeight();
+    if (asked > 0) return Math.max(40, asked);
+    return Math.max(160, Math.min(520, Math.round((window.innerHeight || 800) * 0.65)));
+  }
+
+  private limits() {
+    const availCells = Math.max(40, this.availW - this.ox - 16);
+    return zoomLimits(
+      this.baseW,
+      this.baseH,
+      this.order.length,
+      this.m.nCols,
+      availCells,
+      this.maxViewH(),
+    );
+  }
+
+  private measureLabels(labels: readonly string[], font: string): number {
+    return this.dom.measure(labels, `${this.host.theme().fontSize}px ${font}`);
+  }
+
+  private fonts(theme: Theme): { row: string; col: string } {
+    return {
+      row: axisCarriesTokens(this.m.rows) ? theme.mono : theme.font,
+      col: axisCarriesTokens(this.m.cols) ? theme.mono : theme.font,
+    };
+  }
+
+  /** Width available to this panel changed (or first known). */
+  setWidth(width: number): void {
+    if (Math.abs(width - this.availW) < 1 && this.baseW > 0) return;
+    this.availW = width;
+    this.layout();
+  }
+
+  /** Recompute gutters, viewport and canvas sizes for the current zoom, then draw. */
+  layout(keep?: { scrollX: number; scrollY: number }): void {
+    if (this.availW <= 0) return;
+    const theme = this.host.theme();
+    const fonts = this.fonts(theme);
+    const rowLabelW = this.measureLabels(this.rowShown, fonts.row);
+    this.ox = rowGutter(rowLabelW);
+    if (this.baseW === 0) {
+      const cs = this.host.spec.layout.cellSize;
+      this.baseW = baseCellWidth(this.availW, this.ox, this.m.nCols, cs, this.m.cellText !== null);
+    }
+    const lim = this.limits();
+    this.zoom = clampZoom(this.zoom, lim.min, lim.max);
+    const cellW = this.baseW * this.zoom;
+    const cellH = this.baseH * this.zoom;
+    const nRows = this.order.length;
+    const box = plotBox({
+      availW: this.availW,
+      maxViewH: this.maxViewH(),
+      cellW,
+      cellH,
+      nRows,
+      nCols: this.m.nCols,
+      rowLabelW,
+      colLabelW: this.measureLabels(this.colShown, fonts.col),
+      fontSize: theme.fontSize,
+      scrollbar: scrollbarSize(),
+    });
+    const { oy, viewW, viewH } = box;
+    this.oy = oy;
+    this.colRotated = box.colRotated;
+    this.dom.size(box);
+    this.v = { cellW, cellH, scrollX: 0, scrollY: 0, viewW, viewH, nRows, nCols: this.m.nCols };
+    if (keep) {
+      this.dom.scroller.scrollLeft = keep.scrollX;
+      this.dom.scroller.scrollTop = keep.scrollY;
+    }
+    this.v.scrollX = this.dom.scroller.scrollLeft;
+    this.v.scrollY = this.dom.scroller.scrollTop;
+    this.controls.setZoom(this.zoom);
+    this.controls.setCount(nRows, this.m.nRows);
+    this.legend.draw(theme);
+    this.draw();
+  }
+
+  // ---- state changes -------------------------------------------------------------------
+
+  zoomTo(zoom: number, anchor?: { x: number; y: number }): void {
+    const lim = this.limits();
+    const z = clampZoom(zoom, lim.min, lim.max);
+    if (z === this.zoom) return;
+    const ax = anchor?.x ?? this.v.viewW / 2;
+    const ay = anchor?.y ?? this.v.viewH / 2;
+    const keep = scrollForZoom(this.v, this.baseW * z, this.baseH * z, ax, ay);
+    this.zoom = z;
+    this.layout(keep);
+  }
+
+  setOrder(mode: SortMode, filter: string): void {
+    if ((mode === "mean" || mode === "max") && !this.stats)
+      this.stats = rowStats(this.m.values, this.m.nRows, this.m.nCols);
+    this.sort = mode;
+    this.filter = filter;
+    this.order = rowOrder(this.m.rows.labels, this.rowShown, mode, filter, this.stats);
+    this.inv = inverseOrder(this.order, this.m.nRows);
+    this.rebuildImage();
+    this.layout({ scrollX: this.v.scrollX, scrollY: 0 });
+  }
+
+  /** Rebuild the 1-px cell image (after a change of order or theme). */
+  rebuildImage(): void {
+    this.image.build(
+      this.m.values,
+      this.m.nCols,
+      this.order,
+      this.m.scale,
+      this.host.theme().missing,
+    );
+  }
+
+  setSelection(sel: Selection): void {
+    const mine = sel.matrix === this.index;
+    this.marks = {
+      token: sel.token !== null ? tokenMarks(this.m, sel.token) : null,
+      example: sel.example !== null ? exampleMarks(this.m, sel.example) : null,
+      row: mine ? sel.row : null,
+      col: mine ? sel.col : null,
+      hover: this.marks.hover,
+    };
+    this.drawOverlayOnly();
+  }
+
+  /** Scroll so that data cell (row, col) is visible; false if its row is filtered out. */
+  reveal(row: number, col: number): boolean {
+    const r = this.inv[row];
+    if (r === undefined || r < 0) return false;
+    const next = scrollToReveal(this.v, r, col);
+    if (next.scrollX !== this.v.scrollX || next.scrollY !== this.v.scrollY) {
+      this.dom.scroller.scrollLeft = next.scrollX;
+      this.dom.scroller.scrollTop = next.scrollY;
+      this.onScroll();
+    }
+    return true;
+  }
+
+  // ---- geometry for tests and keyboard ---------------------------------------------------
+
+  /**
+   * Client rectangle of a cell, row label or column label at the current scroll (data row
+   * index), or null when its row is filtered out or the index is out of range.
+   */
+  clientRect(region: Region, row: number, col: number): Rect | null {
+    const r = region === "colLabel" ? 0 : (this.inv[row] ?? -1);
+    if (r < 0 || (region !== "rowLabel" && (col < 0 || col >= this.m.nCols))) return null;
+    const rect = regionRect(this.v, this.ox, this.oy, region, r, col);
+    const box = this.dom.wrap.getBoundingClientRect();
+    return { ...rect, x: box.left + rect.x, y: box.top + rect.y };
+  }
+
+  state() {
+    return {
+      zoom: this.zoom,
+      cellW: this.v.cellW,
+      cellH: this.v.cellH,
+      scrollX: this.v.scrollX,
+      scrollY: this.v.scrollY,
+      viewW: this.v.viewW,
+      viewH: this.v.viewH,
+      sort: this.sort,
+      filter: this.filter,
+      shownRows: this.order.length,
+      order: Array.from(this.order.subarray(0, 2000)),
+      colRotated: this.colRotated,
+      marked: marksSummary(this.marks),
+      labelsDrawn: this.labelsDrawn,
+      buildMs: this.image.buildMs,
+      drawMs: this.lastDrawMs,
+    };
+  }
+
+  // ---- drawing ---------------------------------------------------------------------------
+
+  private frame(): Frame {
+    const theme = this.host.theme();
+    const fonts = this.fonts(theme);
+    return {
+      m: this.m,
+      theme,
+      v: this.v,
+      ox: this.ox,
+      oy: this.oy,
+      order: this.order,
+      inv: this.inv,
+      rowShown: this.rowShown,
+      colShown: this.colShown,
+      cellShown: this.cellShown,
+      rowFont: fonts.row,
+      colFont: fonts.col,
+      colRotated: this.colRotated,
+    };
+  }
+
+  draw(): void {
+    if (this.availW <= 0) return;
+    const t0 = performance.now();
+    const frame = this.frame();
+    const base = this.dom.context(this.dom.base);
+    if (base) drawBase(base, frame, this.image);
+    const overlay = this.dom.context(this.dom.overlay);
+    if (overlay) this.labelsDrawn = drawOverlay(overlay, frame, this.marks);
+    this.lastDrawMs = performance.now() - t0;
+  }
+
+  private drawOverlayOnly(): void {
+    if (this.availW <= 0) return;
+    const overlay = this.dom.context(this.dom.overlay);
+    if (overlay) this.labelsDrawn = drawOverlay(overlay, this.frame(), this.marks);
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  /** What client point (x, y) is on, with data (not display) row indices. */
+  private hit(clientX: number, clientY: number): Hit {
+    const box = this.dom.wrap.getBoundingClientRect();
+    const hit = hitTest(this.v, this.ox, this.oy, clientX - box.left, clientY - box.top);
+    if (hit?.kind === "cell") return { ...hit, row: this.order[hit.row] };
+    if (hit?.kind === "rowLabel") return { ...hit, row: this.order[hit.row] };
+    return hit;
+  }
+
+  private onPointerMove(clientX: number, clientY: number): void {
+    const hit = this.hit(clientX, clientY);
+    const hover = hit?.kind === "cell" ? { row: this.inv[hit.row], col: hit.col } : null;
+    if (hover?.row !== this.marks.hover?.row || hover?.col !== this.marks.hover?.col) {
+      this.marks = { ...this.marks, hover };
+      this.drawOverlayOnly();
+    }
+    this.dom.wrap.style.cursor = hit ? "pointer" : "";
+    if (hit) {
+      const n = hit.kind === "cell" ? this.host.contextCount(this.index, hit.row, hit.col) : null;
+      this.host.tooltip.show(
+        hitTooltip(this.m, hit, this.rowShown, this.colShown, n),
+        clientX,
+        clientY,
+      );
+    } else this.host.tooltip.hide();
+  }
+
+  private onPointerLeave(): void {
+    this.host.tooltip.hide();
+    if (this.marks.hover) {
+      this.marks = { ...this.marks, hover: null };
+      this.drawOverlayOnly();
+    }
+  }
+
+  private onClick(clientX: number, clientY: number): void {
+    const hit = this.hit(clientX, clientY);
+    this.host.focusRoot();
+    if (hit) this.host.bus.set(hitSelection(this.host.spec, this.index, hit), "heatmap");
+  }
+
+  private onScroll(): void {
+    this.v.scrollX = this.dom.scroller.scrollLeft;
+    this.v.scrollY = this.dom.scroller.scrollTop;
+    this.host.tooltip.hide();
+    this.draw();
+  }
+
+  destroy(): void {
+    this.unlisten();
+    this.el.remove();
+  }
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import {
+  decodeBase64,
+  decodeSpec,
+  leafBytes,
+  reviveBuffers,
+  SpecError,
+  toFloat32,
+  toInt32,
+} from "../codec";
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+function f32le(values: number[]): Uint8Array {
+  const dv = new DataView(new ArrayBuffer(values.length * 4));
+  values.forEach((v, i) => {
+    dv.setFloat32(i * 4, v, true);
+  });
+  return new Uint8Array(dv.buffer);
+}
+
+describe("typed arrays from DataViews", () => {
+  it("honours a non-zero byteOffset into a shared buffer", () => {
+    const shared = new ArrayBuffer(64);
+    new Float32Array(shared).fill(-1);
+    const view = new DataView(shared, 16, 12);
+    view.setFloat32(0, 1.5, true);
+    view.setFloat32(4, Number.NaN, true);
+    view.setFloat32(8, -2.25, true);
+    const out = toFloat32(view, "values")!;
+    expect(out.length).toBe(3);
+    expect(out[0]).toBe(1.5);
+    expect(Number.isNaN(out[1])).toBe(true);
+    expect(out[2]).toBe(-2.25);
+    expect(out.buffer).toBe(shared); // aligned: a view, no copy
+    expect(out.byteOffset).toBe(16);
+  });
+
+  it("copies when the offset is not a multiple of the element size", () => {
+    const shared = new ArrayBuffer(32);
+    const view = new DataView(shared, 3, 8);
+    view.setInt32(0, -7, true);
+    view.setInt32(4, 123456789, true);
+    const out = toInt32(view, "ids")!;
+    expect(Array.from(out)).toEqual([-7, 123456789]);
+    expect(out.buffer).not.toBe(shared);
+  });
+
+  it("reads typed arrays, ArrayBuffers and null", () => {
+    expect(Array.from(toInt32(new Int32Array([4, 5]).buffer, "x")!)).toEqual([4, 5]);
+    const sub = new Uint8Array(new Int32Array([9, 8, 7]).buffer, 4, 8);
+    expect(Array.from(toInt32(sub, "x")!)).toEqual([8, 7]);
+    expect(toFloat32(null, "x")).toBeNull();
+    expect(leafBytes(undefined, "x")).toBeNull();
+  });
+
+  it("names the field when the byte length does not fit the type", () => {
+    expect(() => toFloat32(new DataView(new ArrayBuffer(6)), "matrices[0].values")).toThrow(
+      /matrices\[0\]\.values: 6 bytes/,
+    );
+    expect(() => toFloat32([1, 2], "counts")).toThrow(/counts: expected binary data/);
+  });
+});
+
+describe("base64 leaves", () => {
+  it("decodes with and without padding", () => {
+    expect(Array.from(decodeBase64("AAEC/w=="))).toEqual([0, 1, 2, 255]);
+    expect(Array.from(decodeBase64("AAEC/w"))).toEqual([0, 1, 2, 255]);
+    expect(() => decodeBase64("ab$c")).toThrow(SpecError);
+  });
+
+  it("turns {$b64} into DataViews everywhere in a JSON value", () => {
+    const revived = reviveBuffers({ a: [{ $b64: b64(f32le([0.5, 2])) }], b: "text", c: null }) as {
+      a: DataView[];
+      b: string;
+      c: null;
+    };
+    expect(revived.a[0]).toBeInstanceOf(DataView);
+    expect(Array.from(toFloat32(revived.a[0], "a")!)).toEqual([0.5, 2]);
+    expect(revived.b).toBe("text");
+    const live = new DataView(new ArrayBuffer(8), 4);
+    expect((reviveBuffers({ v: live }) as { v: DataView }).v).toBe(live);
+    expect(revived.c).toBeNull();
+  });
+});
+
+function minimalSpec(): Record<string, unknown> {
+  const i32 = (v: number[]) => ({ $b64: b64(new Uint8Array(new Int32Array(v).buffer)) });
+  return {
+    version: 1,
+    corpora: [{ vocab: ["Ġa", "Ġb"], ids: i32([0, 1, 1]), offsets: i32([0, 2, 3]), names: null }],
+    matrices: [
+      {
+        title: "t",
+        value_label: "v",
+        shape: [2, 2],
+        values: { $b64: b64(f32le([0, 1, Number.NaN, 3])) },
+        rows: {
+          labels: ["Ġa", "Ġb"],
+          kind: "token",
+          title: "token",
+          tokens: ["Ġa", "Ġb"],
+          examples: null,
+        },
+        cols: { labels: ["x", "y"], kind: "bucket", title: "bucket", tokens: null, examples: null },
+        cell_text: null,
+        counts: null,
+        extras: [],
+        scale: {
+          palette: "magma",
+          kind: "sequential",
+          domain: [0, 3],
+          center: null,
+          reverse: false,
+        },
+        corpus: 0,
+        contexts: {
+          n: 1,
+          row: i32([1]),
+          col: i32([0]),
+          example: i32([1]),
+          start: i32([0]),
+          end: i32([1]),
+          start2: null,
+          end2: null,
+          score_offsets: null,
+          scores: null,
+          numeric: [],
+          labels: [],
+        },
+      },
+    ],
+    layout: { columns: 2, cell_size: 16 },
+  };
+}
+
+describe("decodeSpec", () => {
+  it("decodes a complete spec", () => {
+    const spec = decodeSpec(reviveBuffers(minimalSpec()));
+    const m = spec.matrices[0];
+    expect(m.nRows).toBe(2);
+    expect(Number.isNaN(m.values[2])).toBe(true);
+    expect(m.scale.palette).toBe("magma");
+    expect(m.contexts?.n).toBe(1);
+    expect(spec.layout).toEqual({ columns: 2, cellSize: 16 });
+    expect(Array.from(spec.corpora[0].offsets)).toEqual([0, 2, 3]);
+  });
+
+  it("rejects values that do not match the shape, naming the field", () => {
+    const raw = minimalSpec();
+    (raw.matrices as Record<string, unknown>[])[0].shape = [3, 2];
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /matrices\[0\]\.values: expected 6 values, got 4/,
+    );
+  });
+
+  it("rejects an unknown palette with the ones that work", () => {
+    const raw = minimalSpec();
+    ((raw.matrices as Record<string, unknown>[])[0].scale as Record<string, unknown>).palette =
+      "jet";
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /unknown palette "jet"; use one of viridis/,
+    );
+  });
+
+  it("rejects offsets that do not end at the number of ids", () => {
+    const raw = minimalSpec();
+    (raw.corpora as Record<string, unknown>[])[0].offsets = {
+      $b64: b64(new Uint8Array(new Int32Array([0, 2, 5]).buffer)),
+    };
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(/corpora\[0\]\.offsets/);
+  });
+});

@@ -1,0 +1,35 @@
+// Small decoded matrices for the unit tests.
+import type { Axis, Matrix, Spec } from "../types";
+
+export function axis(labels: string[], kind: string, extra: Partial<Axis> = {}): Axis {
+  return { labels, kind, title: kind, tokens: null, examples: null, ...extra };
+}
+
+export function matrix(nRows: number, nCols: number, over: Partial<Matrix> = {}): Matrix {
+  return {
+    title: "m",
+    valueLabel: "value",
+    nRows,
+    nCols,
+    values: Float32Array.from({ length: nRows * nCols }, (_, i) => i),
+    rows: axis(
+      Array.from({ length: nRows }, (_, i) => `r${i}`),
+      "row",
+    ),
+    cols: axis(
+      Array.from({ length: nCols }, (_, i) => `c${i}`),
+      "col",
+    ),
+    cellText: null,
+    counts: null,
+    extras: [],
+    scale: { palette: "viridis", kind: "sequential", domain: [0, 1], center: null, reverse: false },
+    corpus: null,
+    contexts: null,
+    ...over,
+  };
+}
+
+export function spec(matrices: Matrix[]): Spec {
+  return { version: 1, corpora: [], matrices, layout: { columns: 1, cellSize: 14 } };
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { contextToken, decodeByteLevel, displayToken, tokenText, truncate } from "../tokens";
+
+describe("visible whitespace", () => {
+  it("marks leading spaces from byte-level BPE and SentencePiece", () => {
+    expect(displayToken("Ġthe")).toBe("␣the");
+    expect(displayToken("▁the")).toBe("␣the");
+    expect(displayToken(" the")).toBe("␣the");
+    expect(displayToken("ĠĠ")).toBe("␣␣");
+    expect(displayToken("the ")).toBe("the␣");
+  });
+
+  it("shows newlines, tabs and control characters", () => {
+    expect(displayToken("Ċ")).toBe("⏎");
+    expect(displayToken("\n")).toBe("⏎");
+    expect(displayToken("ĊĊ")).toBe("⏎⏎");
+    expect(displayToken("\t")).toBe("⇥");
+    expect(displayToken("ĉ")).toBe("⇥");
+    expect(displayToken("a\u0000b")).toBe("a␀b");
+    expect(displayToken("")).toBe("∅");
+  });
+
+  it("keeps spaces inside a token as spaces", () => {
+    expect(displayToken("<img src=x onerror=alert(1)>")).toBe("<img src=x onerror=alert(1)>");
+  });
+
+  it("decodes byte-level UTF-8 and leaves other text alone", () => {
+    expect(decodeByteLevel("âĢĻ")).toBe("’");
+    expect(decodeByteLevel("ĠcafÃ©")).toBe(" café");
+    expect(decodeByteLevel("plain")).toBeNull();
+    expect(decodeByteLevel("Ġâ")).toBeNull(); // an incomplete UTF-8 sequence
+    expect(tokenText("Ġâ")).toBe(" â");
+    expect(decodeByteLevel("日本")).toBeNull();
+    expect(displayToken("日本")).toBe("日本");
+  });
+
+  it("keeps spaces as spaces inside running context", () => {
+    expect(contextToken("Ġthe")).toBe(" the");
+    expect(contextToken("Ċ")).toBe("⏎");
+    expect(contextToken("</script>")).toBe("</script>");
+  });
+});
+
+it("truncates by characters with an ellipsis", () => {
+  expect(truncate("abcdef", 4)).toBe("abc…");
+  expect(truncate("abc", 4)).toBe("abc");
+  expect(truncate("😀😀😀😀😀", 3)).toBe("😀😀…");
+});

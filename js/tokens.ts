@@ -1,0 +1,98 @@
+// Token strings as people should see them. Tokens are the model's raw strings: byte-level BPE
+// ("Ġthe", "Ċ", "âĢĻ"), SentencePiece ("▁the") or plain text. Linking always compares the raw
+// strings; these functions only change what is drawn. The results are plain text for
+// `textContent` / `fillText`, never HTML.
+
+const SPACE = "␣";
+const NEWLINE = "⏎";
+const TAB = "⇥";
+
+// GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards.
+const BYTE_OF = new Map<number, number>();
+{
+  const printable = new Set<number>();
+  for (let b = 0x21; b <= 0x7e; b++) printable.add(b);
+  for (let b = 0xa1; b <= 0xac; b++) printable.add(b);
+  for (let b = 0xae; b <= 0xff; b++) printable.add(b);
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (printable.has(b)) BYTE_OF.set(b, b);
+    else BYTE_OF.set(256 + n++, b);
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’"), or return null when the
+ * string is not one (no remapped byte in it, a character outside the byte alphabet, or bytes
+ * that are not complete UTF-8).
+ */
+export function decodeByteLevel(token: string): string | null {
+  let remapped = false;
+  const bytes = new Uint8Array(token.length);
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    const b = BYTE_OF.get(code);
+    if (b === undefined) return null;
+    if (code >= 256) remapped = true;
+    bytes[i] = b;
+  }
+  if (!remapped) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The token's text: byte-level BPE decoded, SentencePiece's "▁" turned into a space. */
+export function tokenText(token: string): string {
+  const decoded = decodeByteLevel(token);
+  if (decoded !== null) return decoded;
+  return token.replace(/▁/g, " ").replace(/Ġ/g, " ").replace(/Ċ/g, "\n").replace(/ĉ/g, "\t");
+}
+
+function visibleControls(text: string, spaces: boolean): string {
+  let out = "";
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === " ") out += spaces ? SPACE : " ";
+    else if (ch === "\n") out += NEWLINE;
+    else if (ch === "\r") out += "↵";
+    else if (ch === "\t") out += TAB;
+    else if (code < 0x20) out += String.fromCodePoint(0x2400 + code);
+    else if (code === 0x7f) out += "␡";
+    else if (code === 0x200b || code === 0xfeff) out += "·";
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * A token for a label, tooltip or highlight: leading and trailing spaces, newlines and tabs
+ * made visible ("Ġthe" → "␣the", "Ċ" → "⏎"); spaces inside the token stay spaces.
+ */
+export function displayToken(token: string): string {
+  if (token === "") return "∅";
+  const text = tokenText(token);
+  const lead = text.length - text.trimStart().length;
+  const core = text.trim();
+  const trail = text.length - lead - core.length;
+  return (
+    visibleControls(text.slice(0, lead), true) +
+    visibleControls(core, false) +
+    visibleControls(text.slice(text.length - trail), true)
+  );
+}
+
+/** A token inside running context text: spaces stay spaces, newlines and tabs show as ⏎ ⇥. */
+export function contextToken(token: string): string {
+  return visibleControls(tokenText(token), false);
+}
+
+/** Shorten `text` to at most `max` characters (code points), ending with "…" when cut. */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join("")}…`;
+}
