@@ -1,0 +1,415 @@
+"""attribution against captum, hand-written autograd and a naive occlusion loop."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import make_bert_classifier, make_tokenizer
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from tokenheat.analyses.attribution import attribution  # noqa: E402
+
+PROMPT = "The capital of France is"
+PROMPTS = ["The capital of France is", "I love this movie", "The cat sat on the mat."]
+
+
+@pytest.fixture(scope="module")
+def smooth_gpt2(tokenizer: Any) -> Any:
+    """A GPT-2 with transformers' default (small) init: a smooth function of its inputs."""
+    config = transformers.GPT2Config(
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        n_positions=64,
+        vocab_size=len(tokenizer),
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    torch.manual_seed(0)
+    return transformers.GPT2LMHeadModel(config).eval()
+
+
+@pytest.fixture(scope="module")
+def smooth_llama(tokenizer: Any) -> Any:
+    """A Llama with the default init; IG with a zero baseline needs more steps than GPT-2."""
+    config = transformers.LlamaConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+        intermediate_size=64, vocab_size=len(tokenizer), max_position_embeddings=64,
+        bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def bert(tokenizer: Any) -> Any:
+    return make_bert_classifier(len(tokenizer), num_labels=3)
+
+
+def token_ids(tok: Any, text: str) -> list[int]:
+    return list(tok(text)["input_ids"])
+
+
+def lm_logprob(model: Any, answer: list[int]) -> Any:
+    """emb (B, L, d) -> summed log-prob of ``answer`` teacher-forced after the input."""
+    tail = model.get_input_embeddings()(torch.tensor(answer[:-1], dtype=torch.long))
+
+    def f(emb: Any) -> Any:
+        full = torch.cat([emb, tail[None].expand(emb.shape[0], -1, -1)], 1)
+        logp = torch.log_softmax(model(inputs_embeds=full).logits.float(), -1)
+        n = emb.shape[1]
+        return sum(logp[:, n - 1 + j, t] for j, t in enumerate(answer))
+
+    return f
+
+
+def captum_ig(f: Any, emb: Any, base: Any, steps: int, method: str = "gausslegendre") -> np.ndarray:
+    from captum.attr import IntegratedGradients
+
+    attr = IntegratedGradients(f).attribute(
+        emb[None], baselines=base[None], n_steps=steps, method=method
+    )
+    return attr.sum(-1)[0].detach().double().numpy()
+
+
+def embed(model: Any, ids: list[int]) -> Any:
+    return model.get_input_embeddings()(torch.tensor(ids)).detach()
+
+
+def assert_rel_close(got: np.ndarray, want: np.ndarray, rel: float) -> None:
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() <= rel * scale, (got, want)
+
+
+@pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm", "qwen2_lm", "neox_lm"])
+def test_integrated_gradients_match_captum(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    model = request.getfixturevalue(model_name)
+    ids = token_ids(tokenizer, PROMPT)
+    targets = [" Paris", "Ġcat"]  # a two-token answer and a vocabulary token
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(
+            model, tokenizer, PROMPT, targets, steps=32, internal_batch_size=7, progress=False
+        )
+    emb = embed(model, ids)
+    for c, target in enumerate(targets):
+        answer = (
+            [tokenizer.get_vocab()[target]]
+            if target in tokenizer.get_vocab()
+            else token_ids(tokenizer, target)
+        )
+        want = captum_ig(lm_logprob(model, answer), emb, torch.zeros_like(emb), 32)
+        assert_rel_close(m.values[:, c].astype(np.float64), want, 1e-4)
+
+
+@pytest.mark.parametrize("rule", ["riemann_trapezoid", "riemann_middle", "riemann_left"])
+def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(
+            gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=16, integration=rule, progress=False
+        )
+    emb = embed(gpt2_lm, token_ids(tokenizer, PROMPT))
+    want = captum_ig(
+        lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, torch.zeros_like(emb), 16, rule
+    )
+    if rule == "riemann_trapezoid":
+        # captum's trapezoid weights are 1/n (halved at the ends) and sum to (n-1)/n;
+        # tokenheat uses the exact trapezoid rule, 1/(n-1), whose weights sum to 1
+        want = want * 16 / 15
+    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+
+
+def test_integrated_gradients_match_captum_for_a_classifier(bert: Any, tokenizer: Any) -> None:
+    m = attribution(bert, tokenizer, PROMPT, ["pos", 2], steps=32, progress=False)
+    emb = embed(bert, token_ids(tokenizer, PROMPT))
+    for c, cls in enumerate([1, 2]):
+
+        def f(e: Any, cls: int = cls) -> Any:
+            return torch.log_softmax(bert(inputs_embeds=e).logits.float(), -1)[:, cls]
+
+        assert_rel_close(
+            m.values[:, c].astype(np.float64), captum_ig(f, emb, torch.zeros_like(emb), 32), 1e-4
+        )
+    assert m.cols == ["pos", "label2"]
+
+
+def test_completeness_within_one_percent_at_64_steps(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, None, steps=64, progress=False)
+    rel = np.array([c["rel_error"] for c in m.meta["completeness"]])
+    assert np.all(rel < 0.01)
+    for c, entry in enumerate(m.meta["completeness"]):
+        total = np.nansum(m.values[:, c])
+        assert total == pytest.approx(entry["f_x"] - entry["f_baseline"], rel=0.01)
+        assert np.nanmax(m.extras["completeness_rel"][:, c]) == pytest.approx(
+            entry["rel_error"], rel=1e-4
+        )
+
+
+def test_completeness_error_is_in_contexts(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, None, steps=16, progress=False)
+    frame = m.contexts.to_pandas(m.corpus)
+    assert len(frame) == 3
+    for row in frame.itertuples():
+        entry = m.meta["completeness"][row.col]
+        assert row.completeness_error == pytest.approx(entry["abs_error"], rel=1e-4, abs=1e-6)
+        assert row.score == pytest.approx(entry["f_x"], rel=1e-5)
+        np.testing.assert_allclose(row.scores, m.values[: len(row.scores), row.col], rtol=1e-6)
+
+
+def test_warns_naming_columns_above_tolerance(llama_lm: Any, tokenizer: Any) -> None:
+    with pytest.warns(
+        UserWarning, match=r"completeness error above 5% for columns \['ĠParis'"
+    ) as rec:
+        m = attribution(llama_lm, tokenizer, PROMPT, " Paris", steps=2, progress=False)
+    assert m.meta["completeness"][0]["rel_error"] > 0.05
+    assert len(rec) == 1
+
+
+def test_no_warning_when_complete(smooth_gpt2: Any, tokenizer: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attribution(smooth_gpt2, tokenizer, PROMPT, None, steps=32, progress=False)
+
+
+def test_auto_steps_double_until_tolerance(smooth_llama: Any, tokenizer: Any) -> None:
+    schedule = (32, 64, 128, 256)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fixed = np.array([
+            [c["rel_error"] for c in attribution(smooth_llama, tokenizer, PROMPTS[:2], None, steps=s, progress=False).meta["completeness"]]
+            for s in schedule
+        ])  # fmt: skip
+    expected = [
+        next(s for s, r in zip(schedule, fixed[:, c], strict=True) if r < 0.01) for c in range(2)
+    ]
+    assert max(expected) > 32  # doubling happened
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = attribution(
+            smooth_llama, tokenizer, PROMPTS[:2], None, steps="auto", tol=0.01, progress=False
+        )
+    assert m.meta["steps"] == expected
+    assert m.meta["auto_steps"]["reached_tol"] is True
+    assert all(c["rel_error"] < 0.01 for c in m.meta["completeness"])
+
+
+def test_auto_steps_warn_at_max_steps(llama_lm: Any, tokenizer: Any) -> None:
+    with pytest.warns(UserWarning, match="max_steps=32"):
+        m = attribution(
+            llama_lm,
+            tokenizer,
+            PROMPT,
+            " Paris",
+            steps="auto",
+            tol=1e-9,
+            max_steps=32,
+            progress=False,
+        )
+    assert m.meta["auto_steps"] == {"tol": 1e-9, "max_steps": 32, "reached_tol": False}
+    assert m.meta["steps"] == [32]
+
+
+def test_gradient_x_input_matches_hand_autograd(gpt2_lm: Any, tokenizer: Any) -> None:
+    m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="gradient_x_input", progress=False)
+    emb = embed(gpt2_lm, token_ids(tokenizer, PROMPT)).requires_grad_(True)
+    out = lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]])(emb[None])
+    (grad,) = torch.autograd.grad(out.sum(), emb)
+    np.testing.assert_allclose(
+        m.values[:, 0], (grad * emb).sum(-1).detach().numpy(), rtol=1e-4, atol=1e-6
+    )
+    assert "completeness" not in m.meta
+
+
+@pytest.mark.parametrize("baseline", ["zero", "pad", "eos"])
+def test_occlusion_matches_naive_loop(baseline: str, llama_lm: Any, tokenizer: Any) -> None:
+    m = attribution(
+        llama_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", baseline=baseline, progress=False
+    )
+    ids = token_ids(tokenizer, PROMPT)
+    emb = embed(llama_lm, ids)
+    base_id = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id}.get(baseline)
+    base = torch.zeros(emb.shape[1]) if base_id is None else embed(llama_lm, [base_id])[0]
+    f = lm_logprob(llama_lm, [tokenizer.get_vocab()["Ġcat"]])
+    with torch.no_grad():
+        full = float(f(emb[None])[0])
+        want = []
+        for i in range(len(ids)):
+            e = emb.clone()
+            e[i] = base
+            want.append(full - float(f(e[None])[0]))
+    np.testing.assert_allclose(m.values[:, 0], want, rtol=1e-4, atol=1e-5)
+
+
+def test_integration_steps_are_batched(gpt2_lm: Any, tokenizer: Any) -> None:
+    calls: list[int] = []
+    handle = gpt2_lm.register_forward_pre_hook(
+        lambda mod, args, kwargs: calls.append(kwargs["inputs_embeds"].shape[0]), with_kwargs=True
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            attribution(
+                gpt2_lm,
+                tokenizer,
+                PROMPT,
+                ["Ġcat", "Ġthe", "Ġis"],
+                steps=32,
+                internal_batch_size=8,
+                progress=False,
+            )
+    finally:
+        handle.remove()
+    # three single-token targets share one input: 32 / 8 interpolation batches; f(x) and
+    # f(baseline) ride along with the first
+    assert calls == [10, 8, 8, 8]
+
+
+def test_occlusion_is_one_batched_forward(gpt2_lm: Any, tokenizer: Any) -> None:
+    calls: list[int] = []
+    handle = gpt2_lm.register_forward_pre_hook(
+        lambda mod, args, kwargs: calls.append(kwargs["inputs_embeds"].shape[0]), with_kwargs=True
+    )
+    try:
+        attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", progress=False)
+    finally:
+        handle.remove()
+    assert calls == [1, len(token_ids(tokenizer, PROMPT))]
+
+
+def test_ragged_inputs_are_nan_padded(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, ["Ġis", "Ġcat", 5], progress=False)
+    lengths = [len(token_ids(tokenizer, p)) for p in PROMPTS]
+    assert m.shape == (max(lengths), 3)
+    for c, n in enumerate(lengths):
+        assert not np.isnan(m.values[:n, c]).any() and np.isnan(m.values[n:, c]).all()
+        assert list(m.cell_text_array()[:n, c]) == tokenizer.convert_ids_to_tokens(
+            token_ids(tokenizer, PROMPTS[c])
+        )
+    assert m.rows == [f"pos {i}" for i in range(max(lengths))]
+    assert m.row_kind == "position" and m.col_kind == "example"
+    assert list(m.col_examples) == [0, 1, 2]
+    assert m.cols[1] == "#1: Ġcat"
+
+
+def test_one_input_many_targets_are_columns(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPT, ["Ġcat", " Paris", None], progress=False)
+    top = int(smooth_gpt2(torch.tensor([token_ids(tokenizer, PROMPT)])).logits[0, -1].argmax())
+    assert m.cols == ["Ġcat", "ĠParis", tokenizer.convert_ids_to_tokens(top)]
+    assert m.rows == tokenizer.convert_ids_to_tokens(token_ids(tokenizer, PROMPT))
+    assert m.col_kind == "target" and m.col_tokens[:2] == ["Ġcat", None]
+    frame = m.contexts.to_pandas(m.corpus)
+    assert list(frame["target"]) == m.cols and list(frame["token"]) == ["Ġis"] * 3
+
+
+def test_scale_is_diverging_and_symmetric(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, None, progress=False)
+    lo, hi = m.scale.domain
+    assert m.scale.palette == "RdBu" and m.scale.center == 0.0
+    assert lo == -hi and hi == pytest.approx(float(np.nanmax(np.abs(m.values))), rel=1e-6)
+
+
+@pytest.mark.parametrize("normalize", ["maxabs", "l1"])
+def test_normalize(normalize: str, smooth_gpt2: Any, tokenizer: Any) -> None:
+    raw = attribution(smooth_gpt2, tokenizer, PROMPTS, None, progress=False)
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, None, normalize=normalize, progress=False)
+    for c in range(3):
+        col = raw.values[:, c][~np.isnan(raw.values[:, c])]
+        denom = np.abs(col).max() if normalize == "maxabs" else np.abs(col).sum()
+        np.testing.assert_allclose(m.values[: col.size, c], col / denom, rtol=1e-5)
+
+
+def test_target_position_scores_an_earlier_prediction(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(
+        smooth_gpt2,
+        tokenizer,
+        PROMPT,
+        "Ġcat",
+        target_position=2,
+        method="gradient_x_input",
+        progress=False,
+    )
+    assert np.all(m.values[3:, 0] == 0.0) and np.any(m.values[:3, 0] != 0.0)
+    assert m.contexts.start[0] == 2
+
+
+def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
+    tok = make_tokenizer(pad=False)
+    with pytest.raises(ValueError, match="baseline='pad' needs a pad token"):
+        attribution(gpt2_lm, tok, PROMPT, "Ġcat", baseline="pad", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "saliency"}, "method='saliency'"),
+        ({"baseline": "mean"}, "baseline='mean'"),
+        ({"normalize": "l2"}, "normalize='l2'"),
+        ({"steps": 1}, "steps must be"),
+        ({"steps": "many"}, "steps must be"),
+        ({"tol": 2}, "tol must be"),
+        ({"max_steps": 8}, "max_steps"),
+        ({"internal_batch_size": 0}, "internal_batch_size"),
+        ({"integration": "simpson"}, "integration='simpson'"),
+        ({"target_position": 40}, "target_position=40"),
+        ({"targets": ""}, "empty string"),
+        ({"targets": 10_000}, "outside the vocabulary"),
+        (
+            {"targets": " Paris", "target_position": 1},
+            "multi-token answers need target_position=-1",
+        ),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, match: str, gpt2_lm: Any, tokenizer: Any) -> None:
+    kwargs = {"targets": "Ġcat", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        attribution(gpt2_lm, tokenizer, PROMPT, progress=False, **kwargs)
+
+
+def test_target_count_must_match_inputs(gpt2_lm: Any, tokenizer: Any) -> None:
+    with pytest.raises(ValueError, match="targets has 2 entries for 3 inputs"):
+        attribution(gpt2_lm, tokenizer, PROMPTS, ["Ġcat", "Ġis"], progress=False)
+
+
+def test_unknown_class_is_named(bert: Any, tokenizer: Any) -> None:
+    with pytest.raises(ValueError, match="'happy' is not a class"):
+        attribution(bert, tokenizer, PROMPT, "happy", progress=False)
+
+
+def test_rejects_other_models(tokenizer: Any) -> None:
+    config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32)  # fmt: skip
+    with pytest.raises(TypeError, match="causal LM"):
+        attribution(transformers.BertModel(config), tokenizer, PROMPT, progress=False)
+
+
+def test_single_target_broadcasts_to_all_inputs(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(
+        smooth_gpt2, tokenizer, PROMPTS, "Ġcat", method="gradient_x_input", progress=False
+    )
+    assert m.meta["targets"] == ["Ġcat"] * 3
+    assert math.isfinite(float(np.nansum(m.values)))
+
+
+def test_empty_inputs_are_rejected(gpt2_lm: Any, tokenizer: Any) -> None:
+    with pytest.raises(ValueError, match="inputs is empty"):
+        attribution(gpt2_lm, tokenizer, [], progress=False)
+
+
+def test_too_long_input_is_rejected(gpt2_lm: Any, tokenizer: Any) -> None:
+    with pytest.raises(ValueError, match="truncate"):
+        attribution(gpt2_lm, tokenizer, "the cat " * 80, "Ġcat", progress=False)
+
+
+def test_chat_conversation_input(smooth_gpt2: Any, tokenizer: Any) -> None:
+    chat = [{"role": "user", "content": "The capital of France is"}]
+    m = attribution(smooth_gpt2, tokenizer, chat, "Ġcat", method="gradient_x_input", progress=False)
+    assert m.rows[0] == "<|im_start|>" and m.shape[1] == 1
