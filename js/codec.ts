@@ -266,13 +266,18 @@ function decodeContexts(raw: unknown, field: string): Contexts | null {
   if (raw == null) return null;
   const o = obj(raw, field);
   const n = int(o.n, `${field}.n`);
-  const scoreOffsets = optI32(o.score_offsets, `${field}.score_offsets`, n + 1);
+  const scoreStart = optI32(o.score_start, `${field}.score_start`, n);
+  const scoreEnd = optI32(o.score_end, `${field}.score_end`, n);
   const scores = toFloat32(o.scores, `${field}.scores`);
-  if ((scoreOffsets === null) !== (scores === null)) {
-    throw new SpecError(`${field}: score_offsets and scores must be given together`);
+  if ((scoreStart === null) !== (scores === null) || (scoreEnd === null) !== (scores === null)) {
+    throw new SpecError(`${field}: score_start, score_end and scores must be given together`);
   }
-  if (scoreOffsets && scores && scoreOffsets[n] !== scores.length) {
-    throw new SpecError(`${field}.score_offsets: must end at len(scores) = ${scores.length}`);
+  if (scoreStart && scoreEnd && scores) {
+    for (let k = 0; k < n; k++) {
+      if (scoreStart[k] < 0 || scoreEnd[k] < scoreStart[k] || scoreEnd[k] > scores.length) {
+        throw new SpecError(`${field}: score range ${k} falls outside scores (${scores.length})`);
+      }
+    }
   }
   return {
     n,
@@ -283,7 +288,8 @@ function decodeContexts(raw: unknown, field: string): Contexts | null {
     end: i32(o.end, `${field}.end`, n),
     start2: optI32(o.start2, `${field}.start2`, n),
     end2: optI32(o.end2, `${field}.end2`, n),
-    scoreOffsets,
+    scoreStart,
+    scoreEnd,
     scores,
     numeric: decodeNumeric(o.numeric, `${field}.numeric`, n),
     labels: decodeLabelColumns(o.labels, `${field}.labels`, n),

@@ -244,8 +244,8 @@ export class ContextPanel {
     if (this.selection?.example === e) row.classList.add("th-selected");
 
     let scores: Float32Array | null = null;
-    if (ctx.scoreOffsets && ctx.scores) {
-      const s = ctx.scores.subarray(ctx.scoreOffsets[k], ctx.scoreOffsets[k + 1]);
+    if (ctx.scoreStart && ctx.scoreEnd && ctx.scores) {
+      const s = ctx.scores.subarray(ctx.scoreStart[k], ctx.scoreEnd[k]);
       if (s.length === n && n > 0) scores = s;
     }
     const sScale = scores ? scoreScale(m.scale, scores) : null;

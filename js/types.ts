@@ -52,7 +52,8 @@ export interface Contexts {
   end: Int32Array;
   start2: Int32Array | null;
   end2: Int32Array | null;
-  scoreOffsets: Int32Array | null;
+  scoreStart: Int32Array | null;
+  scoreEnd: Int32Array | null;
   scores: Float32Array | null;
   numeric: NumericColumn[];
   labels: LabelColumn[];

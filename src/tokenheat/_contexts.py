@@ -29,7 +29,8 @@ class Contexts:
         A second marked span (``-1`` for none), e.g. the past token of an anchor pair.
     scores : sequence of arrays, optional
         Per entry, one float per token of its example (or an empty array): drawn as token
-        colours, e.g. attributions.
+        colours, e.g. attributions. Passing the very same array object for several entries
+        stores it once (e.g. one attribution vector shared by every cell of a column).
     numeric : mapping of str to array, optional
         Extra numeric columns, e.g. ``{"p_orig": ..., "p_new": ...}``.
     labels : mapping of str to sequence of str, optional
@@ -79,20 +80,11 @@ class Contexts:
         self.start2 = start2[order] if start2 is not None else None
         self.end2 = end2[order] if end2 is not None else None
 
-        self.score_offsets: np.ndarray | None = None
+        self.score_start: np.ndarray | None = None
+        self.score_end: np.ndarray | None = None
         self.scores: np.ndarray | None = None
         if scores is not None:
-            if len(scores) != n:
-                raise ValueError(
-                    f"scores has {len(scores)} entries; pass one array per context ({n})"
-                )
-            parts = [np.asarray(s, dtype=np.float32).reshape(-1) for s in scores]
-            parts = [parts[k] for k in order]
-            lengths = np.array([p.size for p in parts], dtype=np.int64)
-            self.score_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-            self.scores = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-            if np.isinf(self.scores).any():
-                raise ValueError("scores hold ±inf; use NaN for a missing score")
+            self._store_scores(scores, order, n)
 
         self.numeric: dict[str, np.ndarray] = {}
         for name, values in (numeric or {}).items():
@@ -109,6 +101,33 @@ class Contexts:
                 )
             codes, cats = pd.factorize(pd.Series(values, dtype=object).astype(str), sort=False)
             self.labels[str(name)] = (list(cats), codes.astype(np.int32)[order])
+
+    def _store_scores(self, scores: Sequence[Any], order: np.ndarray, n: int) -> None:
+        if isinstance(scores, np.ndarray) or len(scores) != n:
+            raise ValueError(
+                f"scores must be a list with one array per context ({n}), got {describe(scores)}"
+            )
+        parts: list[np.ndarray] = []
+        slot_of: dict[int, int] = {}
+        slots = np.empty(n, dtype=np.int64)
+        for k, j in enumerate(order):
+            item = scores[j]
+            slot = slot_of.get(id(item))
+            if slot is None:
+                slot = slot_of[id(item)] = len(parts)
+                parts.append(np.asarray(item, dtype=np.float32).reshape(-1))
+            slots[k] = slot
+        lengths = np.array([p.size for p in parts], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if parts else np.zeros(0, np.int64)
+        if starts.size and int(lengths.sum()) > np.iinfo(np.int32).max:
+            raise ValueError("scores hold more than 2**31 values; keep fewer contexts")
+        self.scores = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        self.score_start = starts[slots].astype(np.int32) if n else np.zeros(0, np.int32)
+        self.score_end = (
+            (starts[slots] + lengths[slots]).astype(np.int32) if n else np.zeros(0, np.int32)
+        )
+        if np.isinf(self.scores).any():
+            raise ValueError("scores hold ±inf; use NaN for a missing score")
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -127,9 +146,9 @@ class Contexts:
 
     def scores_of(self, k: int) -> np.ndarray | None:
         """Per-token scores of entry ``k`` (``None`` when the table has none)."""
-        if self.scores is None or self.score_offsets is None:
+        if self.scores is None or self.score_start is None or self.score_end is None:
             return None
-        return self.scores[self.score_offsets[k] : self.score_offsets[k + 1]]
+        return self.scores[self.score_start[k] : self.score_end[k]]
 
     def check_against(self, shape: tuple[int, int], corpus: Any) -> None:
         """Raise when entries point outside the matrix or the corpus."""
@@ -154,8 +173,8 @@ class Contexts:
                 f"context {k} marks tokens [{self.start[k]}, {self.end[k]}) but example "
                 f"{self.example[k]} has {lengths[k]} tokens"
             )
-        if self.score_offsets is not None:
-            sizes = np.diff(self.score_offsets)
+        if self.score_start is not None and self.score_end is not None:
+            sizes = self.score_end - self.score_start
             bad = (sizes != 0) & (sizes != lengths)
             if bad.any():
                 k = int(np.argmax(bad))

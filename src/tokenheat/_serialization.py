@@ -67,7 +67,8 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
         "end": _i32(ctx.end),
         "start2": None if ctx.start2 is None else _i32(ctx.start2),
         "end2": None if ctx.end2 is None else _i32(ctx.end2),
-        "score_offsets": None if ctx.score_offsets is None else _i32(ctx.score_offsets),
+        "score_start": None if ctx.score_start is None else _i32(ctx.score_start),
+        "score_end": None if ctx.score_end is None else _i32(ctx.score_end),
         "scores": None if ctx.scores is None else _f32(ctx.scores),
         "numeric": [{"name": k, "values": _f32(v)} for k, v in ctx.numeric.items()],
         "labels": [

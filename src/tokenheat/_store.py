@@ -33,7 +33,8 @@ runs no code, and every part is checked by the data-model constructors.
             "tokens": [str | null, ...] | null, "examples": ARRAY i4 | null}
     Contexts = {"n": int, "row", "col", "example", "start", "end": ARRAY i4 (n),
                 "start2", "end2": ARRAY i4 (n) | null,
-                "score_offsets": ARRAY i4 (n + 1) | null, "scores": ARRAY f4 | null,
+                "score_start": ARRAY i4 (n) | null, "score_end": ARRAY i4 (n) | null,
+                "scores": ARRAY f4 | null,  (context k: scores[score_start[k]:score_end[k]])
                 "numeric": [{"name": str, "array": ARRAY f4 (n)}, ...],
                 "labels": [{"name": str, "categories": [str, ...], "codes": ARRAY i4 (n)}, ...]}
 

@@ -80,7 +80,7 @@ class Writer:
         out: dict[str, Any] = {"n": len(ctx)}
         for col in ("row", "col", "example", "start", "end"):
             out[col] = self.array(f"{base}/{col}.npy", getattr(ctx, col), "<i4")
-        for col in ("start2", "end2", "score_offsets"):
+        for col in ("start2", "end2", "score_start", "score_end"):
             out[col] = self.optional(f"{base}/{col}.npy", getattr(ctx, col), "<i4")
         out["scores"] = self.optional(f"{base}/scores.npy", ctx.scores, "<f4")
         out["numeric"] = [
@@ -194,11 +194,17 @@ class Reader:
         col = {c: self.array(entry[c], "iu", n) for c in ("row", "col", "example", "start", "end")}
         scores = None
         if entry.get("scores") is not None:
-            offsets = self.array(entry["score_offsets"], "iu", (n[0] + 1,)).astype(np.int64)
+            starts = self.array(entry["score_start"], "iu", n).astype(np.int64)
+            ends = self.array(entry["score_end"], "iu", n).astype(np.int64)
             flat = self.array(entry["scores"], "f")
-            if offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != flat.size:
-                raise Damaged("score_offsets do not split the scores")
-            scores = np.split(flat, offsets[1:-1]) if n[0] else []
+            if np.any(starts < 0) or np.any(ends < starts) or np.any(ends > flat.size):
+                raise Damaged("score_start/score_end fall outside the scores")
+            # One array object per distinct range, so shared score vectors stay shared.
+            views: dict[tuple[int, int], np.ndarray] = {}
+            scores = [
+                views.setdefault((a, b), flat[a:b])
+                for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+            ]
         labels = {}
         for lab in entry["labels"]:
             codes = self.array(lab["codes"], "iu", n)

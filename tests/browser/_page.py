@@ -81,7 +81,8 @@ def contexts_spec(rows, cols, example, start, end, **extra) -> dict[str, Any]:
         "end": pick(end, "i4"),
         "start2": None,
         "end2": None,
-        "score_offsets": None,
+        "score_start": None,
+        "score_end": None,
         "scores": None,
         "numeric": [],
         "labels": [],
@@ -92,7 +93,8 @@ def contexts_spec(rows, cols, example, start, end, **extra) -> dict[str, Any]:
     if "scores" in extra:
         scores = [extra["scores"][k] for k in order]
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in scores])])
-        out["score_offsets"] = b64(offsets, "i4")
+        out["score_start"] = b64(offsets[:-1], "i4")
+        out["score_end"] = b64(offsets[1:], "i4")
         out["scores"] = b64(np.concatenate(scores) if scores else [], "f4")
     for name, values in extra.get("numeric", {}).items():
         out["numeric"].append({"name": name, "values": pick(values, "f4")})

@@ -95,3 +95,19 @@ def test_scale_rejects_unknown_palettes_and_centre_on_sequential():
         th.ColorScale("viridis", center=0.0)
     with pytest.raises(ValueError, match="low <= high"):
         th.ColorScale(domain=(1, 0))
+
+
+def test_a_score_vector_passed_for_many_contexts_is_stored_once():
+    shared = np.array([0.5, -1.0, 2.0])
+    ctx = th.Contexts(
+        row=[0, 1, 2, 0],
+        col=[0, 0, 0, 1],
+        example=[0, 0, 0, 0],
+        start=[0, 1, 2, 0],
+        end=[1, 2, 3, 1],
+        scores=[shared, shared, shared, np.array([1.0, 1.0, 1.0])],
+    )
+    assert ctx.scores.size == 6
+    for k in range(4):
+        expected = [1.0, 1.0, 1.0] if ctx.col[k] == 1 else shared.tolist()
+        assert ctx.scores_of(k).tolist() == expected
