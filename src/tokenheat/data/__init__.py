@@ -1,0 +1,260 @@
+"""The demo corpus that ships inside tokenheat, written for this project.
+
+Four small sets, one per analysis, as files next to this module (CSV and JSON, part of
+the wheel) and loaded into plain Python structures:
+
+- :func:`emotions`: 336 short sentences labelled sadness, joy, anger or optimism (84 each),
+  for ``flip_rate``.
+- :func:`chat_prompts` / :func:`chat_messages` / :func:`with_dummy_tokens`: 22 short
+  questions for the chat-templated logit ``lens``, with appended dummy tokens.
+- :func:`arithmetic`: 20 few-shot (8 worked examples) arithmetic questions with their answers as targets, for
+  ``attribution``.
+- :func:`pause_texts`: 22 texts whose list items are separated by the ``_PAUSE_`` marker,
+  for ``anchor_similarity``.
+
+Examples
+--------
+>>> import tokenheat as th
+>>> df = th.data.emotions()
+>>> sorted(df.label.unique())
+['anger', 'joy', 'optimism', 'sadness']
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "EMOTION_LABELS",
+    "PAUSE",
+    "arithmetic",
+    "chat_answers",
+    "chat_messages",
+    "chat_prompts",
+    "emotions",
+    "pause_table",
+    "pause_texts",
+    "with_dummy_tokens",
+]
+
+#: The four emotion labels, in the order used by the demo.
+EMOTION_LABELS: tuple[str, ...] = ("sadness", "joy", "anger", "optimism")
+#: The meta token between list items in :func:`pause_texts` (always with a space each side).
+PAUSE = "_PAUSE_"
+
+
+@cache
+def _read(name: str) -> str:
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def emotions(labels: Sequence[str] | None = None, n_per_label: int | None = None) -> pd.DataFrame:
+    """Short sentences labelled with one of four emotions.
+
+    Parameters
+    ----------
+    labels
+        Keep only these labels (a subset of :data:`EMOTION_LABELS`); None keeps all four.
+    n_per_label
+        Keep the first ``n_per_label`` sentences of each label (file order), e.g. for a
+        quick run; None keeps all 84.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``text`` and ``label`` (strings), one row per sentence, labels interleaved.
+
+    Examples
+    --------
+    >>> emotions(n_per_label=2).label.tolist()
+    ['sadness', 'joy', 'anger', 'optimism', 'sadness', 'joy', 'anger', 'optimism']
+    """
+    frame = pd.read_csv(io.StringIO(_read("emotions.csv")), dtype=str, keep_default_na=False)
+    if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError(f"labels must be a list of labels, got the string {labels!r}")
+        unknown = [x for x in labels if x not in EMOTION_LABELS]
+        if unknown:
+            raise ValueError(
+                f"labels holds unknown labels {unknown}; choose from {list(EMOTION_LABELS)}"
+            )
+        frame = frame[frame["label"].isin(list(labels))]
+    if n_per_label is not None:
+        if isinstance(n_per_label, bool) or not isinstance(n_per_label, int) or n_per_label < 1:
+            raise ValueError(f"n_per_label must be a positive int or None, got {n_per_label!r}")
+        frame = frame[frame.groupby("label").cumcount() < n_per_label]
+    return frame.reset_index(drop=True)
+
+
+@cache
+def _chat() -> tuple[tuple[str, str], ...]:
+    return tuple((row["prompt"], row["answer"]) for row in json.loads(_read("chat_prompts.json")))
+
+
+def chat_prompts() -> list[str]:
+    """Short factual questions for a chat model, e.g. "What is the capital of Australia?".
+
+    Returns
+    -------
+    list of str
+        The user messages. Pass them to ``th.lens(..., chat=True)``.
+    """
+    return [prompt for prompt, _ in _chat()]
+
+
+def chat_answers() -> list[str]:
+    """The expected short answer to each of :func:`chat_prompts` (e.g. "Canberra")."""
+    return [answer for _, answer in _chat()]
+
+
+def chat_messages(system: str | None = None) -> list[list[dict[str, str]]]:
+    """:func:`chat_prompts` as chat conversations (one user message each).
+
+    Parameters
+    ----------
+    system
+        An optional system message put first in every conversation.
+
+    Returns
+    -------
+    list of list of dict
+        ``[[{"role": "user", "content": "What is ...?"}], ...]``.
+    """
+    if system is not None and not isinstance(system, str):
+        raise TypeError(f"system must be a string or None, got {type(system).__name__}")
+    head = [{"role": "system", "content": system}] if system else []
+    return [[*head, {"role": "user", "content": prompt}] for prompt in chat_prompts()]
+
+
+def with_dummy_tokens(
+    prompts: Sequence[str | Sequence[Mapping[str, str]]] | None = None,
+    n: int = 8,
+    append: str = " ...",
+    tokenizer: Any = None,
+) -> list[str]:
+    """Prompts as text with ``append`` repeated ``n`` times at the end.
+
+    Parameters
+    ----------
+    prompts
+        Strings or chat conversations; None uses :func:`chat_prompts`.
+    n
+        How many copies of ``append`` to add (0 adds none).
+    append
+        The dummy text, e.g. ``" ..."`` (one token for SmolLM2).
+    tokenizer
+        When given, each prompt is first rendered with its chat template
+        (``add_generation_prompt=True``), so the dummies follow the assistant header.
+        Without it, ``prompts`` must be plain strings.
+
+    Returns
+    -------
+    list of str
+        Texts to pass with ``chat=False``. Tokenizing the joined text can merge a dummy
+        with the text before it; ``th.lens(prompts, chat=True, append=..., n_dummy=n)``
+        tokenizes the dummies separately instead.
+
+    Examples
+    --------
+    >>> with_dummy_tokens(["Hi?"], n=3)
+    ['Hi? ... ... ...']
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    if not isinstance(append, str):
+        raise TypeError(f"append must be a string, got {type(append).__name__}")
+    items = chat_prompts() if prompts is None else prompts
+    if isinstance(items, str):
+        raise TypeError(f"prompts must be a list of prompts, got the string {items!r}")
+    out = []
+    for k, prompt in enumerate(items):
+        if tokenizer is not None:
+            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+            text = tokenizer.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
+        elif isinstance(prompt, str):
+            text = prompt
+        else:
+            raise TypeError(
+                f"prompts[{k}] is a chat conversation; pass tokenizer= to render it with the "
+                "chat template, or pass plain strings"
+            )
+        out.append(str(text) + append * n)
+    return out
+
+
+@cache
+def _arithmetic() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_read("arithmetic.json"))
+    return data
+
+
+def arithmetic(shots: int = 8, sep: str = "\n") -> pd.DataFrame:
+    """Few-shot arithmetic questions with the answer as the target.
+
+    Each ``input`` is ``shots`` worked examples, one per line, then the question:
+    ``"Q: 3 + 4 = ? A: 7\\n ... \\nQ: 12 + 7 = ? A:"``; its ``target`` is the answer with
+    its leading space, ``" 19"``. SmolLM2-135M answers 11 of the 20 correctly (greedy)
+    with the default 8 worked examples, and 2 with 3.
+
+    Parameters
+    ----------
+    shots
+        How many worked examples to put before each question (0 to 8).
+    sep
+        Separator between the lines.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``question`` (``"12 + 7"``), ``answer`` (int), ``input`` and ``target``
+        (strings). ``th.attribution(model, tok, df.input.tolist(), df.target.tolist())``.
+    """
+    data = _arithmetic()
+    if (
+        isinstance(shots, bool)
+        or not isinstance(shots, int)
+        or not 0 <= shots <= len(data["shots"])
+    ):
+        raise ValueError(f"shots must be an int from 0 to {len(data['shots'])}, got {shots!r}")
+    if not isinstance(sep, str):
+        raise TypeError(f"sep must be a string, got {type(sep).__name__}")
+    worked = [f"Q: {s['question']} = ? A: {s['answer']}" for s in data["shots"][:shots]]
+    rows = []
+    for item in data["questions"]:
+        prompt = sep.join([*worked, f"Q: {item['question']} = ? A:"])
+        rows.append((item["question"], int(item["answer"]), prompt, f" {item['answer']}"))
+    return pd.DataFrame(rows, columns=["question", "answer", "input", "target"])
+
+
+@cache
+def _pause() -> tuple[tuple[str, str], ...]:
+    return tuple((row["topic"], row["text"]) for row in json.loads(_read("pause_texts.json")))
+
+
+def pause_texts() -> list[str]:
+    """Texts listing items (tools, fruits, cities, ...) separated by ``" _PAUSE_ "``.
+
+    SmolLM2's tokenizer splits the marker into four tokens, ``Ġ_ PA USE _``; pass
+    ``anchor="_PAUSE_"`` to ``th.anchor_similarity``, which finds it by characters and
+    anchors on its last token.
+
+    Returns
+    -------
+    list of str
+        E.g. ``"In the shed we keep a hammer _PAUSE_ a saw _PAUSE_ a drill ..."``.
+    """
+    return [text for _, text in _pause()]
+
+
+def pause_table() -> pd.DataFrame:
+    """:func:`pause_texts` with their topics: columns ``topic`` and ``text``."""
+    return pd.DataFrame(list(_pause()), columns=["topic", "text"])
