@@ -113,6 +113,6 @@ def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path):
             text = rows.first.inner_text().lower()
             assert any(w and w in text for w in corpus_words), (k, text)
             state = page.evaluate(f"{handle}.state()")
-            assert state["selection"]["matrix"] == k
+            assert state["selected"]["matrix"] == k
         browser.close()
     assert requests == [path.as_uri()]
