@@ -217,7 +217,7 @@ export class App implements HeatmapHost {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     for (const h of this.heatmaps) h.destroy();
     this.panel.destroy();
-    this.tooltip.el.remove();
+    this.tooltip.destroy();
     this.grid.remove();
     delete (this.root as HTMLElement & { __tokenheat?: DebugHandle }).__tokenheat;
   }

@@ -2,8 +2,8 @@
 // right context | the context's columns. Virtualized: only the rows in view exist in the DOM,
 // so a cell with thousands of contexts scrolls smoothly. Token text goes in via textContent.
 
-import { colorOf, luminance, rgbHex } from "./colors";
-import { type ColumnGroup, columnTexts, groupColumns } from "./contextColumns";
+import { colorOf, luminance, scalePosition } from "./colors";
+import { type ColumnGroup, columnChips, groupColumns } from "./contextColumns";
 import type { ContextIndex } from "./contextIndex";
 import { formatValue } from "./format";
 import { listWindow } from "./layout";
@@ -13,6 +13,7 @@ import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
 
 export const ROW_H = 28;
 const WINDOW = 14;
+const SCORED_WINDOW = 256;
 const MAX_ROWS_IN_VIEW = 12;
 
 /** Token ranges [from, to) left and right of the highlight; a far second mark gets its own piece. */
@@ -56,6 +57,24 @@ function scoreScale(scale: Scale, scores: Float32Array): Scale {
     center: 0,
     reverse: true,
   };
+}
+
+/**
+ * How a token with attribution `score` is coloured: the scale's colour, more opaque the further
+ * the score is from the centre, so near-zero tokens read as plain text on a light or dark page;
+ * a text colour only where the background is strong enough to need one (else null: inherit).
+ */
+export function scoreStyle(
+  scale: Scale,
+  score: number,
+): { background: string; color: string | null } {
+  if (Number.isNaN(score)) return { background: "", color: null };
+  const t = scalePosition(scale, score);
+  const strength = scale.kind === "diverging" ? Math.min(1, Math.abs(t - 0.5) * 2) : t;
+  const rgb = colorOf(scale, score, [128, 128, 128]);
+  const alpha = Math.round(strength * 100) / 100;
+  const color = alpha >= 0.55 ? (luminance(rgb) > 0.36 ? "#111" : "#fff") : null;
+  return { background: `rgba(${rgb[0]}, ${rgb[1]}, ${rgb[2]}, ${alpha})`, color };
 }
 
 export class ContextPanel {
@@ -251,29 +270,48 @@ export class ContextPanel {
     const sScale = scores ? scoreScale(m.scale, scores) : null;
     const s2 = ctx.start2 ? ctx.start2[k] : -1;
     const e2 = ctx.end2 ? ctx.end2[k] : -1;
-    const token = (p: number, shown: (t: string) => string) => {
+    const token = (p: number, text: string) => {
       const span = document.createElement("span");
       span.className = "th-tok";
       const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
-      span.textContent = shown(raw);
+      span.textContent = text;
       span.dataset.pos = String(p);
       if (this.selection?.token === raw) span.classList.add("th-tok-linked");
       if (p >= s2 && p < e2) span.classList.add("th-mark2");
       if (scores && sScale) {
-        const rgb = colorOf(sScale, scores[p], [128, 128, 128]);
-        span.style.backgroundColor = rgbHex(rgb);
-        span.style.color = luminance(rgb) > 0.36 ? "#111" : "#fff";
+        const style = scoreStyle(sScale, scores[p]);
+        span.style.backgroundColor = style.background;
+        if (style.color) span.style.color = style.color;
         span.title = `score ${formatValue(scores[p])}`;
       }
       return span;
     };
-    const pieces = contextPieces(n, ctx.start[k], ctx.end[k], s2, e2);
+    // In running text a token's leading space stays outside its marks and colours.
+    const running = (el: HTMLElement, p: number) => {
+      const text = contextToken(corpus.vocab[corpus.ids[lo + p]] ?? "");
+      const lead = /^ +/.exec(text)?.[0] ?? "";
+      if (lead && lead.length < text.length) {
+        const space = document.createElement("span");
+        space.className = "th-space";
+        space.textContent = lead;
+        el.append(space, token(p, text.slice(lead.length)));
+      } else el.appendChild(token(p, text));
+    };
+    // A context with per-token scores shows its whole input (as far as the row has room).
+    const pieces = contextPieces(
+      n,
+      ctx.start[k],
+      ctx.end[k],
+      s2,
+      e2,
+      scores ? SCORED_WINDOW : WINDOW,
+    );
     const side = (className: string, ranges: [number, number][], gapFirst: boolean) => {
       const el = document.createElement("div");
       el.className = className;
       ranges.forEach(([a, b], j) => {
         if (j > 0 || (gapFirst && a > 0)) el.appendChild(gap());
-        for (let p = a; p < b; p++) el.appendChild(token(p, contextToken));
+        for (let p = a; p < b; p++) running(el, p);
       });
       if (!gapFirst && ranges.length && ranges[ranges.length - 1][1] < n) el.appendChild(gap());
       return el;
@@ -284,15 +322,17 @@ export class ContextPanel {
     const kw = document.createElement("div");
     kw.className = "th-ctx-kw";
     for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++)
-      kw.appendChild(token(p, displayToken));
+      kw.appendChild(token(p, displayToken(corpus.vocab[corpus.ids[lo + p]] ?? "")));
     const cols = document.createElement("div");
     cols.className = "th-ctx-cols";
-    for (const text of columnTexts(ctx, this.groups, k)) {
+    const chips = columnChips(ctx, this.groups, k);
+    for (const chip of chips) {
       const c = document.createElement("span");
-      c.className = "th-ctx-col";
-      c.textContent = text;
+      c.className = chip.kind === "ranked" ? "th-ctx-col th-ctx-ranked" : "th-ctx-col";
+      c.textContent = chip.text;
       cols.appendChild(c);
     }
+    cols.title = chips.map((c) => c.text).join("\n"); // all of them, for when they do not fit
     row.append(
       name,
       side("th-ctx-left", pieces.left, true),

@@ -1,4 +1,5 @@
-// The toolbar above each heatmap: sort rows, filter row labels, zoom out / in / fit.
+// The toolbar above each heatmap: sort rows and filter row labels (`el`), and zoom out / in /
+// fit (`zoomEl`, which the heatmap puts beside its title).
 
 import { SORT_MODES, type SortMode } from "./order";
 
@@ -35,6 +36,7 @@ function button(
 
 export class Controls {
   readonly el: HTMLDivElement;
+  readonly zoomEl: HTMLDivElement;
   private readonly zoomText: HTMLSpanElement;
   private readonly count: HTMLSpanElement;
 
@@ -70,6 +72,8 @@ export class Controls {
 
     const zoom = document.createElement("div");
     zoom.className = "th-zoom";
+    zoom.setAttribute("role", "group");
+    zoom.setAttribute("aria-label", "zoom");
     this.zoomText = document.createElement("span");
     this.zoomText.className = "th-zoom-text";
     zoom.append(
@@ -78,7 +82,8 @@ export class Controls {
       button("+", "zoom in", `th-zoom-in-${index}`, () => handlers.zoomBy(1.25)),
       button("fit", "fit the whole matrix", `th-zoom-fit-${index}`, () => handlers.fit()),
     );
-    this.el.append(sortLabel, filter, this.count, zoom);
+    this.el.append(sortLabel, filter, this.count);
+    this.zoomEl = zoom;
   }
 
   setZoom(zoom: number): void {

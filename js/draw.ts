@@ -1,13 +1,13 @@
 // Canvas drawing for one heatmap. The base canvas holds the cells (scaled 1-px image, hatching
-// for missing cells, cell text); the overlay holds labels, axis titles and every outline
-// (hover, selection, linked tokens and examples), so hovering never repaints the cells.
-// All text goes through fillText.
+// for missing cells, cell text); the overlay holds labels and axis titles (labels.ts), every
+// outline (hover, selection, linked tokens and examples) and the scroll shadows, so hovering
+// never repaints the cells. All text goes through fillText.
 
 import type { CellImage } from "./cellImage";
 import { colorOf, luminance } from "./colors";
-import { cellRect, labelStep, type Viewport, visibleLabels, visibleRange } from "./layout";
+import { drawLabels, fitText, type LabelsDrawn } from "./labels";
+import { cellRect, type Viewport, visibleRange } from "./layout";
 import { maskIndices, type TokenMarks } from "./link";
-import { AXIS_TITLE } from "./plot";
 import type { Theme } from "./theme";
 import type { Matrix } from "./types";
 
@@ -26,6 +26,9 @@ export interface Frame {
   rowFont: string;
   colFont: string;
   colRotated: boolean;
+  /** Size of the whole plot (canvas CSS px). */
+  width: number;
+  height: number;
 }
 
 export interface Marks {
@@ -49,21 +52,8 @@ export function marksSummary(marks: Marks) {
   };
 }
 
-/** `text` cut with "…" to fit `maxW` pixels in the context's current font. */
-export function fitText(ctx: CanvasRenderingContext2D, text: string, maxW: number): string {
-  if (ctx.measureText(text).width <= maxW) return text;
-  const chars = Array.from(text);
-  let lo = 0;
-  let hi = chars.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (ctx.measureText(`${chars.slice(0, mid).join("")}…`).width <= maxW) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo === 0 ? "" : `${chars.slice(0, lo).join("")}…`;
-}
-
-export function drawBase(ctx: CanvasRenderingContext2D, f: Frame, image: CellImage): void {
+/** Draw the cells; returns how many cell texts were drawn. */
+export function drawBase(ctx: CanvasRenderingContext2D, f: Frame, image: CellImage): number {
   const { v, ox, oy, m, theme } = f;
   image.draw(ctx, v, ox, oy);
   const range = visibleRange(v);
@@ -91,31 +81,12 @@ export function drawBase(ctx: CanvasRenderingContext2D, f: Frame, image: CellIma
     ctx.lineWidth = 1;
     ctx.stroke();
   }
-  if (m.cellText && f.cellShown && v.cellH >= 10 && v.cellW >= 16) {
-    const size = Math.min(theme.fontSize, Math.floor(v.cellH * 0.72)); // clear of 2-px outlines
-    ctx.font = `${size}px ${theme.mono}`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
-    const charW = ctx.measureText("M").width || size * 0.6;
-    const maxChars = Math.floor((v.cellW - 4) / charW);
-    for (let r = range.r0; r < range.r1; r++) {
-      const row = f.order[r];
-      for (let c = range.c0; c < range.c1; c++) {
-        const code = m.cellText.codes[row * m.nCols + c];
-        if (code < 0 || maxChars < 1) continue;
-        const chars = Array.from(f.cellShown[code] ?? "");
-        const text =
-          chars.length <= maxChars
-            ? chars.join("")
-            : `${chars.slice(0, Math.max(1, maxChars - 1)).join("")}…`;
-        const rgb = colorOf(m.scale, m.values[row * m.nCols + c], theme.missing);
-        ctx.fillStyle = luminance(rgb) > 0.36 ? "rgba(0,0,0,0.85)" : "rgba(255,255,255,0.92)";
-        const { x, y, w, h } = cellRect(v, r, c);
-        ctx.fillText(text, ox + x + w / 2, oy + y + h / 2 + 0.5);
-      }
-    }
+  let texts = 0;
+  if (m.cellText && f.cellShown && showsCellText(v.cellW, v.cellH)) {
+    texts = drawCellText(ctx, f, m.cellText.codes, f.cellShown);
   }
   ctx.restore();
+  return texts;
 }
 
 function strokeBox(
@@ -132,101 +103,14 @@ function strokeBox(
 }
 
 /** Draw labels, titles and outlines; returns how many row and column labels were drawn. */
-export function drawOverlay(
-  ctx: CanvasRenderingContext2D,
-  f: Frame,
-  marks: Marks,
-): { rowLabels: number; colLabels: number } {
+export function drawOverlay(ctx: CanvasRenderingContext2D, f: Frame, marks: Marks): LabelsDrawn {
   const { v, ox, oy, theme, m } = f;
   const range = visibleRange(v);
   const content = { w: v.nCols * v.cellW, h: v.nRows * v.cellH };
   const bandW = Math.min(v.viewW, content.w - v.scrollX);
   const bandH = Math.min(v.viewH, content.h - v.scrollY);
   const selRow = marks.row !== null ? f.inv[marks.row] : -1;
-
-  // Row labels.
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(0, oy, ox, v.viewH);
-  ctx.clip();
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
-  const rowStep = labelStep(v.cellH, theme.fontSize + 1);
-  const rowSize = Math.min(theme.fontSize, Math.max(8, v.cellH - 2));
-  const rowLabels = visibleLabels(range.r0, range.r1, rowStep);
-  for (const r of rowLabels) {
-    const data = f.order[r];
-    const marked = marks.token?.rows[data] === 1;
-    const example = marks.example?.rows[data] === 1;
-    const selected = r === selRow;
-    ctx.font = `${selected || marked ? "600 " : ""}${rowSize}px ${f.rowFont}`;
-    ctx.fillStyle = selected
-      ? theme.accent
-      : marked
-        ? theme.link
-        : example
-          ? theme.example
-          : theme.foreground;
-    const y = oy + r * v.cellH - v.scrollY + v.cellH / 2;
-    ctx.fillText(fitText(ctx, f.rowShown[data], ox - AXIS_TITLE - 8), ox - 6, y);
-  }
-  ctx.restore();
-
-  // Column labels: horizontal when they fit the cells, else rotated to read upwards.
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(ox, 0, v.viewW, oy);
-  ctx.clip();
-  const colSpace = oy - AXIS_TITLE - 6;
-  const colStep = f.colRotated ? labelStep(v.cellW, theme.fontSize + 1) : 1;
-  const colSize = f.colRotated
-    ? Math.min(theme.fontSize, Math.max(8, v.cellW - 2))
-    : theme.fontSize;
-  const colLabels = visibleLabels(range.c0, range.c1, colStep);
-  for (const c of colLabels) {
-    const marked = marks.token?.cols[c] === 1;
-    const example = marks.example?.cols[c] === 1;
-    const selected = c === marks.col;
-    ctx.font = `${selected || marked ? "600 " : ""}${colSize}px ${f.colFont}`;
-    ctx.fillStyle = selected
-      ? theme.accent
-      : marked
-        ? theme.link
-        : example
-          ? theme.example
-          : theme.foreground;
-    const x = ox + c * v.cellW - v.scrollX + v.cellW / 2;
-    if (f.colRotated) {
-      ctx.save();
-      ctx.translate(x, oy - 5);
-      ctx.rotate(-Math.PI / 2);
-      ctx.textAlign = "left";
-      ctx.textBaseline = "middle";
-      ctx.fillText(fitText(ctx, f.colShown[c], colSpace), 0, 0);
-      ctx.restore();
-    } else {
-      ctx.textAlign = "center";
-      ctx.textBaseline = "bottom";
-      ctx.fillText(fitText(ctx, f.colShown[c], v.cellW - 2), x, oy - 4);
-    }
-  }
-  ctx.restore();
-
-  // Axis titles.
-  ctx.save();
-  ctx.fillStyle = theme.muted;
-  ctx.font = `600 ${Math.max(9, theme.fontSize - 1)}px ${theme.font}`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText(
-    fitText(ctx, m.cols.title, Math.max(40, v.viewW)),
-    ox + Math.max(bandW, 40) / 2,
-    AXIS_TITLE / 2 + 1,
-  );
-  ctx.translate(AXIS_TITLE / 2, oy + Math.max(bandH, 40) / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.fillText(fitText(ctx, m.rows.title, Math.max(40, v.viewH)), 0, 0);
-  ctx.restore();
+  const drawn = drawLabels(ctx, f, marks);
 
   // Outlines, clipped to the cells.
   ctx.save();
@@ -281,6 +165,83 @@ export function drawOverlay(
   } else if (marks.col !== null && marks.row === null) {
     bandCol(marks.col);
   }
+  drawScrollShadows(ctx, f);
   ctx.restore();
-  return { rowLabels: rowLabels.length, colLabels: colLabels.length };
+  return drawn;
+}
+
+/** Whether cells this large get their text: room for a few characters at a readable size. */
+export function showsCellText(cellW: number, cellH: number): boolean {
+  return cellW >= 18 && cellH >= 11;
+}
+
+/** Cell text of the visible cells, cut to the cell width, dark or light by the cell's colour. */
+function drawCellText(
+  ctx: CanvasRenderingContext2D,
+  f: Frame,
+  codes: Int32Array,
+  shown: readonly string[],
+): number {
+  const { v, ox, oy, m, theme } = f;
+  let drawn = 0;
+  const range = visibleRange(v);
+  const size = Math.min(theme.fontSize, Math.floor(v.cellH * 0.72)); // clear of 2-px outlines
+  ctx.font = `${size}px ${theme.mono}`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  // Every cell is as wide as the others, so a token is cut the same way everywhere.
+  const fitted = new Map<number, string>();
+  const maxW = v.cellW - 4;
+  for (let r = range.r0; r < range.r1; r++) {
+    const row = f.order[r];
+    for (let c = range.c0; c < range.c1; c++) {
+      const code = codes[row * m.nCols + c];
+      if (code < 0) continue;
+      let text = fitted.get(code);
+      if (text === undefined) {
+        text = cellLabel(ctx, shown[code] ?? "", maxW);
+        fitted.set(code, text);
+      }
+      if (text === "") continue;
+      const rgb = colorOf(m.scale, m.values[row * m.nCols + c], theme.missing);
+      ctx.fillStyle = luminance(rgb) > 0.36 ? "rgba(0,0,0,0.85)" : "rgba(255,255,255,0.95)";
+      const { x, y, w, h } = cellRect(v, r, c);
+      ctx.fillText(text, ox + x + w / 2, oy + y + h / 2 + 0.5);
+      drawn++;
+    }
+  }
+  return drawn;
+}
+
+/**
+ * Text for a cell `maxW` px wide: the whole token, or at least three of its characters and "…";
+ * "" when neither fits (a cell with a stub like "t…" reads worse than an empty one).
+ */
+export function cellLabel(ctx: CanvasRenderingContext2D, text: string, maxW: number): string {
+  const fitted = fitText(ctx, text, maxW);
+  if (fitted === text) return text;
+  return Array.from(fitted).length >= 4 ? fitted : "";
+}
+
+/** Soft shadows on the viewport edges that have more cells beyond them. */
+function drawScrollShadows(ctx: CanvasRenderingContext2D, f: Frame): void {
+  const { v, ox, oy } = f;
+  const size = Math.min(10, v.viewW / 4, v.viewH / 4);
+  const shade = `rgba(0,0,0,${f.theme.dark ? 0.55 : 0.2})`;
+  const band = (x: number, y: number, w: number, h: number, gx: number, gy: number) => {
+    // (gx, gy): the gradient's direction, from the edge into the viewport.
+    const x0 = gx < 0 ? x + w : x;
+    const y0 = gy < 0 ? y + h : y;
+    const g = ctx.createLinearGradient(x0, y0, x0 + gx * size, y0 + gy * size);
+    g.addColorStop(0, shade);
+    g.addColorStop(1, "rgba(0,0,0,0)");
+    ctx.fillStyle = g;
+    ctx.fillRect(x, y, w, h);
+  };
+  if (v.scrollX > 0.5) band(ox, oy, size, v.viewH, 1, 0);
+  if (v.scrollX + v.viewW < v.nCols * v.cellW - 0.5)
+    band(ox + v.viewW - size, oy, size, v.viewH, -1, 0);
+  if (v.scrollY > 0.5) band(ox, oy, v.viewW, size, 0, 1);
+  if (v.scrollY + v.viewH < v.nRows * v.cellH - 0.5)
+    band(ox, oy + v.viewH - size, v.viewW, size, 0, -1);
 }

@@ -15,3 +15,11 @@ export function formatValue(value: number): string {
 export function formatCount(value: number): string {
   return Number.isInteger(value) ? value.toLocaleString("en-US") : formatValue(value);
 }
+
+/** A probability as a short percentage ("41%", "6.5%", "0.78%"); other numbers as formatValue. */
+export function formatProbability(p: number): string {
+  if (!(p >= 0 && p <= 1)) return formatValue(p);
+  if (p === 0) return "0%";
+  const pct = p * 100;
+  return `${pct >= 99.5 ? Math.round(pct) : Number(pct.toPrecision(2))}%`;
+}

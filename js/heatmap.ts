@@ -4,6 +4,7 @@
 import { CellImage } from "./cellImage";
 import { Controls } from "./controls";
 import { drawBase, drawOverlay, type Frame, type Marks, marksSummary } from "./draw";
+import { type LabelsDrawn, labelFont, titleFont } from "./labels";
 import {
   clampZoom,
   emptyViewport,
@@ -28,7 +29,7 @@ import {
 } from "./plot";
 import { listen, PlotDom, scrollbarSize } from "./plotDom";
 import type { Theme } from "./theme";
-import { displayToken } from "./tokens";
+import { cellToken, displayToken } from "./tokens";
 import type { Tooltip } from "./tooltip";
 import { hitTooltip } from "./tooltip";
 import type { Axis, Selection, Spec } from "./types";
@@ -72,9 +73,19 @@ export class Heatmap {
   private ox = 0;
   private oy = 0;
   private colRotated = false;
+  private size = { width: 0, height: 0 };
+  /** The cell or label last clicked: its tooltip stays hidden until the pointer leaves it. */
+  private quiet: string | null = null;
   private marks: Marks = { token: null, example: null, row: null, col: null, hover: null };
   lastDrawMs = 0;
-  private labelsDrawn = { rowLabels: 0, colLabels: 0 };
+  private labelsDrawn: LabelsDrawn = {
+    rowLabels: 0,
+    colLabels: 0,
+    featured: [],
+    rowTitle: "",
+    colTitle: "",
+  };
+  private cellTexts = 0;
 
   constructor(
     readonly index: number,
@@ -84,7 +95,7 @@ export class Heatmap {
     this.m = m;
     this.rowShown = shownLabels(m.rows);
     this.colShown = shownLabels(m.cols);
-    this.cellShown = m.cellText ? m.cellText.vocab.map(displayToken) : null;
+    this.cellShown = m.cellText ? m.cellText.vocab.map(cellToken) : null;
     this.order = rowOrder(m.rows.labels, this.rowShown, "original", "", null);
     this.inv = inverseOrder(this.order, m.nRows);
     this.baseH = host.spec.layout.cellSize;
@@ -106,7 +117,11 @@ export class Heatmap {
       `${m.title}: heatmap of ${m.valueLabel}, ${m.nRows} × ${m.nCols}`,
     );
     this.legend = new Legend(m);
-    this.el.append(title, this.controls.el, this.dom.wrap, this.legend.el);
+    title.title = title.textContent;
+    const head = document.createElement("div");
+    head.className = "th-head";
+    head.append(title, this.controls.zoomEl);
+    this.el.append(head, this.controls.el, this.dom.wrap, this.legend.el);
     this.v = emptyViewport(this.baseH, this.order.length, m.nCols);
 
     this.unlisten = listen(this.dom, {
@@ -138,8 +153,9 @@ export class Heatmap {
     );
   }
 
+  /** Widest of `labels` in bold (hovered and selected labels are bold and must fit too). */
   private measureLabels(labels: readonly string[], font: string): number {
-    return this.dom.measure(labels, `${this.host.theme().fontSize}px ${font}`);
+    return this.dom.measure(labels, labelFont(this.host.theme().fontSize, font, true));
   }
 
   private fonts(theme: Theme): { row: string; col: string } {
@@ -165,7 +181,14 @@ export class Heatmap {
     this.ox = rowGutter(rowLabelW);
     if (this.baseW === 0) {
       const cs = this.host.spec.layout.cellSize;
-      this.baseW = baseCellWidth(this.availW, this.ox, this.m.nCols, cs, this.m.cellText !== null);
+      this.baseW = baseCellWidth(
+        this.availW,
+        this.ox,
+        this.m.nCols,
+        cs,
+        this.m.cellText !== null,
+        this.measureLabels(this.colShown, fonts.col),
+      );
     }
     const lim = this.limits();
     this.zoom = clampZoom(this.zoom, lim.min, lim.max);
@@ -183,7 +206,10 @@ export class Heatmap {
       colLabelW: this.measureLabels(this.colShown, fonts.col),
       fontSize: theme.fontSize,
       scrollbar: scrollbarSize(),
+      rowTitleW: this.dom.measure([this.m.rows.title], titleFont(theme)),
+      colTitleW: this.dom.measure([this.m.cols.title], titleFont(theme)),
     });
+    this.size = { width: box.width, height: box.height };
     const { oy, viewW, viewH } = box;
     this.oy = oy;
     this.colRotated = box.colRotated;
@@ -291,6 +317,7 @@ export class Heatmap {
       colRotated: this.colRotated,
       marked: marksSummary(this.marks),
       labelsDrawn: this.labelsDrawn,
+      cellTexts: this.cellTexts,
       buildMs: this.image.buildMs,
       drawMs: this.lastDrawMs,
     };
@@ -315,6 +342,8 @@ export class Heatmap {
       rowFont: fonts.row,
       colFont: fonts.col,
       colRotated: this.colRotated,
+      width: this.size.width,
+      height: this.size.height,
     };
   }
 
@@ -323,7 +352,7 @@ export class Heatmap {
     const t0 = performance.now();
     const frame = this.frame();
     const base = this.dom.context(this.dom.base);
-    if (base) drawBase(base, frame, this.image);
+    if (base) this.cellTexts = drawBase(base, frame, this.image);
     const overlay = this.dom.context(this.dom.overlay);
     if (overlay) this.labelsDrawn = drawOverlay(overlay, frame, this.marks);
     this.lastDrawMs = performance.now() - t0;
@@ -354,7 +383,9 @@ export class Heatmap {
       this.drawOverlayOnly();
     }
     this.dom.wrap.style.cursor = hit ? "pointer" : "";
-    if (hit) {
+    const key = hitKey(hit);
+    if (key !== this.quiet) this.quiet = null;
+    if (hit && this.quiet === null) {
       const n = hit.kind === "cell" ? this.host.contextCount(this.index, hit.row, hit.col) : null;
       this.host.tooltip.show(
         hitTooltip(this.m, hit, this.rowShown, this.colShown, n),
@@ -365,6 +396,7 @@ export class Heatmap {
   }
 
   private onPointerLeave(): void {
+    this.quiet = null;
     this.host.tooltip.hide();
     if (this.marks.hover) {
       this.marks = { ...this.marks, hover: null };
@@ -375,6 +407,9 @@ export class Heatmap {
   private onClick(clientX: number, clientY: number): void {
     const hit = this.hit(clientX, clientY);
     this.host.focusRoot();
+    // The tooltip would cover what the click opens; it comes back on the next cell.
+    this.host.tooltip.hide();
+    this.quiet = hitKey(hit);
     if (hit) this.host.bus.set(hitSelection(this.host.spec, this.index, hit), "heatmap");
   }
 
@@ -389,4 +424,11 @@ export class Heatmap {
     this.unlisten();
     this.el.remove();
   }
+}
+
+/** A string naming what a hit is on, or null for nothing. */
+function hitKey(hit: Hit): string | null {
+  if (!hit) return null;
+  if (hit.kind === "cell") return `c${hit.row},${hit.col}`;
+  return hit.kind === "rowLabel" ? `r${hit.row}` : `l${hit.col}`;
 }

@@ -15,16 +15,23 @@ export function rowGutter(labelW: number): number {
   return AXIS_TITLE + Math.max(24, Math.min(MAX_ROW_LABEL, Math.ceil(labelW * 1.08))) + 10;
 }
 
-/** Starting cell width: fill the width available, between `cellSize` and 48 px (64 with cell text). */
+/**
+ * Starting cell width: fill the width available, between `cellSize` and 48 px (64 with cell
+ * text), and wide enough for column labels `colLabelW` wide to read across the cells when the
+ * panel has room for that (up to 120 px), rather than rotated.
+ */
 export function baseCellWidth(
   availW: number,
   gutter: number,
   nCols: number,
   cellSize: number,
   cellText: boolean,
+  colLabelW = 0,
 ): number {
   const fill = Math.floor((availW - gutter - 16) / Math.max(1, nCols));
-  return Math.max(cellSize, Math.min(fill, cellText ? 64 : 48));
+  const base = Math.max(cellSize, Math.min(fill, cellText ? 64 : 48));
+  const across = Math.ceil(colLabelW) + 8;
+  return across > base && across <= Math.min(fill, 120) ? across : base;
 }
 
 export interface PlotInput {
@@ -38,6 +45,9 @@ export interface PlotInput {
   colLabelW: number;
   fontSize: number;
   scrollbar: number;
+  /** Widths of the row and column axis titles (0 when there is none). */
+  rowTitleW?: number;
+  colTitleW?: number;
 }
 
 export interface PlotBox {
@@ -53,7 +63,13 @@ export interface PlotBox {
   colRotated: boolean;
   contentW: number;
   contentH: number;
-  /** Whole plot, scrollbars included. */
+  /** The scroller over the cells: the viewport plus its scrollbars. */
+  scrollW: number;
+  scrollH: number;
+  /**
+   * Whole plot, scrollbars included; at least as wide and tall as the axis titles need (the
+   * row title runs along the whole left edge, the column title along the top).
+   */
   width: number;
   height: number;
 }
@@ -71,6 +87,10 @@ export function plotBox(p: PlotInput): PlotBox {
   const needX = contentW > room - (needY ? p.scrollbar : 0);
   const viewW = Math.max(1, Math.min(contentW, room - (needY ? p.scrollbar : 0)));
   const viewH = Math.max(1, Math.min(contentH, p.maxViewH));
+  const scrollW = viewW + (needY ? p.scrollbar : 0);
+  const scrollH = viewH + (needX ? p.scrollbar : 0);
+  const titleW = p.colTitleW ? Math.min(p.availW - 2, ox + Math.ceil(p.colTitleW) + 8) : 0;
+  const titleH = p.rowTitleW ? AXIS_TITLE + Math.ceil(p.rowTitleW) + 8 : 0;
   return {
     ox,
     oy,
@@ -81,9 +101,32 @@ export function plotBox(p: PlotInput): PlotBox {
     colRotated,
     contentW,
     contentH,
-    width: ox + viewW + (needY ? p.scrollbar : 0),
-    height: oy + viewH + (needX ? p.scrollbar : 0),
+    scrollW,
+    scrollH,
+    width: Math.max(ox + scrollW, titleW),
+    height: Math.max(oy + scrollH, titleH),
   };
+}
+
+/**
+ * Where an axis title of width `textW` goes along an edge: centred on the band the cells use,
+ * [bandStart, bandStart + bandLen), when it fits there, else centred on the whole edge
+ * [0, edgeLen). Returns the centre and the room it may take (less than `textW` means cut).
+ */
+export function titleSpan(
+  textW: number,
+  bandStart: number,
+  bandLen: number,
+  edgeStart: number,
+  edgeLen: number,
+): { center: number; room: number } {
+  if (textW + 4 <= bandLen) return { center: bandStart + bandLen / 2, room: bandLen - 4 };
+  const room = Math.max(0, edgeLen - edgeStart - 4);
+  // As close to the band's centre as the edge allows.
+  const half = Math.min(textW, room) / 2;
+  const want = bandStart + bandLen / 2;
+  const center = Math.max(edgeStart + 2 + half, Math.min(edgeLen - 2 - half, want));
+  return { center, room };
 }
 
 export type Hit =

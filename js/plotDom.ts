@@ -34,8 +34,8 @@ export class PlotDom {
     Object.assign(this.scroller.style, {
       left: `${box.ox}px`,
       top: `${box.oy}px`,
-      width: `${box.width - box.ox}px`,
-      height: `${box.height - box.oy}px`,
+      width: `${box.scrollW}px`,
+      height: `${box.scrollH}px`,
     });
     this.spacer.style.width = `${box.contentW}px`;
     this.spacer.style.height = `${box.contentH}px`;

@@ -8,6 +8,8 @@ export interface Theme {
   foreground: string;
   muted: string;
   border: string;
+  /** Background of hovered and selected labels. */
+  highlight: string;
   accent: string;
   link: string;
   example: string;
@@ -46,6 +48,7 @@ export function readTheme(root: HTMLElement): Theme {
     foreground: get("--th-fg", dark ? "#e6e6e6" : "#1f2328"),
     muted: get("--th-fg-muted", dark ? "#a0a0a0" : "#59636e"),
     border: get("--th-border", dark ? "#444" : "#d0d7de"),
+    highlight: get("--th-bg-hover", dark ? "#2a2f36" : "#eef1f4"),
     accent: get("--th-accent", dark ? "#ffb000" : "#d1242f"),
     link: get("--th-link", dark ? "#3de0ff" : "#0969da"),
     example: get("--th-example", dark ? "#c586ff" : "#8250df"),

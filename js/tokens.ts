@@ -86,6 +86,15 @@ export function displayToken(token: string): string {
   );
 }
 
+/**
+ * A token drawn inside a heatmap cell, where room is short: as `displayToken`, but without the
+ * marker of a single leading space ("Ġthe" → "the"; the tooltip shows the exact token).
+ */
+export function cellToken(token: string): string {
+  const shown = displayToken(token);
+  return shown.length > 1 && shown.startsWith(SPACE) && shown[1] !== SPACE ? shown.slice(1) : shown;
+}
+
 /** A token inside running context text: spaces stay spaces, newlines and tabs show as ⏎ ⇥. */
 export function contextToken(token: string): string {
   return visibleControls(tokenText(token), false);

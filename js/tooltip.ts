@@ -57,8 +57,39 @@ export function hitTooltip(
   return labelTooltip(m.title, m.cols, colShown[hit.col]);
 }
 
+export interface Box {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/**
+ * Top-left corner (client px) for a `w` × `h` tooltip at pointer (x, y): below and right of the
+ * pointer, flipped left / above when that side runs out of `bounds`, and then pushed inside
+ * `bounds` (4 px margin), so it never leaves the visible page.
+ */
+export function placeTooltip(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  bounds: Box,
+  gap = 14,
+): { left: number; top: number } {
+  const m = 4;
+  let left = x + gap;
+  if (left + w > bounds.right - m && x - gap - w >= bounds.left + m) left = x - gap - w;
+  let top = y + gap;
+  if (top + h > bounds.bottom - m && y - gap - h >= bounds.top + m) top = y - gap - h;
+  left = Math.max(bounds.left + m, Math.min(left, bounds.right - m - w));
+  top = Math.max(bounds.top + m, Math.min(top, bounds.bottom - m - h));
+  return { left, top };
+}
+
 export class Tooltip {
   readonly el: HTMLDivElement;
+  private readonly onScroll = () => this.hide();
 
   constructor(private readonly root: HTMLElement) {
     this.el = document.createElement("div");
@@ -67,9 +98,11 @@ export class Tooltip {
     this.el.setAttribute("role", "tooltip");
     this.el.hidden = true;
     root.appendChild(this.el);
+    // Any scroll (the page, a notebook, the context list) moves things from under the pointer.
+    window.addEventListener("scroll", this.onScroll, { capture: true, passive: true });
   }
 
-  /** Show `content` near client point (x, y), kept inside the widget. */
+  /** Show `content` near client point (x, y), kept inside the browser window. */
   show(content: TooltipContent, clientX: number, clientY: number): void {
     const el = this.el;
     el.replaceChildren();
@@ -96,19 +129,29 @@ export class Tooltip {
       el.appendChild(hint);
     }
     el.hidden = false;
+    // Measured at the top-left corner of the root, where nothing squeezes it.
+    el.style.left = "0px";
+    el.style.top = "0px";
     const box = this.root.getBoundingClientRect();
     const w = el.offsetWidth;
     const h = el.offsetHeight;
-    let left = clientX - box.left + 14;
-    let top = clientY - box.top + 14;
-    if (left + w > box.width) left = Math.max(0, clientX - box.left - w - 14);
-    if (clientY + 14 + h > window.innerHeight && clientY - box.top - h - 14 >= 0)
-      top = clientY - box.top - h - 14;
-    el.style.left = `${left}px`;
-    el.style.top = `${top}px`;
+    const view = document.documentElement;
+    const place = placeTooltip(clientX, clientY, w, h, {
+      left: 0,
+      top: 0,
+      right: view.clientWidth || window.innerWidth,
+      bottom: view.clientHeight || window.innerHeight,
+    });
+    el.style.left = `${place.left - box.left - this.root.clientLeft}px`;
+    el.style.top = `${place.top - box.top - this.root.clientTop}px`;
   }
 
   hide(): void {
     this.el.hidden = true;
+  }
+
+  destroy(): void {
+    window.removeEventListener("scroll", this.onScroll, { capture: true });
+    this.el.remove();
   }
 }

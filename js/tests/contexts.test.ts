@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { columnTexts, groupColumns } from "../contextColumns";
-import { contextPieces } from "../contexts";
+import { contextPieces, scoreStyle } from "../contexts";
 import type { Contexts } from "../types";
 
 function table(over: Partial<Contexts>): Contexts {
@@ -55,6 +55,42 @@ describe("context columns", () => {
   });
 });
 
+describe("ranked context columns", () => {
+  const lens = table({
+    labels: [
+      { name: "top1", categories: ["ĠParis", "Ġthe"], codes: Int32Array.from([0, 1]) },
+      { name: "top2", categories: ["Ġthe", ","], codes: Int32Array.from([0, 1]) },
+      { name: "top3", categories: ["Ċ"], codes: Int32Array.from([0, 0]) },
+      { name: "next", categories: ["ĠParis", "Ġis"], codes: Int32Array.from([0, 1]) },
+    ],
+    numeric: [
+      { name: "entropy", values: Float32Array.from([1.5, 4]) },
+      { name: "p1", values: Float32Array.from([0.412, 0.06512]) },
+      { name: "p2", values: Float32Array.from([0.1, 0.007815]) },
+      { name: "p3", values: Float32Array.from([1, Number.NaN]) },
+    ],
+  });
+
+  it("lists top1..topK with their probabilities as one column, tokens made visible", () => {
+    const groups = groupColumns(lens);
+    expect(groups.map((g) => g.kind)).toEqual(["ranked", "single", "single"]);
+    expect(columnTexts(lens, groups, 0)).toEqual([
+      "top ␣Paris 41% · ␣the 10% · ⏎ 100%",
+      "next ␣Paris",
+      "entropy 1.5",
+    ]);
+    expect(columnTexts(lens, groups, 1)[0]).toBe("top ␣the 6.5% · , 0.78% · ⏎");
+  });
+
+  it("needs at least top1 and top2 to rank", () => {
+    const one = table({
+      labels: [{ name: "top1", categories: ["a"], codes: Int32Array.from([0, 0]) }],
+      numeric: [{ name: "p1", values: Float32Array.from([0.5, 0.5]) }],
+    });
+    expect(groupColumns(one).map((g) => g.kind)).toEqual(["single", "single"]);
+  });
+});
+
 describe("context pieces", () => {
   it("takes a window each side of the highlight", () => {
     expect(contextPieces(100, 50, 51, -1, -1, 5)).toEqual({ left: [[45, 50]], right: [[51, 56]] });
@@ -77,5 +113,29 @@ describe("context pieces", () => {
       ],
     });
     expect(contextPieces(100, 50, 51, 47, 48, 5)).toEqual({ left: [[45, 50]], right: [[51, 56]] });
+  });
+});
+
+describe("attribution colours in context", () => {
+  const rdbu = {
+    palette: "RdBu" as const,
+    kind: "diverging" as const,
+    domain: [-2, 2] as [number, number],
+    center: 0,
+    reverse: false,
+  };
+
+  it("fade to nothing near zero and grow opaque with the size of the score", () => {
+    const alpha = (s: string) => Number(s.slice(s.lastIndexOf(",") + 1, -1));
+    expect(alpha(scoreStyle(rdbu, 0).background)).toBe(0);
+    expect(alpha(scoreStyle(rdbu, 1).background)).toBeCloseTo(0.5);
+    expect(alpha(scoreStyle(rdbu, -2).background)).toBe(1);
+    expect(alpha(scoreStyle(rdbu, 9).background)).toBe(1);
+  });
+
+  it("set a text colour only on strong backgrounds", () => {
+    expect(scoreStyle(rdbu, 0.2).color).toBeNull();
+    expect(scoreStyle(rdbu, 2).color).toBe("#fff");
+    expect(scoreStyle(rdbu, Number.NaN)).toEqual({ background: "", color: null });
   });
 });

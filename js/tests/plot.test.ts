@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { emptyViewport, type Viewport } from "../layout";
-import { AXIS_TITLE, baseCellWidth, hitTest, plotBox, regionRect, rowGutter } from "../plot";
+import {
+  AXIS_TITLE,
+  baseCellWidth,
+  hitTest,
+  plotBox,
+  regionRect,
+  rowGutter,
+  titleSpan,
+} from "../plot";
 
 const input = {
   availW: 600,
@@ -41,6 +49,23 @@ describe("plot box", () => {
     expect(box.contentW).toBe(20000);
   });
 
+  it("grows a small plot so that both axis titles fit, the scroller stays on the cells", () => {
+    const tiny = { ...input, nRows: 1, nCols: 1, rowTitleW: 70, colTitleW: 90 };
+    const box = plotBox(tiny);
+    expect(box.height).toBeGreaterThanOrEqual(AXIS_TITLE + 70 + 8);
+    expect(box.width).toBeGreaterThanOrEqual(box.ox + 90 + 8);
+    expect([box.viewW, box.viewH, box.scrollW, box.scrollH]).toEqual([20, 10, 20, 10]);
+    // A large matrix needs no extra room.
+    const big = plotBox({ ...tiny, nRows: 100, nCols: 100 });
+    expect(big.height).toBe(big.oy + big.scrollH);
+    expect(big.width).toBe(big.ox + big.scrollW);
+  });
+
+  it("never grows wider than the panel for a long column title", () => {
+    const box = plotBox({ ...input, nCols: 1, colTitleW: 5000 });
+    expect(box.width).toBe(input.availW - 2);
+  });
+
   it("caps the row-label gutter", () => {
     expect(rowGutter(5000)).toBeLessThan(220);
     expect(rowGutter(0)).toBe(AXIS_TITLE + 24 + 10);
@@ -51,6 +76,33 @@ describe("plot box", () => {
     expect(baseCellWidth(600, 80, 20, 14, false)).toBe(25);
     expect(baseCellWidth(600, 80, 1000, 14, false)).toBe(14);
     expect(baseCellWidth(2000, 80, 10, 14, true)).toBe(64);
+  });
+
+  it("widens cells so that column labels read across them when the panel has room", () => {
+    expect(baseCellWidth(600, 80, 3, 14, false, 60)).toBe(68);
+    // No room: the labels are rotated instead.
+    expect(baseCellWidth(600, 80, 10, 14, false, 60)).toBe(48);
+    // Very long labels are rotated, never given huge cells.
+    expect(baseCellWidth(2000, 80, 3, 14, false, 300)).toBe(48);
+  });
+});
+
+describe("axis title placement", () => {
+  it("centres a title on the cells when it fits there", () => {
+    expect(titleSpan(40, 100, 200, 16, 400)).toEqual({ center: 200, room: 196 });
+  });
+
+  it("uses the whole edge when the cells are too short, staying near them", () => {
+    const span = titleSpan(60, 40, 14, 16, 120);
+    expect(span.room).toBe(120 - 16 - 4);
+    expect(span.center - 30).toBeGreaterThanOrEqual(16);
+    expect(span.center + 30).toBeLessThanOrEqual(120);
+  });
+
+  it("reports less room than the text when even the edge is too short", () => {
+    const span = titleSpan(300, 40, 14, 16, 120);
+    expect(span.room).toBeLessThan(300);
+    expect(span.center).toBeCloseTo((16 + 120) / 2, 0);
   });
 });
 

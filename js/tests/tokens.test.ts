@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { contextToken, decodeByteLevel, displayToken, tokenText, truncate } from "../tokens";
+import {
+  cellToken,
+  contextToken,
+  decodeByteLevel,
+  displayToken,
+  tokenText,
+  truncate,
+} from "../tokens";
 
 describe("visible whitespace", () => {
   it("marks leading spaces from byte-level BPE and SentencePiece", () => {
@@ -45,4 +52,15 @@ it("truncates by characters with an ellipsis", () => {
   expect(truncate("abcdef", 4)).toBe("abc…");
   expect(truncate("abc", 4)).toBe("abc");
   expect(truncate("😀😀😀😀😀", 3)).toBe("😀😀…");
+});
+
+describe("tokens inside cells", () => {
+  it("drop the marker of one leading space, keep every other mark", () => {
+    expect(cellToken("ĠParis")).toBe("Paris");
+    expect(cellToken("▁the")).toBe("the");
+    expect(cellToken("Ġ")).toBe("␣");
+    expect(cellToken("ĠĠ")).toBe("␣␣");
+    expect(cellToken("Ċ")).toBe("⏎");
+    expect(cellToken("the ")).toBe("the␣");
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellTooltip, hitTooltip } from "../tooltip";
+import { cellTooltip, hitTooltip, placeTooltip } from "../tooltip";
 import { axis, matrix } from "./fixtures";
 
 const m = matrix(2, 2, {
@@ -50,5 +50,29 @@ describe("cell tooltip", () => {
     expect(hitTooltip(m, { kind: "rowLabel", row: 0 }, ["L0", "L1"], ["␣a", "␣b"], null).hint).toBe(
       "click to select",
     );
+  });
+});
+
+describe("tooltip placement", () => {
+  const page = { left: 0, top: 0, right: 1000, bottom: 800 };
+
+  it("goes below and right of the pointer when there is room", () => {
+    expect(placeTooltip(100, 100, 200, 120, page)).toEqual({ left: 114, top: 114 });
+  });
+
+  it("flips to the left and above near the right and bottom edges", () => {
+    expect(placeTooltip(950, 760, 200, 120, page)).toEqual({
+      left: 950 - 14 - 200,
+      top: 760 - 14 - 120,
+    });
+  });
+
+  it("stays inside the page when neither side has room", () => {
+    const p = placeTooltip(150, 20, 380, 900, page);
+    expect(p.left).toBeGreaterThanOrEqual(4);
+    expect(p.left + 380).toBeLessThanOrEqual(996);
+    expect(p.top).toBe(4);
+    const q = placeTooltip(10, 10, 2000, 50, page);
+    expect(q.left).toBe(4);
   });
 });

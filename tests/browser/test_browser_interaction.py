@@ -124,8 +124,10 @@ def test_clicking_a_token_in_the_contexts_selects_that_token(open_widget):
     spec, _ = demo_spec()
     widget = open_widget(spec)
     widget.click_cell(1, 0, 0)  # lens cell over example 0, highlight at position 0
-    token = widget.context_rows().first.locator(".th-ctx-right .th-tok").first
-    assert token.text_content() == " movie"
+    right = widget.context_rows().first.locator(".th-ctx-right")
+    assert right.text_content().startswith(" movie was")  # the leading space stays in the text
+    token = right.locator(".th-tok").first
+    assert token.text_content() == "movie"  # ... outside the token's marks
     token.click()
     state = widget.state()
     assert state["selected"]["token"] == "Ġmovie"
