@@ -233,8 +233,12 @@ def anchor_similarity(
 
     Parameters
     ----------
-    model : transformers causal LM
-    tokenizer : transformers tokenizer
+    model : transformers causal LM or transformer_lens.HookedTransformer
+        For a HookedTransformer the rows are ``hook_resid_pre`` of block 0 and
+        ``hook_resid_post`` of each block, after the model's weight processing
+        (``center_writing_weights`` centres them; load with it off to match Hugging Face).
+    tokenizer : transformers tokenizer, or None
+        ``None`` uses a HookedTransformer's own ``model.tokenizer``.
     texts : str or list of str
     anchor : str or list of list of int
         The anchor text, found by character offsets (see :func:`find_anchors`), or the
@@ -271,6 +275,9 @@ def anchor_similarity(
     ------
     ValueError
         If the anchor occurs in none of the texts, or for a bad argument.
+    TypeError
+        For a model that is neither a transformers causal LM nor a HookedTransformer, or
+        no tokenizer.
 
     Examples
     --------
@@ -278,7 +285,7 @@ def anchor_similarity(
     >>> m.cols[:3]  # doctest: +SKIP
     ['1', '2', '3']
     """
-    from tokenheat.models._adapter import ModelAdapter
+    from tokenheat.models._adapter import adapter_for
 
     max_distance = check_positive_int("max_distance", max_distance)
     check_positive_int("batch_size", batch_size)
@@ -286,10 +293,10 @@ def anchor_similarity(
     check_flag("progress", progress)
     if center not in (False, None, "mean"):
         raise ValueError(f"center must be False or 'mean', got {center!r}")
-    adapter = ModelAdapter(model, tokenizer)
+    adapter = adapter_for(model, tokenizer)
     keys = select_layers(layers, adapter.n_layers, allow_emb=True)
     encoded = adapter.encode(texts, truncate=truncate)
-    occurrences = find_anchors(encoded, anchor, tokenizer)
+    occurrences = find_anchors(encoded, anchor, adapter.tokenizer)
     if not occurrences:
         raise ValueError(
             f"anchor={anchor!r} was not found in any of the {len(encoded)} texts; pass a "

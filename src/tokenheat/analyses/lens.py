@@ -77,11 +77,12 @@ def lens_arrays(
 ) -> list[LensResult]:
     """The numeric core of :func:`lens`: one :class:`LensResult` per encoded prompt.
 
-    ``adapter`` is a :class:`tokenheat.models.ModelAdapter` already placed on its device.
+    ``adapter`` is a :class:`tokenheat.models.ModelAdapter` (or the TransformerLens one) already
+    placed on its device.
     """
     import torch
 
-    vocab = int(adapter.unembedding.weight.shape[0])
+    vocab = adapter.vocab_size
     k = min(max(top_k, 1), vocab)
     chunk = max(1, CHUNK_ELEMENTS // vocab)
     results: list[LensResult | None] = [None] * len(encoded)
@@ -175,10 +176,12 @@ def lens(
 
     Parameters
     ----------
-    model : transformers causal LM
-        GPT-2, Llama (SmolLM2), GPT-NeoX, Qwen2 and look-alikes.
-    tokenizer : transformers tokenizer
-        Not modified; one without a pad token works.
+    model : transformers causal LM or transformer_lens.HookedTransformer
+        GPT-2, Llama (SmolLM2), GPT-NeoX, Qwen2 and look-alikes; a HookedTransformer's
+        rows read ``blocks.{i}.hook_resid_post`` through ``ln_final`` and ``unembed``.
+    tokenizer : transformers tokenizer, or None
+        Not modified; one without a pad token works. ``None`` uses a HookedTransformer's
+        own ``model.tokenizer``.
     prompts : str, chat conversation, or list of them
         One prompt gives layer × position; several are averaged position by position.
     stat : {"entropy", "kl_final", "top1_prob"}
@@ -221,6 +224,9 @@ def lens(
     ValueError
         For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, or a
         prompt longer than the model's context with ``truncate=False``.
+    TypeError
+        For a model that is neither a transformers causal LM nor a HookedTransformer, or
+        no tokenizer.
 
     Examples
     --------
@@ -228,7 +234,7 @@ def lens(
     >>> m.rows[-1]  # doctest: +SKIP
     'output'
     """
-    from tokenheat.models._adapter import ModelAdapter
+    from tokenheat.models._adapter import adapter_for
 
     if stat not in STATS:
         raise ValueError(f"stat must be one of {', '.join(map(repr, STATS))}, got {stat!r}")
@@ -238,7 +244,7 @@ def lens(
     check_positive_int("batch_size", batch_size)
     check_positive_int("contexts_per_cell", contexts_per_cell, minimum=0)
     check_flag("progress", progress)
-    adapter = ModelAdapter(model, tokenizer)
+    adapter = adapter_for(model, tokenizer)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
     encoded = adapter.encode(prompts, chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
     with adapter.placed(device, dtype):

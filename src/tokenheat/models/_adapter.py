@@ -71,7 +71,8 @@ class ModelAdapter:
     def __init__(self, model: Any, tokenizer: Any) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(
-                f"model must be a transformers PreTrainedModel, got {type(model).__name__}"
+                "model must be a transformers causal LM (AutoModelForCausalLM) or a "
+                f"transformer_lens.HookedTransformer, got {type(model).__name__}"
             )
         self.model: Any = model
         self.tokenizer = tokenizer
@@ -104,6 +105,12 @@ class ModelAdapter:
                 "LM such as AutoModelForCausalLM, not a bare base model"
             )
         return head
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of output logits (rows of the unembedding)."""
+        weight: Any = self.unembedding.weight
+        return int(weight.shape[0])
 
     @property
     def input_embeddings(self) -> nn.Module:
@@ -247,6 +254,41 @@ class ModelAdapter:
         return out[0] if isinstance(out, tuple) else out.last_hidden_state
 
 
+def adapter_for(model: Any, tokenizer: Any) -> ModelAdapter:
+    """The adapter for ``model``: :class:`ModelAdapter`, or ``TLensAdapter`` for TransformerLens.
+
+    Parameters
+    ----------
+    model : transformers causal LM or transformer_lens.HookedTransformer
+    tokenizer : transformers tokenizer or None
+        ``None`` is allowed for a HookedTransformer that has its own ``model.tokenizer``.
+
+    Raises
+    ------
+    TypeError
+        For any other model object (naming what works), or a missing tokenizer.
+
+    Examples
+    --------
+    >>> adapter = adapter_for(hooked_transformer, None)  # doctest: +SKIP
+    """
+    from tokenheat.models._tlens import TLensAdapter, is_hooked_transformer, is_transformer_bridge
+
+    if is_hooked_transformer(model):
+        return TLensAdapter(model, tokenizer)
+    if is_transformer_bridge(model):
+        raise TypeError(
+            "model is a TransformerLens TransformerBridge; pass the Hugging Face model it "
+            "wraps (model.original_model) and its tokenizer, or a HookedTransformer"
+        )
+    if tokenizer is None and isinstance(model, nn.Module):
+        raise TypeError(
+            f"tokenizer is None; pass the Hugging Face tokenizer of {type(model).__name__} "
+            "(only a transformer_lens.HookedTransformer can bring its own)"
+        )
+    return ModelAdapter(model, tokenizer)
+
+
 def _locate(model: Any, family: str) -> tuple[Any, nn.ModuleList, nn.Module]:
     """Find (base model, block list, final norm) by family, else by a structural search."""
     if family in FAMILIES:
@@ -271,6 +313,7 @@ def _locate(model: Any, family: str) -> tuple[Any, nn.ModuleList, nn.Module]:
     if blocks is None or norm is None:
         raise TypeError(
             f"cannot find the transformer blocks and final norm of {type(model).__name__} "
-            f"(model_type={family!r}); supported families: {', '.join(sorted(FAMILIES))}"
+            f"(model_type={family!r}); supported: transformers causal LMs of the families "
+            f"{', '.join(sorted(FAMILIES))} (and look-alikes), transformer_lens.HookedTransformer"
         )
     return base, blocks, norm

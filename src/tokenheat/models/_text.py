@@ -206,7 +206,7 @@ def encode_prompts(
             if not truncate:
                 raise ValueError(
                     f"prompts[{k}] is {total} tokens long, more than the model's context "
-                    f"of {max_length} tokens (config.max_position_embeddings); shorten it "
+                    f"of {max_length} tokens; shorten it "
                     "or pass truncate=True to keep its first tokens"
                 )
             keep = max_length - len(app_ids)
