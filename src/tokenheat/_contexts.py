@@ -199,12 +199,15 @@ class Contexts:
         data.update(self.numeric)
         if self.scores is not None:
             data["scores"] = [self.scores_of(k) for k in range(len(self))]
-        frame = pd.DataFrame(data)
+        frame = _object_frame(data)
         if corpus is not None and len(self):
-            frame["token"] = [
-                "".join(corpus.tokens(e)[s:t])
-                for e, s, t in zip(self.example, self.start, self.end, strict=True)
-            ]
+            frame["token"] = pd.Series(
+                [
+                    "".join(corpus.tokens(e)[s:t])
+                    for e, s, t in zip(self.example, self.start, self.end, strict=True)
+                ],
+                dtype=object,
+            )
         return frame
 
     @classmethod
@@ -231,3 +234,15 @@ class Contexts:
             numeric=numeric,
             labels=labels,
         )
+
+
+def _object_frame(data: dict[str, Any]) -> pd.DataFrame:
+    """A frame whose string columns and column names stay Python ``str`` (object dtype):
+    pandas' Arrow-backed strings reject some valid ``str`` values, e.g. lone surrogates."""
+    columns = [
+        pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
+        for v in data.values()
+    ]
+    frame = pd.DataFrame(dict(enumerate(columns)))
+    frame.columns = pd.Index(list(data), dtype=object)
+    return frame
