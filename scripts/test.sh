@@ -11,8 +11,10 @@ export PATH="$VENV/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "ruff (lint + format check)"
-ruff check src tests bench
-ruff format --check src tests bench
+py_dirs=(src tests)
+[ -d bench ] && py_dirs+=(bench)
+ruff check "${py_dirs[@]}"
+ruff format --check "${py_dirs[@]}"
 step "TypeScript: tsc --noEmit, biome"
 npm run --silent typecheck
 npm run --silent lint
