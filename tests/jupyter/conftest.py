@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_harness import CHROMIUM_ARGS, LabServer, bundle_or_fail, chromium_or_skip, lab_server
+from jupyter_harness import LabServer, bundle_or_fail, lab_server
 
 
 @pytest.fixture(scope="module", params=["jupyterlab", "notebook7"])
@@ -25,17 +25,9 @@ def lab(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(chromium_browser: Any) -> Any:
     """Debian's Chromium, headless, driven by Playwright (no downloaded browsers)."""
-    path = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")
