@@ -157,12 +157,42 @@ def test_completeness_within_one_percent_at_64_steps(smooth_gpt2: Any, tokenizer
 def test_completeness_error_is_in_contexts(smooth_gpt2: Any, tokenizer: Any) -> None:
     m = attribution(smooth_gpt2, tokenizer, PROMPTS, None, steps=16, progress=False)
     frame = m.contexts.to_pandas(m.corpus)
-    assert len(frame) == 3
+    assert len(frame) == int(np.sum(~np.isnan(m.values)))
     for row in frame.itertuples():
         entry = m.meta["completeness"][row.col]
         assert row.completeness_error == pytest.approx(entry["abs_error"], rel=1e-4, abs=1e-6)
         assert row.score == pytest.approx(entry["f_x"], rel=1e-5)
         np.testing.assert_allclose(row.scores, m.values[: len(row.scores), row.col], rtol=1e-6)
+
+
+def test_one_context_per_cell_inside_each_input(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPTS, ["Ġis", "Ġcat", 5], steps=8, progress=False)
+    ctx = m.contexts
+    cells = {(int(r), int(c)) for r, c in zip(ctx.row, ctx.col, strict=True)}
+    assert cells == {tuple(map(int, rc)) for rc in np.argwhere(~np.isnan(m.values))}
+    assert len(cells) == len(ctx)  # one each, and none for the NaN cells past an input's end
+    frame = ctx.to_pandas(m.corpus)
+    for row in frame.itertuples():
+        assert row.start == row.row and row.end == row.row + 1 and row.example == row.col
+        n = m.corpus.length(row.example)
+        assert row.start2 == n - 1 and row.end2 == n  # the scored (last) position
+        assert row.attribution == pytest.approx(float(m.values[row.row, row.col]), rel=1e-6)
+        assert row.target == m.meta["targets"][row.col]
+        assert len(row.scores) == n
+
+
+def test_contexts_of_a_column_share_one_score_array(smooth_gpt2: Any, tokenizer: Any) -> None:
+    m = attribution(smooth_gpt2, tokenizer, PROMPT, ["Ġcat", "Ġis"], steps=8, progress=False)
+    ctx = m.contexts
+    n = m.shape[0]
+    assert len(ctx) == 2 * n
+    assert ctx.scores is not None and ctx.scores.size == 2 * n  # stored once per column
+    for c in range(2):
+        starts = {int(ctx.score_start[k]) for k in np.flatnonzero(ctx.col == c)}
+        assert len(starts) == 1
+        np.testing.assert_allclose(
+            ctx.scores_of(int(np.flatnonzero(ctx.col == c)[0])), m.values[:, c], rtol=1e-6
+        )
 
 
 def test_warns_naming_columns_above_tolerance(llama_lm: Any, tokenizer: Any) -> None:
@@ -307,7 +337,8 @@ def test_one_input_many_targets_are_columns(smooth_gpt2: Any, tokenizer: Any) ->
     assert m.rows == tokenizer.convert_ids_to_tokens(token_ids(tokenizer, PROMPT))
     assert m.col_kind == "target" and m.col_tokens[:2] == ["Ġcat", None]
     frame = m.contexts.to_pandas(m.corpus)
-    assert list(frame["target"]) == m.cols and list(frame["token"]) == ["Ġis"] * 3
+    last = frame[frame["row"] == m.shape[0] - 1]
+    assert list(last["target"]) == m.cols and list(last["token"]) == ["Ġis"] * 3
 
 
 def test_scale_is_diverging_and_symmetric(smooth_gpt2: Any, tokenizer: Any) -> None:
@@ -338,7 +369,7 @@ def test_target_position_scores_an_earlier_prediction(smooth_gpt2: Any, tokenize
         progress=False,
     )
     assert np.all(m.values[3:, 0] == 0.0) and np.any(m.values[:3, 0] != 0.0)
-    assert m.contexts.start[0] == 2
+    assert set(m.contexts.start2) == {2}  # every context marks the scored position
 
 
 def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
@@ -413,3 +444,64 @@ def test_chat_conversation_input(smooth_gpt2: Any, tokenizer: Any) -> None:
     chat = [{"role": "user", "content": "The capital of France is"}]
     m = attribution(smooth_gpt2, tokenizer, chat, "Ġcat", method="gradient_x_input", progress=False)
     assert m.rows[0] == "<|im_start|>" and m.shape[1] == 1
+
+
+ANSWERS = [" Paris", " Rome", " cat sat", " cat mat the", "Ġcat"]  # prefixes: 2 distinct, 1 shared
+
+
+def captum_columns(model: Any, tokenizer: Any, answers: list[str], steps: int) -> np.ndarray:
+    emb = embed(model, token_ids(tokenizer, PROMPT))
+    cols = []
+    for a in answers:
+        ids = [tokenizer.get_vocab()[a]] if a in tokenizer.get_vocab() else token_ids(tokenizer, a)
+        cols.append(captum_ig(lm_logprob(model, ids), emb, torch.zeros_like(emb), steps))
+    return np.stack(cols, 1)
+
+
+@pytest.mark.parametrize("model_name", ["llama_lm", "gpt2_lm"])
+def test_answers_with_different_prefixes_share_the_input_forward(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    model = request.getfixturevalue(model_name)
+    n = len(token_ids(tokenizer, PROMPT))
+    lengths: list[int] = []
+    handle = model.register_forward_pre_hook(
+        lambda mod, args, kwargs: lengths.append(kwargs["inputs_embeds"].shape[1]),
+        with_kwargs=True,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = attribution(model, tokenizer, PROMPT, ANSWERS, steps=16, progress=False)
+    finally:
+        handle.remove()
+    # one batch: the input once, then each distinct answer prefix (1, 1, 1 and 2 tokens)
+    assert sorted(lengths) == [1, 1, 1, 2, n]
+    assert_rel_close(
+        m.values.astype(np.float64), captum_columns(model, tokenizer, ANSWERS, 16), 1e-4
+    )
+
+
+def test_answers_rerun_in_full_when_the_cache_cannot_be_reused(
+    llama_lm: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tokenheat.models._prefix as prefix
+
+    monkeypatch.setattr(prefix, "cache_layers", lambda cache: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(llama_lm, tokenizer, PROMPT, ANSWERS[:3], steps=16, progress=False)
+    assert_rel_close(
+        m.values.astype(np.float64), captum_columns(llama_lm, tokenizer, ANSWERS[:3], 16), 1e-4
+    )
+
+
+def test_parameters_keep_their_requires_grad_flags(gpt2_lm: Any, tokenizer: Any) -> None:
+    flags = [p.requires_grad for p in gpt2_lm.parameters()]
+    gpt2_lm.transformer.wte.weight.requires_grad_(False)
+    try:
+        attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=4, progress=False)
+        assert not gpt2_lm.transformer.wte.weight.requires_grad
+        assert [p.requires_grad for p in gpt2_lm.parameters()][1:] == flags[1:]
+    finally:
+        gpt2_lm.transformer.wte.weight.requires_grad_(flags[0])

@@ -201,3 +201,96 @@ def test_tokenizer_is_not_modified(gpt2_lm: Any) -> None:
     tok = make_tokenizer(pad=False)
     LMClassifier(gpt2_lm, tok, labels=SINGLE).predict_proba(TEXTS)
     assert tok.pad_token is None
+
+
+# ---------------------------------------------------------------- shared-prefix KV cache
+
+ORIGINALS = ["The cat sat on the mat.", "I love this movie, it is great and wonderful.", "sad"]
+
+
+def perturbations(text: str) -> list[str]:
+    """Every one-word deletion and masking of ``text``, plus the text itself."""
+    words = text.split(" ")
+    out = [text]
+    for i in range(len(words)):
+        out.append(" ".join(words[:i] + words[i + 1 :]))
+        out.append(" ".join([*words[:i], "_", *words[i + 1 :]]))
+    return out
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("labels", [SINGLE, MULTI], ids=["single-token", "multi-token"])
+def test_continued_prompts_equal_full_prompts(
+    family: str, labels: list[str], tokenizer: Any
+) -> None:
+    model = make_causal_lm(family, len(tokenizer), seed=3)
+    clf = LMClassifier(model, tokenizer, "Text: {text}\nLabel:", labels, batch_size=4)
+    _, states = clf.predict_proba_with_states(ORIGINALS)
+    assert all(s is not None for s in states)
+    texts, parents = [], []
+    for j, text in enumerate(ORIGINALS):
+        for variant in perturbations(text):
+            texts.append(variant)
+            parents.append(states[j])
+    before = clf.n_forward_tokens
+    got = clf.predict_proba_continued(texts, parents)
+    computed = clf.n_forward_tokens - before
+    want = clf.predict_proba(texts)
+    np.testing.assert_allclose(got, want, atol=2e-5)
+    np.testing.assert_array_equal(got.argmax(1), want.argmax(1))
+    full = sum(len(clf._prompt_ids(t, 0)) for t in texts)
+    assert computed < 0.8 * full  # the shared prefixes were not recomputed
+
+
+def test_continued_prompt_equals_unpadded_reference(llama_lm: Any, tokenizer: Any) -> None:
+    template = "Text: {text}\nLabel:"
+    clf = LMClassifier(llama_lm, tokenizer, template, MULTI)
+    _, states = clf.predict_proba_with_states(ORIGINALS[:2])
+    texts = ["The cat on the mat.", "I love this, it is great and wonderful."]
+    got = clf.predict_proba_continued(texts, states)
+    want = np.stack([reference_lm_probs(llama_lm, tokenizer, t, MULTI, template) for t in texts])
+    np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_prefix_is_measured_on_token_ids(gpt2_lm: Any, tokenizer: Any) -> None:
+    """An edit that changes the tokens before it (a BPE merge) shortens the reused prefix."""
+    clf = LMClassifier(gpt2_lm, tokenizer, "{text} Label:", SINGLE)
+    original = "Hello world"
+    _, states = clf.predict_proba_with_states([original])
+    ids = clf._prompt_ids(original, 0)
+    texts = ["Helloworld", "world", "Hello", original]  # merge, nothing shared, shorter, same
+    shared = [0] * len(texts)
+    for i, t in enumerate(texts):
+        p = clf._prompt_ids(t, 0)
+        while shared[i] < min(len(p), len(ids)) and p[shared[i]] == ids[shared[i]]:
+            shared[i] += 1
+    assert shared[0] < 2 and shared[1] == 0  # the merge really changed the first tokens
+    got = clf.predict_proba_continued(texts, states * len(texts))
+    np.testing.assert_allclose(got, clf.predict_proba(texts), atol=2e-5)
+
+
+def test_texts_without_a_state_run_in_full(gpt2_lm: Any, tokenizer: Any) -> None:
+    clf = LMClassifier(gpt2_lm, tokenizer, labels=SINGLE)
+    got = clf.predict_proba_continued(TEXTS, [None] * len(TEXTS))
+    np.testing.assert_allclose(got, clf.predict_proba(TEXTS), atol=1e-6)
+    with pytest.raises(ValueError, match="one PromptState"):
+        clf.predict_proba_continued(TEXTS, [None])
+
+
+def test_share_prefix_false_keeps_no_states(gpt2_lm: Any, tokenizer: Any) -> None:
+    clf = LMClassifier(gpt2_lm, tokenizer, labels=SINGLE, share_prefix=False)
+    probs, states = clf.predict_proba_with_states(TEXTS)
+    assert states == [None] * len(TEXTS)
+    np.testing.assert_allclose(probs, clf.predict_proba(TEXTS), atol=1e-6)
+
+
+def test_prompts_are_batched_by_length(gpt2_lm: Any, tokenizer: Any) -> None:
+    texts = ["a", "the cat sat on the mat and the dog sat on the log", "b", "I love it so much"] * 4
+    clf = LMClassifier(gpt2_lm, tokenizer, labels=SINGLE, batch_size=4)
+    probs = clf.predict_proba(texts)
+    lengths = sorted(len(clf._prompt_ids(t, 0)) for t in texts)
+    padded = sum(4 * lengths[lo + 3] for lo in range(0, len(texts), 4))
+    assert clf.n_padded_tokens == padded and clf.n_forward_tokens == sum(lengths)
+    np.testing.assert_allclose(
+        probs, np.concatenate([clf.predict_proba([t]) for t in texts]), atol=2e-5
+    )

@@ -15,7 +15,7 @@ from conftest import SENTENCES, make_bert_classifier, make_causal_lm, make_token
 torch = pytest.importorskip("torch")
 
 from tokenheat.analyses._perturb import bucket_labels, bucket_of, wilson_interval  # noqa: E402
-from tokenheat.analyses.flip_rate import flip_rate  # noqa: E402
+from tokenheat.analyses.flip_rate import _SHARED_FLUSH, flip_rate  # noqa: E402
 from tokenheat.models._classifier import CallableClassifier, HFClassifier, LMClassifier  # noqa: E402
 
 TEXTS = [
@@ -368,3 +368,65 @@ def test_sentences_fixture_runs_with_every_option(bert_clf: HFClassifier) -> Non
         progress=False,
     )
     assert m.meta["unit"] == "token" and m.shape[1] == 5
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+@pytest.mark.parametrize("mode", ["delete", "mask"])
+def test_shared_prefix_path_equals_full_path(family: str, mode: str, tokenizer: Any) -> None:
+    model = make_causal_lm(family, len(tokenizer), seed=2)
+    labels = ["cat", "sad", "wonderful"]
+    shared = LMClassifier(model, tokenizer, "Text: {text}\nLabel:", labels, batch_size=4)
+    full = LMClassifier(
+        model, tokenizer, "Text: {text}\nLabel:", labels, batch_size=4, share_prefix=False
+    )
+    kwargs = {"perturb": mode, "n_buckets": 3, "min_count": 1, "top_k": 1000, "progress": False}
+    a = flip_rate(shared, TEXTS, **kwargs, **({"mask_token": "_"} if mode == "mask" else {}))
+    b = flip_rate(full, TEXTS, **kwargs, **({"mask_token": "_"} if mode == "mask" else {}))
+    assert a.rows == b.rows
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.extras["flips"], b.extras["flips"])
+    ca, cb = a.contexts.to_pandas(), b.contexts.to_pandas()
+    assert list(ca["new_label"]) == list(cb["new_label"])
+    np.testing.assert_allclose(ca["p_new"], cb["p_new"], atol=2e-5)
+    assert 0 < a.meta["n_flips"] < a.meta["n_perturbations"]
+    assert shared.n_forward_tokens < 0.8 * full.n_forward_tokens
+
+
+class StatefulKeywords:
+    """A classifier speaking the prefix-sharing protocol, counting the states alive."""
+
+    def __init__(self) -> None:
+        import weakref
+
+        self.labels = ["x", "y", "z"]
+        self.alive: Any = weakref.WeakSet()
+        self.peak = 0
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return keyword_probs(texts)
+
+    def predict_proba_with_states(self, texts: list[str]) -> tuple[np.ndarray, list[Any]]:
+        states = [type("State", (), {"text": t})() for t in texts]
+        self.alive.update(states)
+        return keyword_probs(texts), states
+
+    def predict_proba_continued(self, texts: list[str], states: list[Any]) -> np.ndarray:
+        assert all(s is not None for s in states)
+        self.peak = max(self.peak, len(self.alive))
+        return keyword_probs(texts)
+
+
+def test_states_are_released_as_texts_finish() -> None:
+    import gc
+
+    clf = StatefulKeywords()
+    texts = TEXTS * 40
+    gc.disable()  # states are freed by reference counting alone
+    try:
+        m = flip_rate(clf, texts, n_buckets=4, top_k=1000, batch_size=4, progress=False)
+    finally:
+        gc.enable()
+    occ, flips, _ = naive_counts(keyword_probs, texts, 4, "delete")
+    assert_matches_naive(m, occ, flips)
+    # originals of at most one flush group of perturbed texts, plus one chunk: not all 360
+    assert 0 < clf.peak <= 2 * _SHARED_FLUSH * 4 + 4

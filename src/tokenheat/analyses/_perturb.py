@@ -198,6 +198,7 @@ class Record:
     slot: list[int]  # unit -> row of ``probs``
     probs: np.ndarray  # (unique perturbed texts, k)
     remaining: int
+    state: Any = None  # the classifier's cached prompt state, dropped once all are classified
 
 
 class Tally:
@@ -246,46 +247,103 @@ class Tally:
 
 
 class PerturbationPool:
-    """Perturbed texts waiting to be classified, de-duplicated, flushed in full batches."""
+    """Perturbed texts waiting to be classified, de-duplicated, flushed in full batches.
+
+    A batch goes to the classifier when ``flush_at`` distinct texts wait, or when twice as
+    many perturbations wait (repeated texts), so the texts whose perturbations are pending,
+    and their states, stay bounded whatever the input. With ``continued`` (a classifier
+    that reuses each original's cached prompt, see
+    :meth:`tokenheat.models.LMClassifier.predict_proba_continued`) each flush sends up to
+    ``flush_at`` texts at once, with the state of the original each came from, and the
+    classifier sorts and batches them itself.
+    """
 
     def __init__(
         self,
         predict: Callable[[list[str]], np.ndarray],
         batch_size: int,
         done: Callable[[Record], None],
+        *,
+        continued: Callable[[list[str], list[Any]], np.ndarray] | None = None,
+        flush_at: int | None = None,
     ):
         self.predict, self.batch_size, self.done = predict, batch_size, done
+        self.continued = continued
+        self.flush_at = flush_at or batch_size
         self.waiting: dict[str, list[tuple[Record, int]]] = {}
+        self.n_waiting = 0  # perturbations (text, unit) waiting, repeats included
         self.n_classified = 0
 
     def add(self, text: str, rec: Record, slot: int) -> None:
         self.waiting.setdefault(text, []).append((rec, slot))
-        if len(self.waiting) >= self.batch_size:
-            self.flush(self.batch_size)
+        self.n_waiting += 1
+        if len(self.waiting) >= self.flush_at or self.n_waiting >= 2 * self.flush_at:
+            self._flush_one()
 
-    def flush(self, n: int | None = None) -> None:
-        while self.waiting and (n is None or len(self.waiting) >= n):
-            batch = list(islice(self.waiting, self.batch_size))
+    def _flush_one(self) -> None:
+        size = self.batch_size if self.continued is None else self.flush_at
+        batch = list(islice(self.waiting, size))
+        if self.continued is None:
             probs = self.predict(batch)
-            self.n_classified += len(batch)
-            for text, p in zip(batch, probs, strict=True):
-                for rec, slot in self.waiting.pop(text):
-                    rec.probs[slot] = p
-                    rec.remaining -= 1
-                    if rec.remaining == 0:
-                        self.done(rec)
+        else:
+            probs = self.continued(batch, [self.waiting[t][0][0].state for t in batch])
+        self.n_classified += len(batch)
+        for text, p in zip(batch, probs, strict=True):
+            entries = self.waiting.pop(text)
+            self.n_waiting -= len(entries)
+            for rec, slot in entries:
+                rec.probs[slot] = p
+                rec.remaining -= 1
+                if rec.remaining == 0:
+                    rec.state = None
+                    self.done(rec)
+
+    def flush(self) -> None:
+        """Classify everything still waiting."""
+        while self.waiting:
+            self._flush_one()
+
+
+def _checked(probs: Any, n: int, k: int) -> np.ndarray:
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.shape != (n, k):
+        raise ValueError(
+            f"classifier.predict_proba returned shape {probs.shape} for {n} texts; "
+            f"expected ({n}, {k}) (one column per label)"
+        )
+    return probs
 
 
 def checked_predict(clf: Any, k: int) -> Callable[[list[str]], np.ndarray]:
     """``clf.predict_proba`` as float32, with its shape checked against ``k`` labels."""
 
     def predict(batch: list[str]) -> np.ndarray:
-        probs = np.asarray(clf.predict_proba(batch), dtype=np.float32)
-        if probs.shape != (len(batch), k):
-            raise ValueError(
-                f"classifier.predict_proba returned shape {probs.shape} for {len(batch)} texts; "
-                f"expected ({len(batch)}, {k}) (one column per label)"
-            )
-        return probs
+        return _checked(clf.predict_proba(batch), len(batch), k)
 
     return predict
+
+
+def prefix_sharing(
+    clf: Any, k: int
+) -> tuple[Callable[[list[str]], tuple[np.ndarray, list[Any]]], Callable[..., np.ndarray]] | None:
+    """The checked prefix-sharing methods of ``clf``, or ``None`` when it has none.
+
+    A classifier shares prompt prefixes when it has ``predict_proba_with_states(texts) ->
+    (probs, states)`` and ``predict_proba_continued(texts, states) -> probs`` (as
+    :class:`tokenheat.models.LMClassifier` does) and ``share_prefix`` is not false.
+    """
+    first = getattr(clf, "predict_proba_with_states", None)
+    then = getattr(clf, "predict_proba_continued", None)
+    if not (callable(first) and callable(then)) or not getattr(clf, "share_prefix", True):
+        return None
+
+    def originals(batch: list[str]) -> tuple[np.ndarray, list[Any]]:
+        probs, states = first(batch)
+        if len(states) != len(batch):
+            raise ValueError(f"predict_proba_with_states returned {len(states)} states")
+        return _checked(probs, len(batch), k), list(states)
+
+    def continued(batch: list[str], states: list[Any]) -> np.ndarray:
+        return _checked(then(batch, states), len(batch), k)
+
+    return originals, continued

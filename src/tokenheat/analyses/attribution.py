@@ -7,17 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.analyses._attr_jobs import Column, Job, model_kind, resolve_baseline, run_job
+from tokenheat.analyses._attribution_matrix import attribution_matrix
 from tokenheat.analyses._common import progress_bar
-from tokenheat.analyses._ig import (
-    INTEGRATION,
-    Column,
-    Job,
-    completeness_report,
-    model_kind,
-    relative_error,
-    resolve_baseline,
-    run_job,
-)
+from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
 
 __all__ = ["attribution"]
 
@@ -98,7 +91,10 @@ def attribution(
     method : {"integrated_gradients", "gradient_x_input", "occlusion"}
         Integrated gradients (every integration step batched, ``internal_batch_size`` per
         forward), gradient × input (``x · ∇f(x)``), or occlusion (``f(x) − f(x with token i
-        replaced by the baseline)``, every position in batched forwards).
+        replaced by the baseline)``, every position in batched forwards). All targets of one
+        input share its forward passes (answers that differ after their first token
+        continue its key/value cache), and logits are computed only where a target reads
+        them.
     steps : int or "auto"
         Integration points. ``"auto"`` starts at 32 and doubles until the relative
         completeness error is below ``tol`` or ``max_steps`` is reached.
@@ -136,7 +132,10 @@ def attribution(
         (kind ``"target"``) or examples (kind ``"example"``). Diverging RdBu scale centred at
         0. For integrated gradients the completeness error ``|Σ attributions − (f(x) −
         f(baseline))|`` is in the extras (``completeness_error``, ``completeness_rel``), the
-        contexts and ``meta["completeness"]``.
+        contexts and ``meta["completeness"]``. One context per cell inside its input: the
+        whole input coloured by the column's attributions, the cell's position highlighted,
+        the scored position as second mark, with ``target``, ``score`` (the target's
+        log-probability) and the cell's ``attribution``.
 
     Raises
     ------
@@ -210,7 +209,7 @@ def attribution(
         for i, a in enumerate(raw):
             denom = np.max(np.abs(a)) if normalize == "maxabs" else np.sum(np.abs(a))
             raw[i] = a / denom if denom > 0 else a
-    return _matrix(raw, columns, encoded, f_x, comp, meta, title)
+    return attribution_matrix(raw, columns, encoded, f_x, comp, meta, title)
 
 
 def _target_tokens(
@@ -300,15 +299,14 @@ def _build_jobs(
         pairs = list(enumerate(tlist))
     if isinstance(target_position, bool) or not isinstance(target_position, (int, np.integer)):
         raise TypeError(f"target_position must be an int, got {target_position!r}")
-    jobs: dict[tuple[int, tuple[int, ...]], Job] = {}
+    jobs: dict[int, Job] = {}  # one per input: all its targets share its forward passes
     columns = []
-    key: tuple[int, tuple[int, ...]]
     spec: Any
     for c, (ex, target) in enumerate(pairs):
         ids, where = encoded[ex].ids, f"targets[{c}]" if not scalar else "targets"
         if kind == "classifier":
             cls = _class_index(model, target, ids, where)
-            key, spec, pos, token = (ex, ()), cls, 0, None
+            spec, pos, token = cls, 0, None
             name = str((model.config.id2label or {}).get(cls, cls))
         else:
             pos = target_position + len(ids) if target_position < 0 else int(target_position)
@@ -321,78 +319,10 @@ def _build_jobs(
                 raise ValueError(
                     f"{where}={target!r} has {len(toks)} tokens; multi-token answers need target_position=-1"
                 )
-            key, spec = (ex, tuple(toks[:-1])), [(pos + j, t) for j, t in enumerate(toks)]
+            spec = [(pos + j, t) for j, t in enumerate(toks)]
             raw = [str(t) for t in tokenizer.convert_ids_to_tokens(toks)]
             name, token = "".join(raw), raw[0] if len(raw) == 1 else None
-        job = jobs.setdefault(key, Job(ex, list(ids) + list(key[1]), len(ids)))
+        job = jobs.setdefault(ex, Job(ex, list(ids), len(ids)))
         job.targets.append((c, spec))
         columns.append(Column(name if n == 1 else f"#{ex}: {name}", ex, name, token, pos))
     return list(jobs.values()), columns, encoded
-
-
-def _matrix(
-    attr: list[np.ndarray],
-    columns: list[Column],
-    encoded: list[Any],
-    f_x: np.ndarray,
-    completeness: tuple[np.ndarray, np.ndarray] | None,
-    meta: dict[str, Any],
-    title: str | None,
-) -> Any:
-    from tokenheat import ColorScale, Contexts, Corpus, TokenMatrix
-
-    tokens = [list(e.tokens) for e in encoded]
-    n_rows, n_cols = max(map(len, tokens)), len(columns)
-    values = np.full((n_rows, n_cols), np.nan)
-    cell_text = np.full((n_rows, n_cols), None, dtype=object)
-    for c, col in enumerate(columns):
-        toks = tokens[col.example]
-        values[: len(toks), c] = attr[c]
-        cell_text[: len(toks), c] = toks
-    same = all(t == tokens[0] for t in tokens)
-    rows = tokens[0] if same else [f"pos {i}" for i in range(n_rows)]
-    # a row carries a token for linking when every input long enough has that token there
-    at = [{t[i] for t in tokens if i < len(t)} for i in range(n_rows)]
-    row_tokens = [next(iter(s)) if len(s) == 1 else None for s in at]
-    extras, numeric = {}, {"score": f_x}
-    if completeness is not None:
-        err, rel = completeness
-        have = ~np.isnan(values)
-        extras = {
-            "completeness_error": np.where(have, err[None], np.nan),
-            "completeness_rel": np.where(have, rel[None], np.nan),
-        }
-        numeric.update(completeness_error=err, completeness_rel=rel)
-    bound = float(np.nanmax(np.abs(values))) if np.any(np.isfinite(values)) else 1.0
-    multi = len(encoded) > 1
-    contexts = Contexts(
-        row=[c.position for c in columns],
-        col=np.arange(n_cols),
-        example=[c.example for c in columns],
-        start=[c.position for c in columns],
-        end=[c.position + 1 for c in columns],
-        scores=attr,
-        numeric=numeric,
-        labels={"target": [c.target for c in columns]},
-    )
-    meta = {**meta, "columns": [c.label for c in columns], "targets": [c.target for c in columns]}
-    return TokenMatrix(
-        values,
-        rows=rows,
-        cols=[c.label for c in columns],
-        row_kind="position",
-        col_kind="example" if multi else "target",
-        row_title="input token" if same else "position",
-        col_title="example" if multi else "target",
-        title=title if title is not None else f"Attribution ({meta['method'].replace('_', ' ')})",
-        value_label="attribution" + (f" ({meta['normalize']})" if meta["normalize"] else ""),
-        cell_text=cell_text,
-        extras=extras,
-        scale=ColorScale.diverging("RdBu", center=0.0, domain=(-(bound or 1.0), bound or 1.0)),
-        row_tokens=row_tokens,
-        col_tokens=[c.token for c in columns],
-        col_examples=[c.example for c in columns] if multi else None,
-        corpus=Corpus.from_tokens(tokens, texts=[e.text for e in encoded]),
-        contexts=contexts,
-        meta=meta,
-    )

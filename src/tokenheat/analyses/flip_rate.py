@@ -17,6 +17,7 @@ from tokenheat.analyses._perturb import (
     bucket_labels,
     checked_predict,
     perturb_text,
+    prefix_sharing,
     token_units,
     wilson_interval,
     word_units,
@@ -27,6 +28,8 @@ __all__ = ["flip_rate"]
 _PERTURB = ("delete", "mask", "replace")
 _UNITS = ("word", "token")
 _RANKS = ("rate", "count")
+#: With a prefix-sharing classifier, perturbed texts go to it in groups of this many batches.
+_SHARED_FLUSH = 16
 
 
 def _resolve_target(target_class: Any, labels: list[str]) -> int | None:
@@ -114,7 +117,10 @@ def flip_rate(
 
     All perturbed texts go to the classifier in batches of ``batch_size`` (identical texts
     once); counts are aggregated as batches come back, so memory stays flat in the number
-    of texts (only a capped number of contexts per cell is kept).
+    of texts (only a capped number of contexts per cell is kept). With a causal LM
+    (:class:`~tokenheat.models.LMClassifier`) each original prompt is run once with its
+    key/value cache kept, and each perturbed prompt computes only the tokens after the
+    prefix it shares with its original (same results as running it in full).
 
     Parameters
     ----------
@@ -203,8 +209,15 @@ def flip_rate(
         )
 
     predict = checked_predict(clf, k)
+    sharing = prefix_sharing(clf, k)
     tally = Tally(n_buckets, cap)
-    pool = PerturbationPool(predict, batch_size, tally.add)
+    pool = PerturbationPool(
+        predict,
+        batch_size,
+        tally.add,
+        continued=None if sharing is None else sharing[1],
+        flush_at=None if sharing is None else _SHARED_FLUSH * batch_size,
+    )
     vocab: dict[str, int] = {}
     ids, offsets = array("i"), array("q", [0])
     n_texts = n_used = 0
@@ -214,8 +227,11 @@ def flip_rate(
         for j, t in enumerate(chunk):
             if not isinstance(t, str):
                 raise TypeError(f"texts[{n_texts + j}] must be a str, got {type(t).__name__}")
-        originals = predict(chunk)
-        for text, p in zip(chunk, originals, strict=True):
+        if sharing is None:
+            originals, states = predict(chunk), [None] * len(chunk)
+        else:
+            originals, states = sharing[0](chunk)
+        for text, p, state in zip(chunk, originals, states, strict=True):
             example = n_texts
             n_texts += 1
             units = token_units(text, tok) if unit == "token" else word_units(text, normalize)
@@ -241,6 +257,7 @@ def flip_rate(
                 slot,
                 np.zeros((len(variants), k), np.float32),
                 len(variants),
+                state,
             )
             for variant, s in variants.items():
                 pool.add(variant, rec, s)

@@ -106,3 +106,53 @@ def accepts(model: Any, name: str) -> bool:
         return name in inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
         return False
+
+
+def length_batches(
+    lengths: Sequence[int], max_rows: int, max_tokens: int, min_tokens: int = 0
+) -> list[list[int]]:
+    """Cut items into batches of similar length, so little padding is computed.
+
+    Items are taken shortest first. A batch closes when the next item would push it past
+    ``max_rows`` rows or ``max_tokens`` padded tokens, or when the next item is longer than
+    every item in the batch and the batch already holds ``min_tokens`` tokens (adding it
+    would pad every row; a new batch costs less).
+
+    Parameters
+    ----------
+    lengths
+        Length of each item (e.g. tokens computed for each prompt).
+    max_rows, max_tokens
+        Limits of one batch (a single item longer than ``max_tokens`` gets a batch alone).
+    min_tokens
+        Below this many tokens a batch still takes longer items (a forward pass has a fixed
+        cost, and small ones use the CPU poorly).
+
+    Returns
+    -------
+    list of list of int
+        Item indices per batch.
+
+    Examples
+    --------
+    >>> length_batches([3, 1, 3, 2, 3], max_rows=4, max_tokens=100, min_tokens=2)
+    [[1, 3], [0, 2, 4]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    width = 0
+    for i in order:
+        n = lengths[i]
+        if batch and (
+            len(batch) + 1 > max_rows
+            or (len(batch) + 1) * max(width, n) > max_tokens
+            or (n > width and len(batch) * width >= min_tokens)
+        ):
+            batches.append(batch)
+            batch, width = [], 0
+        batch.append(i)
+        width = max(width, n)
+    if batch:
+        batches.append(batch)
+    return batches

@@ -10,14 +10,12 @@ Three wrappers are provided: :class:`HFClassifier` (a transformers sequence clas
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from tokenheat.models._batching import (
-    accepts,
     check_batch_size,
     check_texts,
     model_device,
@@ -25,18 +23,23 @@ from tokenheat.models._batching import (
     nonempty,
     pad,
     pad_id,
-    position_ids,
     prepare_model,
 )
+from tokenheat.models._lm_classifier import LMClassifier
 
 __all__ = ["CallableClassifier", "Classifier", "HFClassifier", "LMClassifier", "as_classifier"]
-
-_DEFAULT_LM_LABELS = ("sadness", "joy", "anger", "optimism")
 
 
 @runtime_checkable
 class Classifier(Protocol):
-    """Protocol of the classifiers accepted by :func:`tokenheat.flip_rate`."""
+    """Protocol of the classifiers accepted by :func:`tokenheat.flip_rate`.
+
+    A classifier may also offer ``predict_proba_with_states(texts) -> (probs, states)`` and
+    ``predict_proba_continued(texts, states) -> probs`` (as :class:`LMClassifier` does):
+    ``flip_rate`` then classifies each perturbed text together with the state of its
+    original text, so shared work (a causal LM's key/value cache of the common prefix) is
+    done once.
+    """
 
     labels: list[str]
 
@@ -117,182 +120,21 @@ class HFClassifier:
         texts = check_texts(texts)
         out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         device = model_device(self.model)
+        encoded = self._encode(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # less padding
+        # decoder-style classifiers read the last token that is not config.pad_token_id
+        fill = getattr(self.model.config, "pad_token_id", None)
+        fill = fill if isinstance(fill, int) else pad_id(self.tokenizer)
         with torch.inference_mode():
             for lo in range(0, len(texts), self.batch_size):
-                seqs = self._encode(texts[lo : lo + self.batch_size])
-                # decoder-style classifiers read the last token that is not config.pad_token_id
-                fill = getattr(self.model.config, "pad_token_id", None)
-                fill = fill if isinstance(fill, int) else pad_id(self.tokenizer)
+                idx = order[lo : lo + self.batch_size]
+                seqs = [encoded[i] for i in idx]
                 # right padding keeps absolute positions right without position ids
                 ids, mask = pad(seqs, fill, "right", device)
                 logits = self.model(input_ids=ids, attention_mask=mask).logits
                 self.forward_calls += 1
                 self.n_forward_texts += len(seqs)
-                out[lo : lo + len(seqs)] = torch.softmax(logits.float(), -1).cpu().numpy()
-        return out
-
-
-class LMClassifier:
-    """A causal LM used as a classifier by scoring verbalised labels.
-
-    For each text the prompt ``template.format(text=text)`` is run once; the score of label
-    ``j`` is the log-probability of the tokens of ``label_prefix + labels[j]`` after the
-    prompt, and the probabilities are the softmax of these scores over the labels. When every
-    label is a single token only the next-token logits of the last position are computed;
-    otherwise the labels continue from the prompt's key/value cache in one batched forward.
-
-    Parameters
-    ----------
-    model, tokenizer
-        A transformers causal LM and its tokenizer (a pad token is not required).
-    template
-        Prompt with a ``{text}`` field.
-    labels
-        Label words, scored after the prompt.
-    label_prefix
-        Prepended to each label before tokenising (a space for BPE vocabularies).
-    device, dtype, batch_size, truncate
-        As in :class:`HFClassifier`; ``truncate=True`` shortens the text, never the template.
-
-    Examples
-    --------
-    >>> clf = LMClassifier(lm, tok, labels=["negative", "positive"])  # doctest: +SKIP
-    >>> clf.predict_proba(["I loved it"])  # doctest: +SKIP
-    """
-
-    mask_string = "_"
-
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        template: str = "Text: {text}\nEmotion:",
-        labels: Sequence[str] = _DEFAULT_LM_LABELS,
-        *,
-        label_prefix: str = " ",
-        device: Any = None,
-        dtype: Any = None,
-        batch_size: int = 32,
-        truncate: bool = False,
-    ) -> None:
-        if not isinstance(template, str) or "{text}" not in template:
-            raise ValueError(f"template must be a str containing '{{text}}', got {template!r}")
-        if isinstance(labels, str) or len(labels) < 2:
-            raise ValueError(f"labels must be a list of at least two label words, got {labels!r}")
-        self.model = prepare_model(model, device, dtype)
-        self.tokenizer = tokenizer
-        self.template = template
-        self.labels = [str(label) for label in labels]
-        self.batch_size = check_batch_size(batch_size)
-        self.truncate = bool(truncate)
-        self.max_length = model_max_length(model, tokenizer)
-        enc = tokenizer([label_prefix + label for label in self.labels], add_special_tokens=False)
-        self.label_ids = [list(s) for s in enc["input_ids"]]
-        empty = [label for label, s in zip(self.labels, self.label_ids, strict=True) if not s]
-        if empty:
-            raise ValueError(f"labels {empty} tokenize to no tokens")
-        if len({tuple(s) for s in self.label_ids}) < len(self.label_ids):
-            raise ValueError(f"labels {self.labels} do not all tokenize differently")
-        self._single = all(len(s) == 1 for s in self.label_ids)
-        self._keep = accepts(model, "logits_to_keep")
-        self.forward_calls = 0
-        self.n_forward_texts = 0
-
-    def _prompt_ids(self, text: str, index: int) -> list[int]:
-        ids = nonempty(
-            list(self.tokenizer(self.template.format(text=text))["input_ids"]), self.tokenizer
-        )
-        room = (
-            None if self.max_length is None else self.max_length - max(map(len, self.label_ids)) + 1
-        )
-        if room is None or len(ids) <= room:
-            return ids
-        if not self.truncate:
-            raise ValueError(
-                f"text {index} gives a prompt of {len(ids)} tokens but the model accepts "
-                f"{self.max_length} (including the labels); shorten it or pass truncate=True"
-            )
-        while len(ids) > room and text:
-            text = text[
-                : max(0, len(text) - max(1, math.ceil(len(text) * (len(ids) - room) / len(ids))))
-            ]
-            ids = list(self.tokenizer(self.template.format(text=text))["input_ids"])
-        if len(ids) > room:
-            raise ValueError(
-                f"the template alone needs {len(ids)} tokens; the model accepts {room}"
-            )
-        return ids
-
-    def _forward(self, **kwargs: Any) -> Any:
-        self.forward_calls += 1
-        return self.model(**kwargs)
-
-    def _score_batch(self, prompts: list[list[int]]) -> Any:
-        import torch
-
-        device = model_device(self.model)
-        ids, mask = pad(prompts, pad_id(self.tokenizer), "left", device)
-        extra = {"logits_to_keep": 1} if self._keep else {}
-        out = self._forward(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=position_ids(mask),
-            use_cache=not self._single,
-            **extra,
-        )
-        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # (n, V)
-        firsts = torch.tensor([s[0] for s in self.label_ids], device=device)
-        scores = first[:, firsts]  # (n, k)
-        if self._single:
-            return scores
-        k, n = len(self.label_ids), len(prompts)
-        # Continuation inputs: every label token but the last; targets: all but the first.
-        rest = [s[1:] for s in self.label_ids]
-        width = max(map(len, rest))
-        cont = [s[:-1] + [s[0]] * (width - len(s) + 1) for s in self.label_ids]
-        cont_ids = torch.tensor(cont, device=device).repeat(n, 1)  # (n*k, width)
-        valid = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rest], device=device)
-        cache = out.past_key_values
-        if hasattr(cache, "batch_repeat_interleave"):
-            cache.batch_repeat_interleave(k)
-            full_mask = torch.cat([mask.repeat_interleave(k, 0), valid.repeat(n, 1)], 1)
-            pos = mask.sum(-1, keepdim=True).repeat_interleave(k, 0) + torch.arange(
-                width, device=device
-            )
-            logits = self._forward(
-                input_ids=cont_ids,
-                attention_mask=full_mask,
-                position_ids=pos,
-                past_key_values=cache,
-            ).logits
-        else:  # no cache API: rerun prompt + label for every label
-            seqs = [p + c for p in prompts for c in cont]
-            ids2, mask2 = pad(seqs, pad_id(self.tokenizer), "left", device)
-            logits = self._forward(
-                input_ids=ids2, attention_mask=mask2, position_ids=position_ids(mask2)
-            ).logits
-            logits = logits[:, -width:]
-        targets = torch.tensor([r + [0] * (width - len(r)) for r in rest], device=device).repeat(
-            n, 1
-        )
-        logp = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None])[..., 0]
-        tail = (logp * valid.repeat(n, 1)).sum(-1).view(n, k)
-        return scores + tail
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Label probabilities, shape ``(len(texts), len(self.labels))``, float32."""
-        import torch
-
-        texts = check_texts(texts)
-        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        with torch.inference_mode():
-            for lo in range(0, len(texts), self.batch_size):
-                chunk = texts[lo : lo + self.batch_size]
-                prompts = [self._prompt_ids(t, lo + i) for i, t in enumerate(chunk)]
-                self.n_forward_texts += len(prompts)
-                out[lo : lo + len(chunk)] = (
-                    torch.softmax(self._score_batch(prompts), -1).cpu().numpy()
-                )
+                out[idx] = torch.softmax(logits.float(), -1).cpu().numpy()
         return out
 
 
