@@ -107,7 +107,8 @@ def test_mean_over_occurrences_with_counts(gpt2_lm, tokenizer) -> None:
 
 def test_center_mean_subtracts_the_mean_hidden_state(llama_lm, tokenizer) -> None:
     states = [hidden_states(llama_lm, tokenizer, t) for t in TEXTS]
-    mu = np.concatenate(states, axis=1).mean(axis=1)  # (layers, d) over every position
+    # (layers, d) over every position but each text's first (the attention sink)
+    mu = np.concatenate([s[:, 1:] for s in states], axis=1).mean(axis=1)
     h = states[0] - mu[:, None, :]
     m_pos = anchor_position(tokenizer, TEXTS[0])
     result = th.anchor_similarity(
