@@ -82,6 +82,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         if isinstance(matrices, TokenMatrix):
             matrices = [matrices]
         self.matrices: list[TokenMatrix] = list(matrices)
+        self._layout_options: dict[str, Any] = {"columns": columns, "cell_size": cell_size}
         spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
         super().__init__(_spec=spec, **kwargs)
 

@@ -76,3 +76,14 @@ def test_html_json_cannot_close_its_script_element():
 def test_spec_rejects_non_matrices():
     with pytest.raises(TypeError, match=r"matrices\[0\] is a list"):
         build_spec([[1, 2]])
+
+
+def test_a_dashboard_keeps_its_layout_in_the_html_export():
+    pytest.importorskip("anywidget")
+    from tokenheat.export._html import STATIC
+
+    if not (STATIC / "standalone.js").exists():
+        pytest.skip("front-end bundle not built")
+    dash = th.Dashboard([matrix(), matrix()], columns=1, cell_size=20)
+    text = dash.to_html()
+    assert '"layout":{"columns":1,"cell_size":20}' in text

@@ -58,7 +58,11 @@ def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
     if isinstance(obj, TokenMatrix):
         return [obj], {}
     if isinstance(obj, Dashboard):
-        return list(obj.matrices), {"selected": dict(obj.selected), "height": obj.height}
+        return list(obj.matrices), {
+            "selected": dict(obj.selected),
+            "height": obj.height,
+            **obj._layout_options,
+        }
     if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
         items = list(obj)
         if all(isinstance(m, TokenMatrix) for m in items):
@@ -74,7 +78,7 @@ def to_html(
     *,
     title: str | None = None,
     columns: int | None = None,
-    cell_size: int = 14,
+    cell_size: int | None = None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> str:
     """Write ``obj`` as one offline HTML file in which hover, click and linking all work.
@@ -100,6 +104,8 @@ def to_html(
     >>> matrix.to_html("heatmap.html")  # doctest: +SKIP
     """
     matrices, state = _matrices_of(obj)
+    columns = columns if columns is not None else state.get("columns")
+    cell_size = cell_size if cell_size is not None else state.get("cell_size") or 14
     spec = build_spec(matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
     payload = {
         "spec": spec,
