@@ -277,9 +277,6 @@ def test_integrated_gradients_through_the_view_equal_captum(tokenizer) -> None:
     np.testing.assert_allclose(m.values[:, 0], expected.detach().numpy(), atol=1e-4)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="needs the attribution.py patch (as_causal_lm)"
-)
 def test_attribution_accepts_a_hooked_transformer(tokenizer) -> None:
     hf = make_causal_lm("gpt2", len(tokenizer))
     tl = hooked(hf)

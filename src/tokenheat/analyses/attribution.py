@@ -80,7 +80,9 @@ def attribution(
     Parameters
     ----------
     model, tokenizer
-        A transformers causal LM (``…ForCausalLM``) or sequence classifier, and its tokenizer.
+        A transformers causal LM (``…ForCausalLM``) or sequence classifier, and its tokenizer;
+        or a ``transformer_lens.HookedTransformer`` (attributions w.r.t. the output of its
+        ``hook_embed``) and its tokenizer, ``None`` for the model's own ``model.tokenizer``.
     inputs : str, chat conversation, or list of them
         One input (columns = targets) or several (columns = examples, one target each).
     targets
@@ -147,6 +149,10 @@ def attribution(
     >>> m = th.attribution(model, tok, "The capital of France is", [" Paris", " Rome"])  # doctest: +SKIP
     """
     _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
+    from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
+
+    if is_hooked_transformer(model):
+        model, tokenizer = as_causal_lm(model, tokenizer)
     kind = model_kind(model)
     model.eval()
     jobs, columns, encoded = _build_jobs(
