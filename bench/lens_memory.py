@@ -111,9 +111,9 @@ def _anonymous_weights(model: Any) -> None:
     """Copy the parameters out of the safetensors file mapping into anonymous memory.
 
     transformers keeps loaded weights as a file-backed mmap. The kernel may drop cold pages of
-    it (here DAMON's proactive pageout does) and fault them back in during a run, which shows
-    up in the RSS high-water mark as up to one embedding matrix (108 MiB for SmolLM2) that the
-    lens never allocated. Anonymous copies cannot be dropped (no swap), so the baseline holds.
+    it (a machine running DAMON's proactive pageout does) and fault them back in during a run,
+    which would show up in the RSS high-water mark as up to one embedding matrix (108 MiB for
+    SmolLM2) that the lens never allocated. Anonymous copies are not dropped without swap.
     Tied weights stay tied: ``parameters()`` yields a shared parameter once.
     """
     import torch
