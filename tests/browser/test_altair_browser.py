@@ -17,16 +17,6 @@ from tokenheat.export._altair import MISSING_COLOR, to_altair
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IMG = "<img src=x onerror=window.__th_img=1;alert(1)>"
 BREAKOUT = "</script><script>window.__th_script=1;alert(2)</script>"
 
