@@ -289,8 +289,26 @@ def test_prompts_are_batched_by_length(gpt2_lm: Any, tokenizer: Any) -> None:
     clf = LMClassifier(gpt2_lm, tokenizer, labels=SINGLE, batch_size=4)
     probs = clf.predict_proba(texts)
     lengths = sorted(len(clf._prompt_ids(t, 0)) for t in texts)
-    padded = sum(4 * lengths[lo + 3] for lo in range(0, len(texts), 4))
-    assert clf.n_padded_tokens == padded and clf.n_forward_tokens == sum(lengths)
+    unsorted = [len(clf._prompt_ids(t, 0)) for t in texts]
+    arrival = sum(4 * max(unsorted[lo : lo + 4]) for lo in range(0, len(texts), 4))
+    assert clf.n_forward_tokens == sum(lengths)
+    assert clf.n_padded_tokens <= sum(4 * lengths[lo + 3] for lo in range(0, len(texts), 4))
+    assert clf.n_padded_tokens < 0.8 * arrival  # less padding than batches in text order
     np.testing.assert_allclose(
         probs, np.concatenate([clf.predict_proba([t]) for t in texts]), atol=2e-5
     )
+
+
+def test_length_batches_respect_limits_and_cover_every_item() -> None:
+    from tokenheat.models._batching import length_batches
+
+    rng = np.random.default_rng(0)
+    lengths = [int(n) for n in rng.integers(3, 30, 300)]
+    batches = length_batches(lengths, max_rows=16, max_tokens=200)
+    assert sorted(i for b in batches for i in b) == list(range(300))
+    for b in batches:
+        assert len(b) <= 16 and len(b) * max(lengths[i] for i in b) <= 200
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert padded < 1.1 * sum(lengths)
+    assert length_batches([5, 5, 5], max_rows=2, max_tokens=100) == [[0], [1, 2]]
+    assert length_batches([50], max_rows=4, max_tokens=10) == [[0]]  # too long: alone

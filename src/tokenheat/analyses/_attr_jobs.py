@@ -3,10 +3,10 @@
 A *job* is one input with every target attributed on it; one forward pass over a batch of
 embeddings scores all of them. The attributed function is a log-probability, so logits are
 computed only where a target is read: at the scored input positions (``logits_to_keep``) and,
-for multi-token answers, at the teacher-forced answer tokens. Answers that differ after their
-first token share the input's forward: its key/value cache (part of the autograd graph) is
-continued by each distinct answer prefix, a few tokens each, instead of rerunning the whole
-input once per prefix.
+for multi-token answers, at the teacher-forced answer tokens. When answers need two or more
+different teacher-forced prefixes, they still share the input's forward: its key/value cache
+(part of the autograd graph) is continued by each distinct prefix, a few tokens each, instead
+of rerunning the whole input once per prefix.
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ def make_score(model: Any, job: Job, kind: str, emb_layer: Any) -> Score:
     }
     inside = [p for spec in specs for p, _ in spec if p < n]
     first = min(inside) if inside else n - 1
+    if len(tail_emb) <= 1:  # one forward over the input and the one answer prefix, if any
+        return _single_forward(model, specs, n, first, next(iter(tail_emb.values()), None))
     keep = n - first
     extra = {"logits_to_keep": keep} if accepts(model, "logits_to_keep") else {}
 
@@ -144,12 +146,12 @@ def make_score(model: Any, job: Job, kind: str, emb_layer: Any) -> Score:
         ]
         return torch.stack(parts, 0).sum(0)
 
-    def score_lm(emb: Any) -> Any:
+    def score_shared(emb: Any) -> Any:
         b = emb.shape[0]
         ones = torch.ones((b, n), dtype=torch.long, device=device)
-        out = model(inputs_embeds=emb, attention_mask=ones, use_cache=bool(tail_emb), **extra)
+        out = model(inputs_embeds=emb, attention_mask=ones, use_cache=True, **extra)
         logp_in = torch.log_softmax(out.logits[:, -keep:].float(), -1)
-        layers = cache_layers(out.past_key_values) if tail_emb else None
+        layers = cache_layers(out.past_key_values)
         cols: list[Any] = [None] * len(specs)
         for tail, members in tails.items():
             logp_tail = None
@@ -159,7 +161,31 @@ def make_score(model: Any, job: Job, kind: str, emb_layer: Any) -> Score:
                 cols[t] = read(logp_in, logp_tail, specs[t])
         return torch.stack(cols, 1)
 
-    return score_lm
+    return score_shared
+
+
+def _single_forward(model: Any, specs: list[Any], n: int, first: int, tail: Any) -> Score:
+    """Targets read from one forward over the input, then ``tail`` (teacher-forced tokens)."""
+    import torch
+
+    from tokenheat.models._batching import accepts
+
+    total = n + (0 if tail is None else tail.shape[0])
+    keep = total - first
+    extra = {"logits_to_keep": keep} if accepts(model, "logits_to_keep") else {}
+
+    def score_one(emb: Any) -> Any:
+        if tail is not None:
+            emb = torch.cat([emb, tail[None].expand(emb.shape[0], -1, -1)], 1)
+        mask = torch.ones(emb.shape[:2], dtype=torch.long, device=emb.device)
+        logits = model(inputs_embeds=emb, attention_mask=mask, **extra).logits[:, -keep:]
+        logp = torch.log_softmax(logits.float(), -1)
+        cols = [
+            torch.stack([logp[:, p - first, tok] for p, tok in spec], 0).sum(0) for spec in specs
+        ]
+        return torch.stack(cols, 1)
+
+    return score_one
 
 
 def _continue(model: Any, emb: Any, tail: Any, layers: Any, extra: dict) -> Any:
@@ -169,13 +195,14 @@ def _continue(model: Any, emb: Any, tail: Any, layers: Any, extra: dict) -> Any:
     flow through them); otherwise input and prefix run again in full.
     """
     import torch
-    from transformers.cache_utils import DynamicCache
+
+    from tokenheat.models._prefix import make_cache
 
     b, n = emb.shape[:2]
     m = tail.shape[0]
     tail_b = tail[None].expand(b, -1, -1)
     if layers is not None:
-        cache = DynamicCache(ddp_cache_data=list(layers))
+        cache = make_cache(layers)
         pos = torch.arange(n, n + m, device=emb.device)[None].expand(b, -1)
         mask = torch.ones((b, n + m), dtype=torch.long, device=emb.device)
         logits = model(

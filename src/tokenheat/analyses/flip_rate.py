@@ -29,7 +29,7 @@ _PERTURB = ("delete", "mask", "replace")
 _UNITS = ("word", "token")
 _RANKS = ("rate", "count")
 #: With a prefix-sharing classifier, perturbed texts go to it in groups of this many batches.
-_SHARED_FLUSH = 16
+_SHARED_FLUSH = 32
 
 
 def _resolve_target(target_class: Any, labels: list[str]) -> int | None:

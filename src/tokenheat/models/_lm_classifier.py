@@ -240,16 +240,15 @@ class LMClassifier:
     def _classify(
         self, prompts: list[list[int]], keep_states: bool = False
     ) -> tuple[np.ndarray, list[PromptState | None]]:
-        """Probabilities of full prompts, batched shortest first; optionally their states."""
+        """Probabilities of full prompts, batched by length; optionally their states."""
         import torch
 
         out = np.empty((len(prompts), len(self.labels)), dtype=np.float32)
         states: list[PromptState | None] = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        lengths = [len(p) for p in prompts]
         device = model_device(self.model)
         with torch.inference_mode():
-            for lo in range(0, len(order), self.batch_size):
-                idx = order[lo : lo + self.batch_size]
+            for idx in length_batches(lengths, self.batch_size, 32 * self.batch_size):
                 batch = [prompts[i] for i in idx]
                 ids, mask = pad(batch, pad_id(self.tokenizer), "left", device)
                 scores, got = self._score(
@@ -320,7 +319,7 @@ class LMClassifier:
         rest = [i for i, n in enumerate(shared) if n > 0]
         computed = [len(prompts[i]) - shared[i] for i in rest]
         size = self.batch_size
-        batches = length_batches(computed, 4 * size, 32 * size, 8 * size)
+        batches = length_batches(computed, 4 * size, 32 * size)
         device = model_device(self.model)
         fill = pad_id(self.tokenizer)
         with torch.inference_mode():

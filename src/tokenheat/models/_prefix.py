@@ -130,7 +130,6 @@ def continuation_batch(
         token.
     """
     import torch
-    from transformers.cache_utils import DynamicCache
 
     n_layers, _, heads, _, dim = rows[0][0].kv.shape
     prefix = max(p for _, p, _ in rows)
@@ -148,5 +147,19 @@ def continuation_batch(
         pos[r, width - t :] = torch.arange(p, p + t)
         pos[r, : width - t] = p  # padding: any valid position (its outputs are unused)
     kv = kv.to(device)
-    cache = DynamicCache(ddp_cache_data=[(kv[i, 0], kv[i, 1]) for i in range(n_layers)])
+    cache = make_cache([(kv[i, 0], kv[i, 1]) for i in range(n_layers)])
     return ids.to(device), mask.to(device), pos.to(device), cache
+
+
+def make_cache(layers: Sequence[tuple[Any, Any]]) -> Any:
+    """A ``DynamicCache`` holding ``layers`` (per-layer keys and values) without copying them.
+
+    The tensors are not modified: the model's forward appends to copies. They may be part
+    of an autograd graph (gradients flow through the cached keys and values).
+    """
+    from transformers.cache_utils import DynamicCache
+
+    cache = DynamicCache(ddp_cache_data=[(k[..., :0, :], v[..., :0, :]) for k, v in layers])
+    for layer, (k, v) in zip(cache.layers, layers, strict=True):
+        layer.keys, layer.values = k, v
+    return cache
