@@ -8,7 +8,7 @@ import type { ContextIndex } from "./contextIndex";
 import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
-import { contextToken, displayToken } from "./tokens";
+import { contextToken, displayToken, linkKey } from "./tokens";
 import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
 
 export const ROW_H = 28;
@@ -270,13 +270,14 @@ export class ContextPanel {
     const sScale = scores ? scoreScale(m.scale, scores) : null;
     const s2 = ctx.start2 ? ctx.start2[k] : -1;
     const e2 = ctx.end2 ? ctx.end2[k] : -1;
+    const linked = this.selection?.token != null ? linkKey(this.selection.token) : null;
     const token = (p: number, text: string) => {
       const span = document.createElement("span");
       span.className = "th-tok";
       const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
       span.textContent = text;
       span.dataset.pos = String(p);
-      if (this.selection?.token === raw) span.classList.add("th-tok-linked");
+      if (linked !== null && linkKey(raw) === linked) span.classList.add("th-tok-linked");
       if (p >= s2 && p < e2) span.classList.add("th-mark2");
       if (scores && sScale) {
         const style = scoreStyle(sScale, scores[p]);

@@ -2,6 +2,7 @@
 // "Linking rules"). The bus holds the selection and tells subscribers; the rules that turn a
 // click into a selection, and a selection into highlighted cells, are plain functions.
 
+import { linkKey } from "./tokens";
 import type { Axis, Matrix, Selection, Spec } from "./types";
 import { EMPTY_SELECTION } from "./types";
 
@@ -139,24 +140,38 @@ export interface TokenMarks {
   count: number;
 }
 
-function axisMask(axis: Axis, n: number, token: string): Uint8Array {
+function axisMask(axis: Axis, n: number, key: string): Uint8Array {
   const mask = new Uint8Array(n);
   if (!axisCarriesTokens(axis)) return mask;
-  for (let i = 0; i < n; i++) if (axisToken(axis, i) === token) mask[i] = 1;
+  for (let i = 0; i < n; i++) {
+    const t = axisToken(axis, i);
+    if (t !== null && linkKey(t) === key) mask[i] = 1;
+  }
   return mask;
 }
 
-/** Rows, columns and cells of `m` that carry `token` (PROTOCOL.md token rule). */
+/**
+ * Rows, columns and cells of `m` that carry `token`, compared by `linkKey` (PROTOCOL.md
+ * linking rules): "Ġthe", "the" and "The," mark each other.
+ */
 export function tokenMarks(m: Matrix, token: string): TokenMarks {
-  const rows = axisMask(m.rows, m.nRows, token);
-  const cols = axisMask(m.cols, m.nCols, token);
+  const key = linkKey(token);
+  const rows = axisMask(m.rows, m.nRows, key);
+  const cols = axisMask(m.cols, m.nCols, key);
   let cells = new Int32Array(0);
   if (m.cellText) {
-    const code = m.cellText.vocab.indexOf(token);
-    if (code >= 0) {
+    const hit = new Uint8Array(m.cellText.vocab.length);
+    let any = false;
+    m.cellText.vocab.forEach((v, code) => {
+      if (linkKey(v) === key) {
+        hit[code] = 1;
+        any = true;
+      }
+    });
+    if (any) {
       const found: number[] = [];
       const codes = m.cellText.codes;
-      for (let i = 0; i < codes.length; i++) if (codes[i] === code) found.push(i);
+      for (let i = 0; i < codes.length; i++) if (codes[i] >= 0 && hit[codes[i]]) found.push(i);
       cells = Int32Array.from(found);
     }
   }

@@ -100,6 +100,20 @@ export function contextToken(token: string): string {
   return visibleControls(tokenText(token), false);
 }
 
+/**
+ * The key under which tokens link across heatmaps: the token's text without surrounding
+ * whitespace, lower-cased, with punctuation stripped at both ends — the same words the Python
+ * side's word units use (`normalize_word`), so a word-level flip-rate row "sadly" links with
+ * the BPE token "Ġsadly" and with "Sadly,". A token that is only punctuation or whitespace
+ * keeps its trimmed (or, if empty, raw) text, so "," links only with ",".
+ */
+export function linkKey(token: string): string {
+  const text = tokenText(token).trim().toLowerCase();
+  const core = text.replace(/^\p{P}+|\p{P}+$/gu, "");
+  if (core !== "") return core;
+  return text !== "" ? text : token;
+}
+
 /** Shorten `text` to at most `max` characters (code points), ending with "…" when cut. */
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text);

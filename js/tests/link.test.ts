@@ -82,6 +82,17 @@ describe("linked marks", () => {
     expect(tokenMarks(lens, "nothing").count).toBe(0);
   });
 
+  it("links tokens by their key: BPE marker, case and edge punctuation do not matter", () => {
+    const words = matrix(6, 1, {
+      rows: axis(["sadly", "Ġsadly", "Sadly,", "sad", ",", "Ġ,"], "token"),
+      cellText: { vocab: ["ĠSADLY", "x"], codes: Int32Array.from([0, 1, -1, 0, 1, 1]) },
+    });
+    expect(Array.from(tokenMarks(words, "Ġsadly").rows)).toEqual([1, 1, 1, 0, 0, 0]);
+    expect(Array.from(tokenMarks(words, "SADLY").rows)).toEqual([1, 1, 1, 0, 0, 0]);
+    expect(Array.from(tokenMarks(words, ",").rows)).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(Array.from(tokenMarks(words, "sadly").cells)).toEqual([0, 3]);
+  });
+
   it("an example marks the columns that show it", () => {
     expect(Array.from(exampleMarks(examples, 4).cols)).toEqual([1, 0, 1]);
     expect(Array.from(exampleMarks(tokenRows, 4).rows)).toEqual([0, 0, 0]);

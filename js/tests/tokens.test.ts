@@ -4,6 +4,7 @@ import {
   contextToken,
   decodeByteLevel,
   displayToken,
+  linkKey,
   tokenText,
   truncate,
 } from "../tokens";
@@ -62,5 +63,23 @@ describe("tokens inside cells", () => {
     expect(cellToken("ĠĠ")).toBe("␣␣");
     expect(cellToken("Ċ")).toBe("⏎");
     expect(cellToken("the ")).toBe("the␣");
+  });
+});
+
+describe("link keys", () => {
+  it("ignore the space marker, case and punctuation at the ends", () => {
+    expect(linkKey("Ġsadly")).toBe("sadly");
+    expect(linkKey("▁Sadly")).toBe("sadly");
+    expect(linkKey('"Sadly,"')).toBe("sadly");
+    expect(linkKey("don't")).toBe("don't");
+    expect(linkKey("âĢĻs")).toBe("s"); // "’s": the decoded apostrophe is punctuation
+  });
+
+  it("keep tokens made only of punctuation or whitespace apart", () => {
+    expect(linkKey(",")).toBe(",");
+    expect(linkKey("Ġ,")).toBe(",");
+    expect(linkKey("!!")).toBe("!!");
+    expect(linkKey("Ġ")).toBe("Ġ");
+    expect(linkKey("")).toBe("");
   });
 });

@@ -16,6 +16,7 @@ from tokenheat.export._altair import (
     MISSING_COLOR,
     VEGA_SCHEMES,
     display_token,
+    link_key,
     to_altair,
 )
 
@@ -266,10 +267,14 @@ def test_saved_html_cannot_be_broken_out_of(tmp_path):
 
 
 def test_records_carry_the_tokens_used_for_linking(tokens_matrix, lens_matrix):
+    # link keys: "Ġthe", "the" and "The," link (as in the widget, js/tokens.ts linkKey)
     rec = _records(to_altair(tokens_matrix))[0]
-    assert (rec["rt"], rec["token"]) == ("Ġthe", "Ġthe")
+    assert (rec["rt"], rec["token"]) == ("the", "the")
     lens = _records(to_altair(lens_matrix))
-    assert [r["token"] for r in lens] == ["Ġthe", HOSTILE, None, "x"]
+    assert [r["token"] for r in lens] == ["the", link_key(HOSTILE), None, "x"]
+    assert [link_key(t) for t in ("Ġthe", "The,", "▁THE", "Ġ,", None)] == [
+        "the", "the", "the", ",", None
+    ]  # fmt: skip
 
 
 def test_linking_selection_is_shared_by_every_chart(tokens_matrix, lens_matrix):

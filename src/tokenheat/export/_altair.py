@@ -20,6 +20,7 @@ import altair as alt
 import numpy as np
 
 from tokenheat._matrix import TokenMatrix
+from tokenheat.analyses._perturb import normalize_word
 
 #: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
 DEFAULT_MAX_ROWS = 5000
@@ -64,15 +65,36 @@ def display_token(token: str) -> str:
     """
     if token == "":
         return "∅"
-    text = None
+    text = _token_text(token)
+    return "".join(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch) for ch in text)
+
+
+def _token_text(token: str) -> str:
+    """The token's text: byte-level BPE decoded, SentencePiece's ``▁`` as a space."""
     if any(ord(ch) >= 256 for ch in token) and all(ch in _BYTE_OF for ch in token):
         try:
-            text = bytes(_BYTE_OF[ch] for ch in token).decode("utf-8")
+            return bytes(_BYTE_OF[ch] for ch in token).decode("utf-8")
         except UnicodeDecodeError:
-            text = None
-    if text is None:
-        text = token.replace("▁", " ").replace("Ġ", " ").replace("Ċ", "\n").replace("ĉ", "\t")
-    return "".join(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch) for ch in text)
+            pass
+    return token.replace("▁", " ").replace("Ġ", " ").replace("Ċ", "\n").replace("ĉ", "\t")
+
+
+def link_key(token: str | None) -> str | None:
+    """The key under which tokens link across charts (mirrors ``linkKey`` in ``js/tokens.ts``).
+
+    The token's text, trimmed, lower-cased, with punctuation stripped at both ends (as the
+    flip rate's word units are), so the word ``sadly``, the BPE token ``Ġsadly`` and
+    ``Sadly,`` link; a token of only punctuation keeps it.
+
+    Examples
+    --------
+    >>> link_key("Ġsadly"), link_key("Sadly,"), link_key("Ġ,")
+    ('sadly', 'sadly', ',')
+    """
+    if token is None:
+        return None
+    text = _token_text(token).strip()
+    return normalize_word(text) if text else token
 
 
 def _script_safe_json(obj: Any) -> str:
@@ -129,7 +151,7 @@ def _unique(titles: list[str]) -> list[str]:
 
 
 def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]], list[str]]:
-    """One record per cell, and the token fields (raw strings) present for linking."""
+    """One record per cell, and the token fields (link keys) present for linking."""
     r, c = m.shape
     rows = _axis_labels(m.rows, m.row_tokens)
     cols = _axis_labels(m.cols, m.col_tokens)
@@ -165,8 +187,9 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
                 rec["text"] = "—" if tt is None else display_token(tt)
             for k, grid in enumerate(extras):
                 rec[f"e{k}"] = _fmt(float(grid[i, j]))
-            rec.update(rt=rt, ct=ct, tt=tt)
-            rec["token"] = rt if rt is not None else ct if ct is not None else tt
+            keys = {"rt": link_key(rt), "ct": link_key(ct), "tt": link_key(tt)}
+            rec.update(keys)
+            rec["token"] = next((k for k in keys.values() if k is not None), None)
             out.append(rec)
     return out, fields
 
