@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -124,10 +125,12 @@ def compare_bundles(browser: Any, page: Path, bundle: Path, loads: int) -> list[
     for label, key, base in (
         ("script start → first cells drawn", "draw", "script"),
         ("1-px cell image build", "build", None),
+        ("one draw", "drawMs", None),
         ("navigation start → first cells drawn", "draw", None),
     ):
-        a, b = (median([x[key] - (x[base] if base else 0) for x in runs[k]]) for k in "AB")
-        rows.append([label, a, b, f"{b / a:.2f}×"])
+        a, b = ([x[key] - (x[base] if base else 0) for x in runs[k]] for k in "AB")
+        spread = [f"{min(x):.1f}–{max(x):.1f}" for x in (a, b)]
+        rows.append([label, median(a), median(b), f"{median(b) / median(a):.2f}×", *spread])
     return rows
 
 
@@ -268,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.alt_bundle:
         print(f"\n## A/B first paint: installed bundle (A) vs {args.alt_bundle} (B), alternating\n")
-        print(table(["interval (median ms)", "A", "B", "B ÷ A"], ab))
+        headers = ["interval (median ms)", "A", "B", "B ÷ A", "A min–max", "B min–max"]
+        print(table(headers, ab))
     hov = act["hover"]
     bad = sum(not h["ok"] for h in hov)
     print(f"\n## hover → tooltip ({len(hov)} cells; ms; {bad} wrong tooltips)\n")
@@ -317,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
     for path in tmp.iterdir():
         path.unlink()
     tmp.rmdir()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n# load average at the end of the run: {load} (1, 5, 15 min)")
     if args.smoke:
         return
     paint = median([x["draw"] - x["script"] for x in loads])

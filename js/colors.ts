@@ -72,8 +72,30 @@ export function luminance(rgb: RGB): number {
 }
 
 /**
+ * The palette as 257 RGBA pixels, each read as one Uint32 (so in the platform's byte order,
+ * as a Uint32Array view of ImageData bytes holds them): entries 0..255, then `missing`.
+ */
+function packedTable(palette: Palette, missing: RGB): Uint32Array {
+  const table = paletteTable(palette);
+  const bytes = new Uint8Array(257 * 4);
+  for (let i = 0; i < 256; i++) {
+    bytes[i * 4] = table[i * 3];
+    bytes[i * 4 + 1] = table[i * 3 + 1];
+    bytes[i * 4 + 2] = table[i * 3 + 2];
+    bytes[i * 4 + 3] = 255;
+  }
+  bytes.set([missing[0], missing[1], missing[2], 255], 256 * 4);
+  return new Uint32Array(bytes.buffer);
+}
+
+/**
  * Fill an RGBA pixel buffer with one pixel per cell, for rows `rowOrder[r0..r1)` (data row
  * indices in display order) and all `nCols` columns.
+ *
+ * The same colours as `colorOf`, cell by cell, for a million cells during first paint: one
+ * tight loop per kind of scale with `scalePosition` and `scaleIndex` written inline, the
+ * scale's numbers read once, and one 32-bit store per pixel from the packed palette. Math.round
+ * is a corrected truncation, exact on [0, 255] and several times faster in V8.
  */
 export function fillCells(
   out: Uint8ClampedArray,
@@ -85,23 +107,68 @@ export function fillCells(
   scale: Scale,
   missing: RGB,
 ): void {
-  const table = paletteTable(scale.palette);
+  const packed = packedTable(scale.palette, missing);
+  const none = packed[256];
+  const [lo, hi] = scale.domain;
+  const reverse = scale.reverse;
+  const n = (r1 - r0) * nCols;
+  const aligned = out.byteOffset % 4 === 0;
+  const px = aligned ? new Uint32Array(out.buffer, out.byteOffset, n) : new Uint32Array(n);
   let p = 0;
-  for (let r = r0; r < r1; r++) {
-    const base = rowOrder[r] * nCols;
-    for (let c = 0; c < nCols; c++) {
-      const i = scaleIndex(scale, values[base + c]);
-      if (i < 0) {
-        out[p] = missing[0];
-        out[p + 1] = missing[1];
-        out[p + 2] = missing[2];
-      } else {
-        out[p] = table[i * 3];
-        out[p + 1] = table[i * 3 + 1];
-        out[p + 2] = table[i * 3 + 2];
+  if (scale.kind !== "diverging" && !(hi > lo)) {
+    // an empty or inverted domain: every value sits in the middle (index 128, reversed or not)
+    for (let r = r0; r < r1; r++) {
+      const base = rowOrder[r] * nCols;
+      for (let k = 0; k < nCols; k++) px[p++] = Number.isNaN(values[base + k]) ? none : packed[128];
+    }
+  } else if (scale.kind !== "diverging") {
+    const span = hi - lo;
+    for (let r = r0; r < r1; r++) {
+      const base = rowOrder[r] * nCols;
+      for (let k = 0; k < nCols; k++) {
+        const v = values[base + k];
+        // biome-ignore lint/suspicious/noSelfCompare: a NaN test that is no call before V8 optimizes
+        if (v !== v) {
+          px[p++] = none;
+          continue;
+        }
+        let t = (v - lo) / span;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        if (reverse) t = 1 - t;
+        const x = t * 255;
+        let i = (x + 0.5) | 0; // Math.round(x): x + 0.5 may round up to the next integer
+        if (i - 0.5 > x) i--;
+        px[p++] = packed[i];
       }
-      out[p + 3] = 255;
-      p += 4;
+    }
+  } else {
+    // each half linear, the centre at 0.5
+    const c = scale.center ?? (lo + hi) / 2;
+    const below = c > lo;
+    const above = hi > c;
+    const cLo = c - lo;
+    const hiC = hi - c;
+    for (let r = r0; r < r1; r++) {
+      const base = rowOrder[r] * nCols;
+      for (let k = 0; k < nCols; k++) {
+        const v = values[base + k];
+        // biome-ignore lint/suspicious/noSelfCompare: a NaN test that is no call before V8 optimizes
+        if (v !== v) {
+          px[p++] = none;
+          continue;
+        }
+        let t: number;
+        if (v === c) t = 0.5;
+        else if (v < c) t = below ? 0.5 - (0.5 * (c - v)) / cLo : 0;
+        else t = above ? 0.5 + (0.5 * (v - c)) / hiC : 1;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        if (reverse) t = 1 - t;
+        const x = t * 255;
+        let i = (x + 0.5) | 0;
+        if (i - 0.5 > x) i--;
+        px[p++] = packed[i];
+      }
     }
   }
+  if (!aligned) out.set(new Uint8Array(px.buffer), 0);
 }

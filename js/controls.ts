@@ -1,6 +1,7 @@
 // The toolbar above each heatmap: sort rows and filter row labels (`el`), and zoom out / in /
 // fit (`zoomEl`, which the heatmap puts beside its title).
 
+import { groupDigits } from "./format";
 import { SORT_MODES, type SortMode } from "./order";
 
 export interface ControlHandlers {
@@ -93,7 +94,7 @@ export class Controls {
   setCount(shown: number, total: number): void {
     this.count.textContent =
       shown === total
-        ? `${total.toLocaleString("en-US")} rows`
-        : `${shown.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} rows`;
+        ? `${groupDigits(total)} rows`
+        : `${groupDigits(shown)} of ${groupDigits(total)} rows`;
   }
 }

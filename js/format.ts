@@ -11,9 +11,22 @@ export function formatValue(value: number): string {
   return String(Number(value.toPrecision(4)));
 }
 
+/**
+ * An integer with "," between groups of three digits, as `toLocaleString("en-US")` writes it,
+ * without the cost of setting up a locale's number format on first use (several ms, during
+ * first paint). Anything but a safe integer goes to `toLocaleString("en-US")` itself.
+ */
+export function groupDigits(value: number): string {
+  if (!Number.isSafeInteger(value) || Object.is(value, -0)) return value.toLocaleString("en-US");
+  const digits = String(Math.abs(value));
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return value < 0 ? `-${out}` : out;
+}
+
 /** A count: integers as integers, anything else through formatValue. */
 export function formatCount(value: number): string {
-  return Number.isInteger(value) ? value.toLocaleString("en-US") : formatValue(value);
+  return Number.isInteger(value) ? groupDigits(value) : formatValue(value);
 }
 
 /** A probability as a short percentage ("41%", "6.5%", "0.78%"); other numbers as formatValue. */

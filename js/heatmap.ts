@@ -86,6 +86,11 @@ export class Heatmap {
     colTitle: "",
   };
   private cellTexts = 0;
+  /** Label widths by axis and font, for `widthTheme`. */
+  private readonly widths = new Map<string, number>();
+  private widthTheme: Theme | null = null;
+  /** Whether the row and column labels read the same (measured once then). */
+  private readonly sameLabels: boolean;
 
   constructor(
     readonly index: number,
@@ -95,6 +100,9 @@ export class Heatmap {
     this.m = m;
     this.rowShown = shownLabels(m.rows);
     this.colShown = shownLabels(m.cols);
+    this.sameLabels =
+      this.rowShown.length === this.colShown.length &&
+      this.rowShown.every((label, i) => label === this.colShown[i]);
     this.cellShown = m.cellText ? m.cellText.vocab.map(cellToken) : null;
     this.order = rowOrder(m.rows.labels, this.rowShown, "original", "", null);
     this.inv = inverseOrder(this.order, m.nRows);
@@ -153,9 +161,28 @@ export class Heatmap {
     );
   }
 
-  /** Widest of `labels` in bold (hovered and selected labels are bold and must fit too). */
-  private measureLabels(labels: readonly string[], font: string): number {
-    return this.dom.measure(labels, labelFont(this.host.theme().fontSize, font, true));
+  /**
+   * Widest row or column label in `family`, bold (hovered and selected labels are bold and must
+   * fit too). Measured once per font and theme, not on every zoom: a million-cell matrix has a
+   * thousand labels on each axis (the same thousand, often, which are then measured once).
+   * While the page is still loading fonts, every call measures again, as widths may change.
+   */
+  private labelWidth(axis: "row" | "col", family: string): number {
+    const theme = this.host.theme();
+    const loading = typeof document !== "undefined" && document.fonts?.status === "loading";
+    if (theme !== this.widthTheme || loading) {
+      this.widths.clear();
+      this.widthTheme = theme;
+    }
+    const labels = axis === "row" || this.sameLabels ? this.rowShown : this.colShown;
+    const font = labelFont(theme.fontSize, family, true);
+    const key = `${labels === this.rowShown ? "row" : "col"}\n${font}`;
+    let width = this.widths.get(key);
+    if (width === undefined) {
+      width = this.dom.measure(labels, font);
+      this.widths.set(key, width);
+    }
+    return width;
   }
 
   private fonts(theme: Theme): { row: string; col: string } {
@@ -177,7 +204,7 @@ export class Heatmap {
     if (this.availW <= 0) return;
     const theme = this.host.theme();
     const fonts = this.fonts(theme);
-    const rowLabelW = this.measureLabels(this.rowShown, fonts.row);
+    const rowLabelW = this.labelWidth("row", fonts.row);
     this.ox = rowGutter(rowLabelW);
     if (this.baseW === 0) {
       const cs = this.host.spec.layout.cellSize;
@@ -187,7 +214,7 @@ export class Heatmap {
         this.m.nCols,
         cs,
         this.m.cellText !== null,
-        this.measureLabels(this.colShown, fonts.col),
+        this.labelWidth("col", fonts.col),
       );
     }
     const lim = this.limits();
@@ -203,7 +230,7 @@ export class Heatmap {
       nRows,
       nCols: this.m.nCols,
       rowLabelW,
-      colLabelW: this.measureLabels(this.colShown, fonts.col),
+      colLabelW: this.labelWidth("col", fonts.col),
       fontSize: theme.fontSize,
       scrollbar: scrollbarSize(),
       rowTitleW: this.dom.measure([this.m.rows.title], titleFont(theme)),

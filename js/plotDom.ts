@@ -61,15 +61,20 @@ export class PlotDom {
     return ctx;
   }
 
-  /** Widest of `labels` in `font` (sampled beyond 4,000 labels), in CSS px. */
+  /** Widest of `labels` in `font` (sampled beyond 4,000 labels; each text once), in CSS px. */
   measure(labels: readonly string[], font: string): number {
     const ctx = this.overlay.getContext("2d");
     if (!ctx || labels.length === 0) return 0;
     ctx.font = font;
     const step = Math.max(1, Math.floor(labels.length / 4000));
+    const seen = new Set<string>();
     let max = 0;
-    for (let i = 0; i < labels.length; i += step)
-      max = Math.max(max, ctx.measureText(labels[i]).width);
+    for (let i = 0; i < labels.length; i += step) {
+      const text = labels[i];
+      if (seen.has(text)) continue;
+      seen.add(text);
+      max = Math.max(max, ctx.measureText(text).width);
+    }
     return Math.ceil(max);
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   decodeBase64,
   decodeSpec,
@@ -68,6 +68,50 @@ describe("base64 leaves", () => {
   it("decodes with and without padding", () => {
     expect(Array.from(decodeBase64("AAEC/w=="))).toEqual([0, 1, 2, 255]);
     expect(Array.from(decodeBase64("AAEC/w"))).toEqual([0, 1, 2, 255]);
+    expect(() => decodeBase64("ab$c")).toThrow(SpecError);
+  });
+
+  it("accepts whitespace and stray padding, and names bad characters anywhere", () => {
+    expect(Array.from(decodeBase64(" AA\nEC /w=\t="))).toEqual([0, 1, 2, 255]);
+    expect(Array.from(decodeBase64("AA==EC/w"))).toEqual([0, 1, 2, 255]);
+    expect(() => decodeBase64(`${"A".repeat(4000)}é${"A".repeat(3)}`)).toThrow(
+      /characters outside A-Z/,
+    );
+    // A length that no base64 has (one character left over) is atob's error, as before.
+    let error: unknown;
+    try {
+      decodeBase64("AAAAA");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeDefined();
+    expect(error).not.toBeInstanceOf(SpecError);
+  });
+});
+
+describe("the native base64 decoder", () => {
+  const U8 = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array };
+  afterEach(() => {
+    delete U8.fromBase64;
+  });
+
+  it("is used when the browser has Uint8Array.fromBase64", () => {
+    const native = vi.fn(function (this: unknown, text: string) {
+      expect(this).toBe(Uint8Array);
+      return new Uint8Array(Buffer.from(text, "base64"));
+    });
+    U8.fromBase64 = native;
+    expect(Array.from(decodeBase64("AAEC/w=="))).toEqual([0, 1, 2, 255]);
+    expect(native).toHaveBeenCalledTimes(1);
+    const view = toFloat32({ $b64: b64(f32le([1.5, -2])) }, "values")!;
+    expect(Array.from(view)).toEqual([1.5, -2]);
+  });
+
+  it("hands what it rejects to the checked decoder", () => {
+    U8.fromBase64 = () => {
+      throw new SyntaxError("bad base64");
+    };
+    expect(Array.from(decodeBase64("AA==EC/w"))).toEqual([0, 1, 2, 255]);
     expect(() => decodeBase64("ab$c")).toThrow(SpecError);
   });
 
