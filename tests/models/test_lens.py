@@ -75,12 +75,55 @@ def test_padded_batch_equals_one_by_one(causal_lm, tokenizer) -> None:
         assert (res.top_ids[..., 0] == alone.top_ids[..., 0]).all()
 
 
-def test_small_chunks_give_the_same_numbers(gpt2_lm, tokenizer, monkeypatch) -> None:
+@pytest.mark.parametrize("chunk_rows", [1, 3])
+def test_small_chunks_give_the_same_numbers(gpt2_lm, tokenizer, monkeypatch, chunk_rows) -> None:
     full = th.lens(gpt2_lm, tokenizer, PROMPTS, progress=False)
-    monkeypatch.setattr(lens_module, "CHUNK_ELEMENTS", 3 * len(tokenizer))
+    monkeypatch.setattr(lens_module, "CHUNK_ELEMENTS", chunk_rows * len(tokenizer))
     chunked = th.lens(gpt2_lm, tokenizer, PROMPTS, progress=False)
     np.testing.assert_allclose(chunked.values, full.values, rtol=1e-6)
+    for name in ("kl_final", "top1_prob"):
+        np.testing.assert_allclose(chunked.extras[name], full.extras[name], rtol=1e-5, atol=1e-6)
     assert (chunked.cell_text_array() == full.cell_text_array()).all()
+
+
+def test_plain_head_fast_path_equals_the_adapter_logits(causal_lm, tokenizer, monkeypatch) -> None:
+    """The in-place ``matmul(..., out=)`` unembedding gives what ``adapter.logits`` gives."""
+    adapter = ModelAdapter(causal_lm, tokenizer)
+    assert lens_module._plain_linear_head(adapter) is not None  # the fixtures take the fast path
+    enc = adapter.encode(PROMPTS)
+    fast = lens_module.lens_arrays(adapter, enc, [0, 1], top_k=5, batch_size=2)
+    monkeypatch.setattr(lens_module, "_plain_linear_head", lambda adapter: None)
+    generic = lens_module.lens_arrays(adapter, enc, [0, 1], top_k=5, batch_size=2)
+    for a, b in zip(fast, generic, strict=True):
+        for name in ("entropy", "kl_final", "top1_prob", "p_next", "top_probs"):
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6)
+        assert (a.top_ids[..., 0] == b.top_ids[..., 0]).all()
+
+
+def test_p_next_and_top_k_match_numpy(llama_lm, tokenizer) -> None:
+    logits = reference_logits(llama_lm, tokenizer, PROMPTS[2])
+    p = scipy.special.softmax(logits, axis=-1)
+    adapter = ModelAdapter(llama_lm, tokenizer)
+    ids = tokenizer(PROMPTS[2]).input_ids
+    (res,) = lens_module.lens_arrays(adapter, adapter.encode(PROMPTS[2]), [0, 1], top_k=3)
+    expected_next = np.take_along_axis(p[:, :-1], np.array(ids[1:])[None, :, None], -1)[..., 0]
+    np.testing.assert_allclose(res.p_next[:, :-1], expected_next, atol=1e-6)
+    assert np.isnan(res.p_next[:, -1]).all()
+    np.testing.assert_allclose(res.top_probs, -np.sort(-p, axis=-1)[..., :3], atol=1e-6)
+    np.testing.assert_allclose(res.top1_prob, p.max(-1), atol=1e-6)
+
+
+def test_a_row_of_only_minus_inf_logits_is_uniform(tokenizer) -> None:
+    """As with a clamped log-softmax: every logit equally (very) negative → uniform."""
+    model = make_causal_lm("gpt2", len(tokenizer))
+    model.lm_head = torch.nn.Linear(32, len(tokenizer), bias=True)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+        model.lm_head.bias.fill_(-torch.inf)
+    m = th.lens(model, tokenizer, PROMPTS[1], progress=False)
+    np.testing.assert_allclose(m.values, np.log(len(tokenizer)), rtol=1e-5)
+    np.testing.assert_allclose(m.extras["kl_final"], 0.0, atol=1e-5)
+    np.testing.assert_allclose(m.extras["top1_prob"], 1 / len(tokenizer), rtol=1e-5)
 
 
 def test_several_prompts_average_by_position_with_counts(neox_lm, tokenizer) -> None:
