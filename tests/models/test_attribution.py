@@ -82,6 +82,15 @@ def embed(model: Any, ids: list[int]) -> Any:
     return model.get_input_embeddings()(torch.tensor(ids)).detach()
 
 
+def kept_baseline(emb: Any, ids: list[int], tokenizer: Any) -> Any:
+    """The baseline tokenheat uses by default (``baseline_keep=("first", "special")``): zeros,
+    but the first position and special tokens keep their own embeddings."""
+    base = torch.zeros_like(emb)
+    keep = [0] + [i for i, t in enumerate(ids) if t in set(tokenizer.all_special_ids)]
+    base[keep] = emb[keep]
+    return base
+
+
 def assert_rel_close(got: np.ndarray, want: np.ndarray, rel: float) -> None:
     scale = np.abs(want).max()
     assert np.abs(got - want).max() <= rel * scale, (got, want)
@@ -106,8 +115,53 @@ def test_integrated_gradients_match_captum(
             if target in tokenizer.get_vocab()
             else token_ids(tokenizer, target)
         )
-        want = captum_ig(lm_logprob(model, answer), emb, torch.zeros_like(emb), 32)
+        want = captum_ig(lm_logprob(model, answer), emb, kept_baseline(emb, ids, tokenizer), 32)
         assert_rel_close(m.values[:, c].astype(np.float64), want, 1e-4)
+        assert m.values[0, c] == 0.0  # kept in the baseline: attribution 0 by construction
+
+
+@pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm"])
+def test_plain_baseline_matches_captum(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    model = request.getfixturevalue(model_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(
+            model, tokenizer, PROMPT, " Paris", steps=32, baseline_keep=None, progress=False
+        )
+    emb = embed(model, token_ids(tokenizer, PROMPT))
+    answer = token_ids(tokenizer, " Paris")
+    want = captum_ig(lm_logprob(model, answer), emb, torch.zeros_like(emb), 32)
+    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+    assert m.meta["baseline_keep"] == [] and m.meta["baseline_kept"] == {"0": []}
+
+
+def test_special_tokens_keep_their_embedding_in_the_baseline(llama_lm: Any) -> None:
+    tok = make_tokenizer(bos=True)
+    text = "The cat<|endoftext|> sat"
+    ids = token_ids(tok, text)
+    specials = [i for i, t in enumerate(ids) if t in tok.all_special_ids]
+    assert specials[0] == 0 and len(specials) == 2  # BOS and the one in the text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(llama_lm, tok, text, "Ġthe", steps=16, progress=False)
+        first = attribution(
+            llama_lm, tok, text, "Ġthe", steps=16, baseline_keep="first", progress=False
+        )
+    emb = embed(llama_lm, ids)
+    want = captum_ig(
+        lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]]), emb, kept_baseline(emb, ids, tok), 16
+    )
+    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+    assert m.meta["baseline_kept"] == {"0": specials}
+    assert np.all(m.values[specials, 0] == 0.0)
+    assert first.meta["baseline_kept"] == {"0": [0]} and first.values[specials[1], 0] != 0.0
+    # completeness is measured against the baseline actually used
+    f = lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]])
+    with torch.no_grad():
+        f_b = float(f(kept_baseline(emb, ids, tok)[None])[0])
+    assert m.meta["completeness"][0]["f_baseline"] == pytest.approx(f_b, rel=1e-5)
 
 
 @pytest.mark.parametrize("rule", ["riemann_trapezoid", "riemann_middle", "riemann_left"])
@@ -117,10 +171,10 @@ def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> 
         m = attribution(
             gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=16, integration=rule, progress=False
         )
-    emb = embed(gpt2_lm, token_ids(tokenizer, PROMPT))
-    want = captum_ig(
-        lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, torch.zeros_like(emb), 16, rule
-    )
+    ids = token_ids(tokenizer, PROMPT)
+    emb = embed(gpt2_lm, ids)
+    base = kept_baseline(emb, ids, tokenizer)
+    want = captum_ig(lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, base, 16, rule)
     if rule == "riemann_trapezoid":
         # captum's trapezoid weights are 1/n (halved at the ends) and sum to (n-1)/n;
         # tokenheat uses the exact trapezoid rule, 1/(n-1), whose weights sum to 1
@@ -130,15 +184,15 @@ def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> 
 
 def test_integrated_gradients_match_captum_for_a_classifier(bert: Any, tokenizer: Any) -> None:
     m = attribution(bert, tokenizer, PROMPT, ["pos", 2], steps=32, progress=False)
-    emb = embed(bert, token_ids(tokenizer, PROMPT))
+    ids = token_ids(tokenizer, PROMPT)
+    emb = embed(bert, ids)
+    base = kept_baseline(emb, ids, tokenizer)
     for c, cls in enumerate([1, 2]):
 
         def f(e: Any, cls: int = cls) -> Any:
             return torch.log_softmax(bert(inputs_embeds=e).logits.float(), -1)[:, cls]
 
-        assert_rel_close(
-            m.values[:, c].astype(np.float64), captum_ig(f, emb, torch.zeros_like(emb), 32), 1e-4
-        )
+        assert_rel_close(m.values[:, c].astype(np.float64), captum_ig(f, emb, base, 32), 1e-4)
     assert m.cols == ["pos", "label2"]
 
 
@@ -215,7 +269,7 @@ def test_auto_steps_double_until_tolerance(smooth_llama: Any, tokenizer: Any) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fixed = np.array([
-            [c["rel_error"] for c in attribution(smooth_llama, tokenizer, PROMPTS[:2], None, steps=s, progress=False).meta["completeness"]]
+            [c["rel_error"] for c in attribution(smooth_llama, tokenizer, PROMPTS[:2], None, steps=s, baseline_keep=None, progress=False).meta["completeness"]]
             for s in schedule
         ])  # fmt: skip
     expected = [
@@ -225,7 +279,14 @@ def test_auto_steps_double_until_tolerance(smooth_llama: Any, tokenizer: Any) ->
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m = attribution(
-            smooth_llama, tokenizer, PROMPTS[:2], None, steps="auto", tol=0.01, progress=False
+            smooth_llama,
+            tokenizer,
+            PROMPTS[:2],
+            None,
+            steps="auto",
+            tol=0.01,
+            baseline_keep=None,  # the all-zero baseline needs more than 32 steps here
+            progress=False,
         )
     assert m.meta["steps"] == expected
     assert m.meta["auto_steps"]["reached_tol"] is True
@@ -271,8 +332,8 @@ def test_occlusion_matches_naive_loop(baseline: str, llama_lm: Any, tokenizer: A
     f = lm_logprob(llama_lm, [tokenizer.get_vocab()["Ġcat"]])
     with torch.no_grad():
         full = float(f(emb[None])[0])
-        want = []
-        for i in range(len(ids)):
+        want = [0.0]  # the first position keeps its embedding (baseline_keep)
+        for i in range(1, len(ids)):
             e = emb.clone()
             e[i] = base
             want.append(full - float(f(e[None])[0]))
@@ -298,9 +359,9 @@ def test_integration_steps_are_batched(gpt2_lm: Any, tokenizer: Any) -> None:
             )
     finally:
         handle.remove()
-    # three single-token targets share one input: 32 / 8 interpolation batches; f(x) and
-    # f(baseline) ride along with the first
-    assert calls == [10, 8, 8, 8]
+    # three single-token targets share one input: 32 / 8 interpolation batches, then f(x)
+    # and f(baseline) in one forward without gradients
+    assert calls == [8, 8, 8, 8, 2]
 
 
 def test_occlusion_is_one_batched_forward(gpt2_lm: Any, tokenizer: Any) -> None:
@@ -312,7 +373,7 @@ def test_occlusion_is_one_batched_forward(gpt2_lm: Any, tokenizer: Any) -> None:
         attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", progress=False)
     finally:
         handle.remove()
-    assert calls == [1, len(token_ids(tokenizer, PROMPT))]
+    assert calls == [1, len(token_ids(tokenizer, PROMPT)) - 1]  # all but the kept first
 
 
 def test_ragged_inputs_are_nan_padded(smooth_gpt2: Any, tokenizer: Any) -> None:
@@ -390,6 +451,8 @@ def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
         ({"max_steps": 8}, "max_steps"),
         ({"internal_batch_size": 0}, "internal_batch_size"),
         ({"integration": "simpson"}, "integration='simpson'"),
+        ({"baseline_keep": "last"}, "baseline_keep='last'"),
+        ({"baseline_keep": ("first", 0)}, "baseline_keep="),
         ({"target_position": 40}, "target_position=40"),
         ({"targets": ""}, "empty string"),
         ({"targets": 10_000}, "outside the vocabulary"),
@@ -450,11 +513,13 @@ ANSWERS = [" Paris", " Rome", " cat sat", " cat mat the", "Ġcat"]  # prefixes: 
 
 
 def captum_columns(model: Any, tokenizer: Any, answers: list[str], steps: int) -> np.ndarray:
-    emb = embed(model, token_ids(tokenizer, PROMPT))
+    prompt_ids = token_ids(tokenizer, PROMPT)
+    emb = embed(model, prompt_ids)
+    base = kept_baseline(emb, prompt_ids, tokenizer)
     cols = []
     for a in answers:
         ids = [tokenizer.get_vocab()[a]] if a in tokenizer.get_vocab() else token_ids(tokenizer, a)
-        cols.append(captum_ig(lm_logprob(model, ids), emb, torch.zeros_like(emb), steps))
+        cols.append(captum_ig(lm_logprob(model, ids), emb, base, steps))
     return np.stack(cols, 1)
 
 
@@ -475,8 +540,9 @@ def test_answers_with_different_prefixes_share_the_input_forward(
             m = attribution(model, tokenizer, PROMPT, ANSWERS, steps=16, progress=False)
     finally:
         handle.remove()
-    # one batch: the input once, then each distinct answer prefix (1, 1, 1 and 2 tokens)
-    assert sorted(lengths) == [1, 1, 1, 2, n]
+    # one batch: the input once, then each distinct answer prefix (1, 1, 1 and 2 tokens);
+    # the same again without gradients for f(x) and f(baseline)
+    assert sorted(lengths) == sorted([1, 1, 1, 2, n] * 2)
     assert_rel_close(
         m.values.astype(np.float64), captum_columns(model, tokenizer, ANSWERS, 16), 1e-4
     )

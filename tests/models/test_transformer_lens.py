@@ -270,7 +270,9 @@ def test_integrated_gradients_through_the_view_equal_captum(tokenizer) -> None:
 
     x = lm.get_input_embeddings()(ids).detach()
     ig = captum_attr.IntegratedGradients(logprob)
-    expected = ig.attribute(x, baselines=torch.zeros_like(x), n_steps=24).sum(-1)[0]
+    base = torch.zeros_like(x)
+    base[:, 0] = x[:, 0]  # tokenheat's default baseline keeps the first position
+    expected = ig.attribute(x, baselines=base, n_steps=24).sum(-1)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = attribution(lm, tok, PROMPTS[0], "Ġthe", steps=24, progress=False)

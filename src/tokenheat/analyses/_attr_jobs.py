@@ -47,6 +47,7 @@ class Job:
     ids: list[int]  # the input ids (all attributed)
     n_input: int
     targets: list[tuple[int, Any]] = field(default_factory=list)  # (column, spec)
+    keep: list[int] = field(default_factory=list)  # positions whose baseline is the input
 
 
 @dataclass
@@ -99,6 +100,22 @@ def resolve_baseline(model: Any, tokenizer: Any, baseline: Any, emb_layer: Any) 
             f"baseline token id {token} is outside the vocabulary (0..{weight.shape[0] - 1})"
         )
     return weight[token].detach()
+
+
+def kept_positions(ids: list[int], keep: tuple[str, ...], specials: set[int]) -> list[int]:
+    """Positions of ``ids`` kept at their own embedding in the baseline (``baseline_keep``).
+
+    Examples
+    --------
+    >>> kept_positions([7, 1, 5, 1], ("first", "special"), {1})
+    [0, 1, 3]
+    >>> kept_positions([7, 1], (), {1})
+    []
+    """
+    out = {0} if "first" in keep and ids else set()
+    if "special" in keep:
+        out.update(i for i, t in enumerate(ids) if t in specials)
+    return sorted(out)
 
 
 def _classifier_score(model: Any, job: Job, device: Any) -> Score:
@@ -248,6 +265,7 @@ def run_job(
     ids = torch.tensor(job.ids[: job.n_input], device=emb_layer.weight.device)
     x = emb_layer(ids).detach()
     base = base_vec[None].expand_as(x).clone()
+    base[job.keep] = x[job.keep]
     score = make_score(model, job, kind, emb_layer)
     n_t = len(job.targets)
     bs = batch_size or max(1, 4096 // max(1, len(job.ids)))
@@ -260,5 +278,6 @@ def run_job(
         if method == "gradient_x_input":
             attr, f_x = gradient_x_input(score, x, n_t)
         else:
-            attr, f_x = occlusion(score, x, base, n_t, batch_size=bs)
+            moved = [i for i in range(job.n_input) if i not in set(job.keep)]
+            attr, f_x = occlusion(score, x, base, n_t, batch_size=bs, positions=moved)
     return JobResult(attr, f_x, np.full(n_t, np.nan))

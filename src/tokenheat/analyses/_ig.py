@@ -113,19 +113,16 @@ def integrated_gradients(
     alphas, weights = integration_nodes(steps, rule)
     delta = (x - baseline).detach()
     total = [torch.zeros_like(x, dtype=torch.float32) for _ in range(n_targets)]
-    ends = None
     for lo in range(0, steps, batch_size):
         a = torch.as_tensor(alphas[lo : lo + batch_size], dtype=x.dtype, device=x.device)
         w = torch.as_tensor(weights[lo : lo + batch_size], dtype=torch.float32, device=x.device)
         emb = baseline[None] + a[:, None, None] * delta[None]
-        if ends is None:  # f(x) and f(baseline) ride along with the first chunk
-            emb = torch.cat([emb, x[None], baseline[None]])
-        out, grads = _grads(score, emb, n_targets)
-        if ends is None:
-            ends = out[-2:]
+        _, grads = _grads(score, emb, n_targets)
         for t, g in enumerate(grads):
-            total[t] += torch.einsum("b,bld->ld", w, g[: a.numel()].float())
-    assert ends is not None
+            total[t] += torch.einsum("b,bld->ld", w, g.float())
+    # f(x) and f(baseline) for the completeness check: one forward without autograd (riding
+    # along in a gradient batch would cost their share of every backward pass too)
+    ends = _scores(score, torch.stack([x, baseline]))
     attr = torch.stack([(delta.float() * g).sum(-1) for g in total])
     ends64 = ends.double().cpu().numpy()
     return attr.double().cpu().numpy(), ends64[0], ends64[1]
@@ -141,23 +138,30 @@ def gradient_x_input(score: Score, x: Any, n_targets: int) -> tuple[np.ndarray, 
 
 
 def occlusion(
-    score: Score, x: Any, baseline: Any, n_targets: int, *, batch_size: int = 32
+    score: Score,
+    x: Any,
+    baseline: Any,
+    n_targets: int,
+    *,
+    batch_size: int = 32,
+    positions: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``f(x) − f(x with position i replaced by the baseline)`` for every position ``i``.
 
-    All ``L`` occluded inputs go through the model in batches of ``batch_size``.
+    All occluded inputs go through the model in batches of ``batch_size``. Only
+    ``positions`` (default all) are occluded; the others get 0.
     """
     import torch
 
     n = x.shape[0]
+    todo = list(range(n)) if positions is None else list(positions)
     f_x = _scores(score, x[None])[0]
-    occluded = []
-    for lo in range(0, n, batch_size):
-        idx = torch.arange(lo, min(n, lo + batch_size), device=x.device)
+    attr = torch.zeros((n, n_targets), dtype=f_x.dtype, device=f_x.device)
+    for lo in range(0, len(todo), batch_size):
+        idx = torch.tensor(todo[lo : lo + batch_size], dtype=torch.long, device=x.device)
         emb = x[None].repeat(idx.numel(), 1, 1)
         emb[torch.arange(idx.numel(), device=x.device), idx] = baseline[idx]
-        occluded.append(_scores(score, emb))
-    attr = f_x[None] - torch.cat(occluded)  # (L, T)
+        attr[idx] = f_x[None] - _scores(score, emb)
     return attr.T.double().cpu().numpy(), f_x.double().cpu().numpy()
 
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.analyses._attr_jobs import Column, Job, model_kind, resolve_baseline, run_job
+from tokenheat.analyses._attr_jobs import (
+    Column,
+    Job,
+    kept_positions,
+    model_kind,
+    resolve_baseline,
+    run_job,
+)
 from tokenheat.analyses._attribution_matrix import attribution_matrix
 from tokenheat.analyses._common import progress_bar
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
@@ -17,6 +24,21 @@ __all__ = ["attribution"]
 METHODS = ("integrated_gradients", "gradient_x_input", "occlusion")
 NORMALIZE = (None, "maxabs", "l1")
 AUTO_START = 32
+#: What ``baseline_keep`` may name: the first position, the tokenizer's special tokens.
+KEEP = ("first", "special")
+
+
+def _keep_option(keep: Any) -> tuple[str, ...]:
+    """``baseline_keep`` as a tuple of :data:`KEEP` names; ValueError for anything else."""
+    if keep is None:
+        return ()
+    names = (keep,) if isinstance(keep, str) else keep
+    if not isinstance(names, (tuple, list)) or any(n not in KEEP for n in names):
+        raise ValueError(
+            f"baseline_keep={keep!r} is not supported; use 'first', 'special', both as a "
+            "tuple, or None"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _check(
@@ -64,6 +86,7 @@ def attribution(
     progress: bool = True,
     *,
     integration: str = "gausslegendre",
+    baseline_keep: str | Sequence[str] | None = KEEP,
     chat: bool = False,
     truncate: bool = False,
     title: str | None = None,
@@ -101,7 +124,8 @@ def attribution(
         Integration points. ``"auto"`` starts at 32 and doubles until the relative
         completeness error is below ``tol`` or ``max_steps`` is reached.
     baseline : {"zero", "pad", "eos"} or int
-        Baseline embedding at every position: zeros, the pad or EOS token's, or a token id's.
+        Baseline embedding: zeros, the pad or EOS token's, or a token id's, at every position
+        but those kept by ``baseline_keep``.
     normalize : {None, "maxabs", "l1"}
         Divide each column by its largest absolute value, or by its sum of absolute values.
     target_position : int
@@ -118,6 +142,23 @@ def attribution(
     integration : str
         Integration rule, as in captum: ``"gausslegendre"`` (default, captum's default),
         ``"riemann_left"``, ``"riemann_right"``, ``"riemann_middle"``, ``"riemann_trapezoid"``.
+    baseline_keep : "first", "special", a tuple of them, or None
+        Positions whose baseline is the input's own embedding instead of ``baseline``: the
+        first position (``"first"``) and the tokenizer's special tokens (``"special"``: BOS,
+        chat-template markers, [CLS]/[SEP], ...). Default both. Integrated gradients and
+        occlusion then give these positions attribution **0 by construction** (the path
+        never moves them, occluding them changes nothing), and the completeness check uses
+        this same baseline; gradient × input ignores the option. Why: in most LMs the first
+        position is an *attention sink*: every later token attends to it and its hidden
+        state is huge (SmolLM2: norm ~24,000 against a median of ~150 in the middle
+        layers). Replacing it by a zero/pad/EOS embedding puts the model far from anything
+        it saw in training, the path from the baseline crosses a steep, uninformative
+        region, the integral converges badly and the first token soaks up attribution that
+        says nothing about the text (SmolLM2, the demo question, 3 answers, 32 steps:
+        worst relative completeness error 61% with nothing kept, 31% with the first
+        position kept). ``None`` gives the plain baseline at every position (captum's
+        ``baselines=`` with one vector everywhere). The kept positions are in
+        ``meta["baseline_kept"]``.
     chat : bool
         Render string inputs with the tokenizer's chat template.
     truncate : bool
@@ -149,6 +190,7 @@ def attribution(
     >>> m = th.attribution(model, tok, "The capital of France is", [" Paris", " Rome"])  # doctest: +SKIP
     """
     _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
+    keep = _keep_option(baseline_keep)
     from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
 
     if is_hooked_transformer(model):
@@ -164,6 +206,9 @@ def attribution(
     attr: list[np.ndarray | None] = [None] * n_cols
     f_x, f_b = np.full(n_cols, np.nan), np.full(n_cols, np.nan)
     used_steps = np.zeros(n_cols, np.int64)
+    specials = set(getattr(tokenizer, "all_special_ids", None) or [])
+    for job in jobs:
+        job.keep = kept_positions(job.ids[: job.n_input], keep, specials)
     for job in progress_bar(jobs, total=len(jobs), desc="attribution", enabled=bool(progress)):
         n_steps = AUTO_START if steps == "auto" else int(steps)
         while True:
@@ -203,6 +248,9 @@ def attribution(
         ),
         "model_kind": kind,
     }
+    if method != "gradient_x_input":
+        meta["baseline_keep"] = list(keep)  # and the positions kept, per input
+        meta["baseline_kept"] = {str(j.example): list(j.keep) for j in jobs}
     comp = None
     if method == "integrated_gradients":
         labels = [c.label for c in columns]
