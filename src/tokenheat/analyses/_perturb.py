@@ -174,6 +174,8 @@ def wilson_interval(k: Any, n: Any, z: float = Z95) -> tuple[np.ndarray, np.ndar
     >>> lo, hi = wilson_interval(5, 10)
     >>> round(float(lo), 4), round(float(hi), 4)
     (0.2366, 0.7634)
+    >>> [float(b) for b in wilson_interval([0, 7], [7, 7])[0]][0], float(wilson_interval(7, 7)[1])
+    (0.0, 1.0)
     """
     k = np.asarray(k, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
@@ -182,8 +184,9 @@ def wilson_interval(k: Any, n: Any, z: float = Z95) -> tuple[np.ndarray, np.ndar
         denom = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), math.nan)
-    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), math.nan)
+    # exact bounds where rounding would leave 1e-17 (k == 0) or 1 - 1e-16 (k == n)
+    lo = np.where(n > 0, np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0)), math.nan)
+    hi = np.where(n > 0, np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0)), math.nan)
     return lo, hi
 
 
