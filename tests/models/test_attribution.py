@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from typing import Any
@@ -396,7 +397,8 @@ def test_one_input_many_targets_are_columns(smooth_gpt2: Any, tokenizer: Any) ->
     top = int(smooth_gpt2(torch.tensor([token_ids(tokenizer, PROMPT)])).logits[0, -1].argmax())
     assert m.cols == ["Ġcat", "ĠParis", tokenizer.convert_ids_to_tokens(top)]
     assert m.rows == tokenizer.convert_ids_to_tokens(token_ids(tokenizer, PROMPT))
-    assert m.col_kind == "target" and m.col_tokens[:2] == ["Ġcat", None]
+    assert m.col_kind == "target" and m.col_tokens[:2] == ["Ġcat", "ĠParis"]  # " Paris": 2 tokens
+    assert "\\u2423Paris" in json.dumps(m.to_altair().to_dict())  # drawn "␣Paris", not "ĠParis"
     frame = m.contexts.to_pandas(m.corpus)
     last = frame[frame["row"] == m.shape[0] - 1]
     assert list(last["target"]) == m.cols and list(last["token"]) == ["Ġis"] * 3

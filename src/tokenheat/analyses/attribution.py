@@ -375,7 +375,9 @@ def _build_jobs(
                 )
             spec = [(pos + j, t) for j, t in enumerate(toks)]
             raw = [str(t) for t in tokenizer.convert_ids_to_tokens(toks)]
-            name, token = "".join(raw), raw[0] if len(raw) == 1 else None
+            # the pieces joined are still a token string ("Ġ" "1" "9" -> "Ġ19"), so a
+            # multi-token answer is drawn ("␣19") and linked like a single token
+            name = token = "".join(raw)
         job = jobs.setdefault(ex, Job(ex, list(ids), len(ids)))
         job.targets.append((c, spec))
         columns.append(Column(name if n == 1 else f"#{ex}: {name}", ex, name, token, pos))
