@@ -278,6 +278,7 @@ def run_job(
         if method == "gradient_x_input":
             attr, f_x = gradient_x_input(score, x, n_t)
         else:
-            moved = [i for i in range(job.n_input) if i not in set(job.keep)]
+            kept = set(job.keep)
+            moved = [i for i in range(job.n_input) if i not in kept]
             attr, f_x = occlusion(score, x, base, n_t, batch_size=bs, positions=moved)
     return JobResult(attr, f_x, np.full(n_t, np.nan))
