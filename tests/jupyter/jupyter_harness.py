@@ -30,15 +30,6 @@ import nbformat
 import tokenheat
 
 CHROMIUM = os.environ.get("TOKENHEAT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KERNEL_NAME = "tokenheat-test"
 SERVER_START_S = 120.0
 
