@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _chromium import CHROMIUM_ARGS
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, no GPU, no background traffic (bench/_common.py launches with the same flags).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
