@@ -96,7 +96,7 @@ def load(smoke: bool) -> Bench:
     if not smoke:
         model, tokenizer = th.models.load_default()
         return Bench(model.eval(), tokenizer, "SmolLM2-135M-Instruct (float32)", list(EMOTIONS))
-    texts = th.data.emotions()["text"].tolist()
+    texts = th.datasets.emotions()["text"].tolist()
     tokenizer = tiny_tokenizer(texts)
     return Bench(
         tiny_llama(len(tokenizer)),

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     mc.set_threads()
     steps, repeats = (4, 1) if args.smoke else (args.steps, args.repeats)
     b = mc.load(args.smoke)
-    question = th.data.arithmetic(shots=2).iloc[0]
+    question = th.datasets.arithmetic(shots=2).iloc[0]
     prompt, answer = str(question["input"]), int(question["answer"])
     prompt_ids = list(b.tokenizer(prompt)["input_ids"])
     scenarios = {

@@ -31,7 +31,7 @@ import _model_common as mc
 def sentences(n: int) -> Iterator[str]:
     import tokenheat as th
 
-    base = th.data.emotions()["text"].tolist()
+    base = th.datasets.emotions()["text"].tolist()
     for i in range(n):
         yield base[i % len(base)]
 
@@ -56,7 +56,7 @@ def child(n: int) -> None:
     import tokenheat as th
 
     mc.set_threads()
-    texts = th.data.emotions()["text"].tolist()
+    texts = th.datasets.emotions()["text"].tolist()
     tok = mc.tiny_tokenizer(texts)
     clf = th.models.LMClassifier(
         mc.tiny_llama(len(tok)),

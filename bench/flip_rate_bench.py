@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         (1, 2, 1) if args.smoke else (args.per_label, args.chunk, args.repeats)
     )
     b = mc.load(args.smoke)
-    texts = th.data.emotions(n_per_label=per_label)["text"].tolist()
+    texts = th.datasets.emotions(n_per_label=per_label)["text"].tolist()
     chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
     print(_common.machine_info({"model": b.name, "torch threads": str(mc.THREADS)}))
     print(

@@ -95,7 +95,7 @@ def _default_model(n_tokens: int) -> tuple[Any, Any, str]:
     from tokenheat.models._text import encode_prompts
 
     model, tokenizer = th.models.load_default()
-    source = " ".join(th.data.emotions().text)
+    source = " ".join(th.datasets.emotions().text)
     ids = tokenizer(source, add_special_tokens=False)["input_ids"]
     take = n_tokens
     for _ in range(20):  # decode → re-encode may merge tokens at the cut; adjust until exact
@@ -153,10 +153,10 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     import tokenheat as th
-    from tokenheat.analyses.lens import lens_arrays
+    from tokenheat.analyses._lens import lens_arrays
 
     if args.chunk_elements:
-        lens_module = sys.modules["tokenheat.analyses.lens"]
+        lens_module = sys.modules["tokenheat.analyses._lens"]
         lens_module.CHUNK_ELEMENTS = args.chunk_elements
     from tokenheat.models._adapter import ModelAdapter
 
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         "--chunk-elements",
         type=int,
         default=None,
-        help="diagnostic: override tokenheat.analyses.lens.CHUNK_ELEMENTS (logit elements "
+        help="diagnostic: override tokenheat.analyses._lens.CHUNK_ELEMENTS (logit elements "
         "computed at once) in the measured process",
     )
     parser.add_argument("--variant", help=argparse.SUPPRESS)  # internal: one measurement

@@ -5,41 +5,10 @@
 
 import type { CellImage } from "./cellImage";
 import { colorOf, luminance } from "./colors";
+import type { Frame, Marks } from "./frame";
 import { drawLabels, fitText, type LabelsDrawn } from "./labels";
-import { cellRect, type Viewport, visibleRange } from "./layout";
-import { maskIndices, type TokenMarks } from "./link";
-import type { Theme } from "./theme";
-import type { Matrix } from "./types";
-
-export interface Frame {
-  m: Matrix;
-  theme: Theme;
-  v: Viewport;
-  /** Canvas position (CSS px) of the viewport's top-left corner. */
-  ox: number;
-  oy: number;
-  order: Int32Array;
-  inv: Int32Array;
-  rowShown: readonly string[];
-  colShown: readonly string[];
-  cellShown: readonly string[] | null;
-  rowFont: string;
-  colFont: string;
-  colRotated: boolean;
-  /** Size of the whole plot (canvas CSS px). */
-  width: number;
-  height: number;
-}
-
-export interface Marks {
-  token: TokenMarks | null;
-  example: { rows: Uint8Array; cols: Uint8Array } | null;
-  /** Selected data row / col of this matrix (either may be null). */
-  row: number | null;
-  col: number | null;
-  /** Hovered display cell. */
-  hover: { row: number; col: number } | null;
-}
+import { cellRect, visibleRange } from "./layout";
+import { maskIndices } from "./link";
 
 /** What is marked, as plain lists (for tests and debugging; long lists are cut at 2,000). */
 export function marksSummary(marks: Marks) {

@@ -3,7 +3,8 @@
 
 import { CellImage } from "./cellImage";
 import { Controls } from "./controls";
-import { drawBase, drawOverlay, type Frame, type Marks, marksSummary } from "./draw";
+import { drawBase, drawOverlay, marksSummary } from "./draw";
+import type { Frame, Marks } from "./frame";
 import { type LabelsDrawn, labelFont, titleFont } from "./labels";
 import {
   clampZoom,

@@ -2,7 +2,7 @@
 // (across the cells or rotated), the axis titles, and the hovered / selected labels shown in
 // full on a highlighted header. All text goes through fillText.
 
-import type { Frame, Marks } from "./draw";
+import type { Frame, Marks } from "./frame";
 import { labelStep, visibleLabels, visibleRange } from "./layout";
 import { AXIS_TITLE, titleSpan } from "./plot";
 import type { Theme } from "./theme";

@@ -10,28 +10,27 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tokenheat._contexts import Contexts
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
-from tokenheat._scale import ColorScale
-
-__version__ = "0.1.0"
+from tokenheat._version import __version__
+from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
 
 _LAZY = {
     "Heatmap": "tokenheat.widget",
     "Dashboard": "tokenheat.widget",
     "to_html": "tokenheat.export",
     "to_altair": "tokenheat.export",
-    "save": "tokenheat._store",
-    "load": "tokenheat._store",
+    "save": "tokenheat.store",
+    "load": "tokenheat.store",
     "flip_rate": "tokenheat.analyses",
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
-    "data": "tokenheat.data",
+    "datasets": "tokenheat.demo.datasets",
+    "data": "tokenheat.demo.datasets",  # the name before 0.2; th.datasets is the same module
 }
+
+_MODULES = {"models", "analyses", "datasets", "data"}
 
 __all__ = ["ColorScale", "Contexts", "Corpus", "TokenMatrix", "__version__", *_LAZY]
 
@@ -41,7 +40,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'tokenheat' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
+    value = mod if name in _MODULES else getattr(mod, name)
     globals()[name] = value
     return value
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import sys
 from collections.abc import Sequence
 
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from tokenheat._demo import run_demo
+        from tokenheat.demo._run import run_demo
 
         run_demo(
             out=args.out,
@@ -67,11 +69,48 @@ def _run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
         return 0
-    from tokenheat._store import render
-
     out = render(args.path, args.out)
     print(f"wrote {out}")
     return 0
+
+
+def render(
+    path_in: str | os.PathLike[str], path_out: str | os.PathLike[str] | None = None
+) -> pathlib.Path:
+    """Load a results file and write it as one offline, interactive HTML page.
+
+    Used by ``tokenheat render results.th --out page.html``.
+
+    Parameters
+    ----------
+    path_in : str or path-like
+        A file written by :func:`tokenheat.save`.
+    path_out : str or path-like, optional
+        The page to write; by default ``path_in`` with the suffix ``.html``.
+
+    Returns
+    -------
+    pathlib.Path
+        The page written.
+
+    Raises
+    ------
+    ValueError
+        As :func:`tokenheat.load`, before anything is written.
+
+    Examples
+    --------
+    >>> render("results.th", "page.html")  # doctest: +SKIP
+    """
+    from tokenheat.export import to_html
+    from tokenheat.store import load
+
+    obj = load(path_in)
+    out = pathlib.Path(os.fspath(path_out if path_out is not None else path_in))
+    if path_out is None:
+        out = out.with_suffix(".html")
+    to_html(obj, out)
+    return out
 
 
 if __name__ == "__main__":

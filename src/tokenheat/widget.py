@@ -10,8 +10,9 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from tokenheat._matrix import TokenMatrix
-from tokenheat._serialization import DEFAULT_MAX_BYTES, build_spec
+from tokenheat.core._hook import upper
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -151,15 +152,11 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def to_html(self, path: Any = None, **kwargs: Any) -> str:
         """Write this dashboard as one offline, interactive HTML file."""
-        from tokenheat.export import to_html
-
-        return to_html(self, path, **kwargs)
+        return upper("to_html")(self, path, **kwargs)
 
     def to_altair(self, **kwargs: Any) -> Any:
         """The heatmaps as linked Altair charts."""
-        from tokenheat.export import to_altair
-
-        return to_altair(self, **kwargs)
+        return upper("to_altair")(self, **kwargs)
 
 
 class Heatmap(Dashboard):

@@ -26,7 +26,7 @@ def demo():
     import torch
 
     import tokenheat as th
-    from tokenheat._demo import build_demo
+    from tokenheat.demo._run import build_demo
 
     torch.manual_seed(0)
     model, tokenizer = th.models.load_default()

@@ -10,7 +10,7 @@ import torch
 from conftest import make_causal_lm
 
 import tokenheat as th
-from tokenheat.analyses.anchor_similarity import Occurrence, find_anchors
+from tokenheat.analyses._anchor_similarity import Occurrence, find_anchors
 from tokenheat.models import ModelAdapter, encode_prompts
 
 TEXTS = [

@@ -14,7 +14,7 @@ from conftest import make_bert_classifier, make_tokenizer
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from tokenheat.analyses.attribution import attribution  # noqa: E402
+from tokenheat.analyses._attribution import attribution  # noqa: E402
 
 PROMPT = "The capital of France is"
 PROMPTS = ["The capital of France is", "I love this movie", "The cat sat on the mat."]

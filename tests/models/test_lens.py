@@ -14,7 +14,7 @@ from conftest import FAMILIES, MAX_POSITIONS, make_causal_lm
 import tokenheat as th
 from tokenheat.models import ModelAdapter
 
-lens_module = importlib.import_module("tokenheat.analyses.lens")
+lens_module = importlib.import_module("tokenheat.analyses._lens")
 PROMPTS = ["The cat sat on the mat.", "Hello world", "A quick brown fox jumps over the lazy dog."]
 
 
@@ -268,9 +268,10 @@ def test_minus_inf_logits_give_finite_stats(tokenizer) -> None:
     np.testing.assert_allclose(m.values, expected, atol=1e-4)
 
 
-def test_lens_name_is_the_function_even_after_its_module_is_imported() -> None:
+def test_analysis_names_are_the_functions_and_modules_are_private() -> None:
     import tokenheat.analyses
 
-    assert "tokenheat.analyses.lens" in __import__("sys").modules  # imported at the top
+    assert "tokenheat.analyses._lens" in __import__("sys").modules  # imported at the top
     assert callable(tokenheat.analyses.lens) and tokenheat.analyses.lens is th.lens
     assert tokenheat.analyses.anchor_similarity is th.anchor_similarity
+    assert tokenheat.analyses._lens is lens_module

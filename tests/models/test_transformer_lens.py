@@ -18,8 +18,9 @@ import torch
 from conftest import make_causal_lm
 
 import tokenheat as th
-from tokenheat.analyses.attribution import attribution
-from tokenheat.models._adapter import ModelAdapter, adapter_for
+from tokenheat.analyses._attribution import attribution
+from tokenheat.models._adapter import ModelAdapter
+from tokenheat.models._select import adapter_for
 from tokenheat.models._tlens import HookedTransformerForCausalLM, TLensAdapter, as_causal_lm
 
 pytest.importorskip("transformer_lens")
@@ -34,7 +35,7 @@ except ImportError:  # TransformerLens 4 removed HookedTransformer
     pytest.skip("needs TransformerLens 2.x/3.x (HookedTransformer)", allow_module_level=True)
 
 transformers = pytest.importorskip("transformers")
-lens_module = importlib.import_module("tokenheat.analyses.lens")
+lens_module = importlib.import_module("tokenheat.analyses._lens")
 
 PROMPTS = ["The cat sat on the mat.", "Hello world", "A quick brown fox jumps over the lazy dog."]
 TEXTS = [

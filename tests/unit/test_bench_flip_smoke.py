@@ -62,7 +62,7 @@ def test_flip_memory_bench_smoke() -> None:
     out = run_bench("flip_memory_bench.py")
     rows = [line for line in out.splitlines() if re.match(r"\| (20|60) ", line)]
     assert len(rows) == 2
-    texts = th.data.emotions()["text"].tolist()
+    texts = th.datasets.emotions()["text"].tolist()
     for line in rows:
         cells = [c.strip().replace(",", "") for c in line.strip(" |").split("|")]
         n = int(cells[0])

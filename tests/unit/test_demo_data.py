@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenheat import data
+from tokenheat.demo import datasets as data
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 EMOTION_WORDS = ("sadly", "despair", "optimism", "furious", "delighted")
@@ -209,10 +209,10 @@ def test_pause_texts_are_unique_with_unique_topics():
 
 
 def test_data_files_live_inside_the_package():
-    names = {p.name for p in resources.files("tokenheat.data").iterdir()}
+    names = {p.name for p in resources.files("tokenheat.demo").joinpath("data").iterdir()}
     assert {"emotions.csv", "chat_prompts.json", "arithmetic.json", "pause_texts.json"} <= names
 
 
 def test_loading_demo_data_does_not_import_torch():
-    code = "import sys, tokenheat as th; th.data.emotions(); th.data.arithmetic(); assert 'torch' not in sys.modules"
+    code = "import sys, tokenheat as th; th.datasets.emotions(); th.datasets.arithmetic(); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": SRC})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tokenheat as th
-from tokenheat._serialization import build_spec, dumps_for_html
+from tokenheat.core._spec import build_spec, dumps_for_html
 
 
 def matrix(values=None, corpus=None, **kw):

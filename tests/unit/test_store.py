@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import tokenheat as th
-from tokenheat import _store
+from tokenheat.__main__ import render
+from tokenheat.store import _archive as _store
 
 
 @pytest.fixture
@@ -437,7 +438,7 @@ def _page_or_skip(fn):
 
 def test_render_writes_the_saved_matrices_as_a_page(tmp_path, matrix, other):
     path = th.save([matrix, other], tmp_path / "r.th")
-    out = _page_or_skip(lambda: _store.render(path, tmp_path / "page.html"))
+    out = _page_or_skip(lambda: render(path, tmp_path / "page.html"))
     assert out == tmp_path / "page.html"
     page = out.read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
@@ -447,7 +448,7 @@ def test_render_writes_the_saved_matrices_as_a_page(tmp_path, matrix, other):
 
 def test_render_defaults_to_the_input_name_with_html(tmp_path, other):
     path = th.save(other, tmp_path / "results.th")
-    out = _page_or_skip(lambda: _store.render(path))
+    out = _page_or_skip(lambda: render(path))
     assert out == tmp_path / "results.html" and out.exists()
 
 
@@ -455,7 +456,7 @@ def test_render_of_a_bad_file_fails_before_writing(tmp_path):
     bad = tmp_path / "r.th"
     bad.write_text("nope")
     with pytest.raises(ValueError, match="not a tokenheat results file"):
-        _store.render(bad, tmp_path / "page.html")
+        render(bad, tmp_path / "page.html")
     assert not (tmp_path / "page.html").exists()
 
 

@@ -23,7 +23,7 @@ def cell_contexts(
     :class:`~tokenheat.Contexts` stores it once. ``per_column`` values (one per column) are
     repeated for each of the column's cells; ``attribution`` is the cell's own value.
     """
-    from tokenheat import Contexts
+    from tokenheat.core import Contexts
 
     n = [lengths[c.example] for c in columns]
     col = np.repeat(np.arange(len(columns)), n)
@@ -55,7 +55,7 @@ def attribution_matrix(
     meta: dict[str, Any],
     title: str | None,
 ) -> Any:
-    from tokenheat import ColorScale, Corpus, TokenMatrix
+    from tokenheat.core import ColorScale, Corpus, TokenMatrix
 
     tokens = [list(e.tokens) for e in encoded]
     n_rows, n_cols = max(map(len, tokens)), len(columns)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+
+from tokenheat.core._tokens import normalize_word
 
 _WORD = re.compile(r"\S+")
 #: z for a two-sided 95% interval.
@@ -44,20 +45,6 @@ class Units:
 
     def __len__(self) -> int:
         return len(self.spans)
-
-
-def normalize_word(word: str) -> str:
-    """Lower-case ``word`` and strip punctuation at both ends (``"Great!"`` → ``"great"``).
-
-    A word made only of punctuation is kept as is (lower-cased), so ``"!!"`` stays a unit.
-    """
-    lo, hi = 0, len(word)
-    while lo < hi and unicodedata.category(word[lo])[0] == "P":
-        lo += 1
-    while hi > lo and unicodedata.category(word[hi - 1])[0] == "P":
-        hi -= 1
-    core = word[lo:hi] if hi > lo else word
-    return core.lower()
 
 
 def word_units(text: str, normalize: bool = True) -> Units:

@@ -19,8 +19,8 @@ from typing import Any
 import altair as alt
 import numpy as np
 
-from tokenheat._matrix import TokenMatrix
-from tokenheat.analyses._perturb import normalize_word
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._tokens import display_token, link_key
 
 #: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
 DEFAULT_MAX_ROWS = 5000
@@ -42,59 +42,6 @@ VEGA_SCHEMES = {
     "RdYlGn": "redyellowgreen",
 }
 _DARK_LOW = frozenset({"viridis", "magma"})  # palettes whose low end is dark
-
-# GPT-2's bytes_to_unicode, inverted: the printable bytes map to themselves, the rest to
-# U+0100 onwards (the same table as js/tokens.ts).
-_PRINTABLE = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-_BYTE_OF = {chr(b): b for b in _PRINTABLE}
-_BYTE_OF.update(
-    {chr(256 + n): b for n, b in enumerate(b for b in range(256) if b not in set(_PRINTABLE))}
-)
-_CONTROL = {" ": "␣", "\n": "⏎", "\r": "↵", "\t": "⇥", "\x7f": "␡", "\u200b": "·", "\ufeff": "·"}
-
-
-def display_token(token: str) -> str:
-    """A token as people should see it: byte-level BPE decoded, whitespace made visible.
-
-    Mirrors ``displayToken`` in ``js/tokens.ts`` (``"Ġthe"`` → ``"␣the"``, ``"\\n"`` → ``"⏎"``).
-
-    Examples
-    --------
-    >>> display_token("Ġthe"), display_token("▁a\\n"), display_token("")
-    ('␣the', '␣a⏎', '∅')
-    """
-    if token == "":
-        return "∅"
-    text = _token_text(token)
-    return "".join(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch) for ch in text)
-
-
-def _token_text(token: str) -> str:
-    """The token's text: byte-level BPE decoded, SentencePiece's ``▁`` as a space."""
-    if any(ord(ch) >= 256 for ch in token) and all(ch in _BYTE_OF for ch in token):
-        try:
-            return bytes(_BYTE_OF[ch] for ch in token).decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return token.replace("▁", " ").replace("Ġ", " ").replace("Ċ", "\n").replace("ĉ", "\t")
-
-
-def link_key(token: str | None) -> str | None:
-    """The key under which tokens link across charts (mirrors ``linkKey`` in ``js/tokens.ts``).
-
-    The token's text, trimmed, lower-cased, with punctuation stripped at both ends (as the
-    flip rate's word units are), so the word ``sadly``, the BPE token ``Ġsadly`` and
-    ``Sadly,`` link; a token of only punctuation keeps it.
-
-    Examples
-    --------
-    >>> link_key("Ġsadly"), link_key("Sadly,"), link_key("Ġ,")
-    ('sadly', 'sadly', ',')
-    """
-    if token is None:
-        return None
-    text = _token_text(token).strip()
-    return normalize_word(text) if text else token
 
 
 def _script_safe_json(obj: Any) -> str:

@@ -14,8 +14,9 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from tokenheat._matrix import TokenMatrix
-from tokenheat._serialization import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
+from tokenheat._version import __version__
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -114,8 +115,6 @@ def to_html(
         "height": state.get("height", 0),
     }
     page_title = title if title is not None else " · ".join(m.title for m in matrices if m.title)
-    from tokenheat import __version__
-
     text = _PAGE.format(
         version=__version__,
         title=html.escape(page_title or "tokenheat"),

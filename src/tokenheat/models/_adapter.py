@@ -254,41 +254,6 @@ class ModelAdapter:
         return out[0] if isinstance(out, tuple) else out.last_hidden_state
 
 
-def adapter_for(model: Any, tokenizer: Any) -> ModelAdapter:
-    """The adapter for ``model``: :class:`ModelAdapter`, or ``TLensAdapter`` for TransformerLens.
-
-    Parameters
-    ----------
-    model : transformers causal LM or transformer_lens.HookedTransformer
-    tokenizer : transformers tokenizer or None
-        ``None`` is allowed for a HookedTransformer that has its own ``model.tokenizer``.
-
-    Raises
-    ------
-    TypeError
-        For any other model object (naming what works), or a missing tokenizer.
-
-    Examples
-    --------
-    >>> adapter = adapter_for(hooked_transformer, None)  # doctest: +SKIP
-    """
-    from tokenheat.models._tlens import TLensAdapter, is_hooked_transformer, is_transformer_bridge
-
-    if is_hooked_transformer(model):
-        return TLensAdapter(model, tokenizer)
-    if is_transformer_bridge(model):
-        raise TypeError(
-            "model is a TransformerLens TransformerBridge; pass the Hugging Face model it "
-            "wraps (model.original_model) and its tokenizer, or a HookedTransformer"
-        )
-    if tokenizer is None and isinstance(model, nn.Module):
-        raise TypeError(
-            f"tokenizer is None; pass the Hugging Face tokenizer of {type(model).__name__} "
-            "(only a transformer_lens.HookedTransformer can bring its own)"
-        )
-    return ModelAdapter(model, tokenizer)
-
-
 def _locate(model: Any, family: str) -> tuple[Any, nn.ModuleList, nn.Module]:
     """Find (base model, block list, final norm) by family, else by a structural search."""
     if family in FAMILIES:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat._checks import as_int_array, describe
+from tokenheat.core._checks import as_int_array, describe
 
 
 class Corpus:

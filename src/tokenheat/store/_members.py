@@ -1,5 +1,5 @@
 """The members of a results file: how each Corpus, Contexts and TokenMatrix maps to manifest
-entries and ``.npy`` arrays in the zip (see :mod:`tokenheat._store` for the format)."""
+entries and ``.npy`` arrays in the zip (see :mod:`tokenheat.store._archive` for the format)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat._contexts import Contexts
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
-from tokenheat._scale import ColorScale
+from tokenheat.core._contexts import Contexts
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._scale import ColorScale
 
 
 class Damaged(Exception):

@@ -15,10 +15,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tokenheat._contexts import Contexts
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
-from tokenheat._scale import ColorScale
 from tokenheat.analyses._common import (
     check_flag,
     check_positive_int,
@@ -28,6 +24,10 @@ from tokenheat.analyses._common import (
     progress_bar,
     select_layers,
 )
+from tokenheat.core._contexts import Contexts
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._scale import ColorScale
 
 __all__ = ["LensResult", "lens", "lens_arrays"]
 
@@ -363,7 +363,7 @@ def lens(
     >>> m.rows[-1]  # doctest: +SKIP
     'output'
     """
-    from tokenheat.models._adapter import adapter_for
+    from tokenheat.models._select import adapter_for
 
     if stat not in STATS:
         raise ValueError(f"stat must be one of {', '.join(map(repr, STATS))}, got {stat!r}")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokenheat._matrix import TokenMatrix
+from tokenheat.core._matrix import TokenMatrix
 
 EMOTIONS = ("sadness", "joy", "anger", "optimism")
 #: Measured on a 32-sentence slice of the bundled corpus: 72% accuracy with this prompt,
@@ -77,8 +77,8 @@ def build_demo(
         ``matrices`` in dashboard order: flip rate, logit-lens entropy, attribution,
         anchor similarity.
     """
-    from tokenheat import data
     from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
+    from tokenheat.demo import datasets as data
     from tokenheat.models import LMClassifier
 
     size = QUICK if quick else FULL
@@ -191,7 +191,7 @@ def run_demo(
         title="tokenheat demo: SmolLM2-135M-Instruct" if not model else f"tokenheat demo: {model}",
     )
     if save:
-        from tokenheat._store import save as save_results
+        from tokenheat.store._archive import save as save_results
 
         save_results(result.matrices, save)
         print(f"saved results to {pathlib.Path(save).resolve()}")

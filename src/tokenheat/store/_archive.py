@@ -61,9 +61,10 @@ from collections.abc import Callable
 from typing import Any
 from zlib import error as zlib_error
 
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
-from tokenheat._store_members import Damaged, Reader, Writer, json_default
+from tokenheat._version import __version__
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.store._members import Damaged, Reader, Writer, json_default
 
 FORMAT_NAME = "tokenheat"
 FORMAT_VERSION = 1
@@ -123,8 +124,6 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
     >>> th.save(matrix, "results.th")          # doctest: +SKIP
     >>> th.Dashboard(th.load("results.th"))    # doctest: +SKIP
     """
-    from tokenheat import __version__
-
     matrices, saved = _matrices(obj)
     path = pathlib.Path(os.fspath(path))
     folder = path.parent if str(path.parent) else pathlib.Path(".")
@@ -167,8 +166,6 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
 
 
 def _manifest(zf: zipfile.ZipFile, path: pathlib.Path) -> dict[str, Any]:
-    from tokenheat import __version__
-
     not_ours = (
         f"{path} is a zip archive but not a tokenheat results file (no manifest.json "
         f"with format {FORMAT_NAME!r}); write one with tokenheat.save(...)"
@@ -262,41 +259,3 @@ def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
     return (
         matrices[0] if manifest.get("saved") == "TokenMatrix" and len(matrices) == 1 else matrices
     )
-
-
-def render(
-    path_in: str | os.PathLike[str], path_out: str | os.PathLike[str] | None = None
-) -> pathlib.Path:
-    """Load a results file and write it as one offline, interactive HTML page.
-
-    Used by ``tokenheat render results.th --out page.html``.
-
-    Parameters
-    ----------
-    path_in : str or path-like
-        A file written by :func:`save`.
-    path_out : str or path-like, optional
-        The page to write (default: ``path_in`` with the suffix ``.html``).
-
-    Returns
-    -------
-    pathlib.Path
-        The page written.
-
-    Raises
-    ------
-    ValueError
-        As :func:`load`, before anything is written.
-
-    Examples
-    --------
-    >>> render("results.th", "page.html")  # doctest: +SKIP
-    """
-    obj = load(path_in)
-    from tokenheat.export import to_html
-
-    out = pathlib.Path(os.fspath(path_out if path_out is not None else path_in))
-    if path_out is None:
-        out = out.with_suffix(".html")
-    to_html(obj, out)
-    return out

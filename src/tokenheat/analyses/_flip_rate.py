@@ -303,7 +303,7 @@ def _build_matrix(
     title: str | None,
     meta: dict[str, Any],
 ) -> Any:
-    from tokenheat import ColorScale, Contexts, Corpus, TokenMatrix
+    from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
 
     n_keys, n_buckets = len(tally.index), tally.n_buckets
     occ, flips = tally.occ[:n_keys], tally.flips[:n_keys]

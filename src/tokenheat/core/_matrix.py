@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tokenheat._checks import as_float_grid, as_int_array, as_labels, describe, unique_or_raise
-from tokenheat._contexts import Contexts
-from tokenheat._corpus import Corpus
-from tokenheat._scale import ColorScale
+from tokenheat.core._checks import as_float_grid, as_int_array, as_labels, describe, unique_or_raise
+from tokenheat.core._contexts import Contexts
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._hook import upper
+from tokenheat.core._scale import ColorScale
 
 if TYPE_CHECKING:
     import altair
@@ -364,21 +365,15 @@ class TokenMatrix:
 
     # ------------------------------------------------------------------ display / export
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        from tokenheat.widget import Heatmap
-
-        return Heatmap(self)._repr_mimebundle_(**kwargs)
+        return upper("Heatmap")(self)._repr_mimebundle_(**kwargs)
 
     def to_html(self, path: Any = None, **kwargs: Any) -> str:
         """Write one self-contained, offline, interactive HTML file (see :func:`tokenheat.to_html`)."""
-        from tokenheat.export import to_html
-
-        return to_html(self, path, **kwargs)
+        return upper("to_html")(self, path, **kwargs)
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""
-        from tokenheat.export import to_altair
-
-        return to_altair(self, **kwargs)
+        return upper("to_altair")(self, **kwargs)
 
 
 def _cell_text(cell_text: Any, shape: tuple[int, int]) -> tuple[list[str], np.ndarray] | None:

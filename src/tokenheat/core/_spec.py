@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._matrix import TokenMatrix
 
 PROTOCOL_VERSION = 1
 

@@ -15,7 +15,7 @@ the wheel) and loaded into plain Python structures:
 Examples
 --------
 >>> import tokenheat as th
->>> df = th.data.emotions()
+>>> df = th.datasets.emotions()
 >>> sorted(df.label.unique())
 ['anger', 'joy', 'optimism', 'sadness']
 """
@@ -52,7 +52,7 @@ PAUSE = "_PAUSE_"
 
 @cache
 def _read(name: str) -> str:
-    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    return resources.files("tokenheat.demo").joinpath("data", name).read_text(encoding="utf-8")
 
 
 def emotions(labels: Sequence[str] | None = None, n_per_label: int | None = None) -> pd.DataFrame:

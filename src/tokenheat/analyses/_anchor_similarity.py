@@ -12,10 +12,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tokenheat._contexts import Contexts
-from tokenheat._corpus import Corpus
-from tokenheat._matrix import TokenMatrix
-from tokenheat._scale import ColorScale
 from tokenheat.analyses._common import (
     check_flag,
     check_positive_int,
@@ -24,6 +20,10 @@ from tokenheat.analyses._common import (
     progress_bar,
     select_layers,
 )
+from tokenheat.core._contexts import Contexts
+from tokenheat.core._corpus import Corpus
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._scale import ColorScale
 
 __all__ = ["Occurrence", "anchor_arrays", "anchor_similarity", "find_anchors"]
 
@@ -293,7 +293,7 @@ def anchor_similarity(
     >>> m.cols[:3]  # doctest: +SKIP
     ['1', '2', '3']
     """
-    from tokenheat.models._adapter import adapter_for
+    from tokenheat.models._select import adapter_for
 
     max_distance = check_positive_int("max_distance", max_distance)
     check_positive_int("batch_size", batch_size)
