@@ -24,6 +24,8 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "train_tuned_lens": "tokenheat.analyses",
+    "TunedLens": "tokenheat.analyses",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
     "datasets": "tokenheat.demo.datasets",

@@ -1,7 +1,8 @@
 """The built-in analyses; each returns a :class:`tokenheat.TokenMatrix`.
 
 ``lens``, ``anchor_similarity``, ``flip_rate`` and ``attribution`` live in private modules
-(``_lens.py`` ...) and are loaded on first access, so that importing this package stays cheap.
+(``_lens.py`` ...), as do the tuned lens (``TunedLens``, ``train_tuned_lens``, ``lens_kl``),
+and are loaded on first access, so that importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -14,15 +15,28 @@ _LAZY: dict[str, str] = {
     "anchor_similarity": "tokenheat.analyses._anchor_similarity",
     "flip_rate": "tokenheat.analyses._flip_rate",
     "attribution": "tokenheat.analyses._attribution",
+    "TunedLens": "tokenheat.analyses._tuned_lens",
+    "train_tuned_lens": "tokenheat.analyses._tuned_lens_train",
+    "lens_kl": "tokenheat.analyses._tuned_lens_train",
 }
 
-__all__ = ["anchor_similarity", "attribution", "flip_rate", "lens"]
+__all__ = [
+    "TunedLens",
+    "anchor_similarity",
+    "attribution",
+    "flip_rate",
+    "lens",
+    "lens_kl",
+    "train_tuned_lens",
+]
 
 if TYPE_CHECKING:
     from tokenheat.analyses._anchor_similarity import anchor_similarity
     from tokenheat.analyses._attribution import attribution
     from tokenheat.analyses._flip_rate import flip_rate
     from tokenheat.analyses._lens import lens
+    from tokenheat.analyses._tuned_lens import TunedLens
+    from tokenheat.analyses._tuned_lens_train import lens_kl, train_tuned_lens
 
 
 def __getattr__(name: str) -> Any:

@@ -79,11 +79,13 @@ def lens_arrays(
     top_k: int = 10,
     batch_size: int = 8,
     progress: bool = False,
+    translator: Any = None,
 ) -> list[LensResult]:
     """The numeric core of :func:`lens`: one :class:`LensResult` per encoded prompt.
 
     ``adapter`` is a :class:`tokenheat.models.ModelAdapter` (or the TransformerLens one) already
-    placed on its device.
+    placed on its device. ``translator`` (a :class:`~tokenheat.TunedLens`) maps each layer's
+    states before the final norm.
 
     Memory: besides the captured states, three float32 ``(chunk, vocab)`` buffers (see
     :data:`CHUNK_ELEMENTS`), allocated once per call and reused for every chunk and layer;
@@ -106,7 +108,10 @@ def lens_arrays(
         where = mask.reshape(-1).nonzero()[:, 0]  # real tokens
         where = None if where.shape[0] == mask.numel() else where  # no padding: no copies
         with torch.inference_mode():  # final norm once per layer, each state freed once normed
-            normed = {i: adapter.final_norm(_rows(store.pop(i), where)) for i in layers}
+            normed = {
+                i: adapter.final_norm(_translated(translator, i, _rows(store.pop(i), where)))
+                for i in layers
+            }
         states = [normed[i] for i in layers]
         flat_final = _rows(final, where)
         del final, normed
@@ -154,6 +159,11 @@ def lens_arrays(
                 top_ids[:, part], top_probs[:, part],
             )  # fmt: skip
     return [r for r in results if r is not None]
+
+
+def _translated(translator: Any, layer: int, states: Any) -> Any:
+    """``states`` as the tuned lens sees them, or unchanged for the logit lens."""
+    return states if translator is None else translator.translate(layer, states)
 
 
 def _rows(x: Any, where: Any) -> Any:
@@ -295,7 +305,9 @@ def lens(
     device: Any = None,
     dtype: Any = None,
     truncate: bool = False,
-    contexts_per_cell: int = 100,
+    max_contexts_per_cell: int = 100,
+    translator: Any = None,
+    title: str | None = None,
     progress: bool = True,
 ) -> TokenMatrix:
     """Logit lens over layers × input positions.
@@ -334,8 +346,14 @@ def lens(
         Run the model there / in that dtype; it is moved back afterwards.
     truncate : bool
         Cut prompts longer than the model's context instead of raising.
-    contexts_per_cell : int
+    max_contexts_per_cell : int
         At most this many prompts contribute contexts to a cell (the first ones).
+    translator : TunedLens, optional
+        A tuned lens (:func:`tokenheat.train_tuned_lens`) for this model: each layer's
+        states go through its translator before the final norm and unembedding. The
+        title says "Tuned lens" and ``meta["lens"]`` is ``"tuned"`` (else ``"logit"``).
+    title : str, optional
+        The matrix title (default: the lens and the statistic).
     progress : bool
         Show a progress bar.
 
@@ -351,8 +369,9 @@ def lens(
     Raises
     ------
     ValueError
-        For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, or a
-        prompt longer than the model's context with ``truncate=False``.
+        For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, an
+        empty prompt, a prompt longer than the model's context with ``truncate=False``,
+        or a ``translator`` trained for another model.
     TypeError
         For a model that is neither a transformers causal LM nor a HookedTransformer, or
         no tokenizer.
@@ -371,16 +390,60 @@ def lens(
         raise ValueError(f"align must be 'left' or 'right', got {align!r}")
     top_k = check_positive_int("top_k", top_k, minimum=0)
     check_positive_int("batch_size", batch_size)
-    check_positive_int("contexts_per_cell", contexts_per_cell, minimum=0)
+    check_positive_int("max_contexts_per_cell", max_contexts_per_cell, minimum=0)
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
+    if translator is not None:
+        _check_translator(translator, model)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
     encoded = adapter.encode(prompts, chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
+    _check_not_empty(encoded, prompts)
     with adapter.placed(device, dtype):
         results = lens_arrays(
-            adapter, encoded, keys, top_k=top_k, batch_size=batch_size, progress=progress
+            adapter, encoded, keys, top_k=top_k, batch_size=batch_size, progress=progress,
+            translator=translator,
+        )  # fmt: skip
+    matrix = _to_matrix(adapter, encoded, results, keys, stat, align, top_k, max_contexts_per_cell)
+    return _name_lens(matrix, translator, title)
+
+
+def _check_translator(translator: Any, model: Any) -> None:
+    from tokenheat.analyses._tuned_lens import TunedLens
+    from tokenheat.errors import ArgumentTypeError
+
+    if not isinstance(translator, TunedLens):
+        raise ArgumentTypeError(
+            f"translator must be a tokenheat.TunedLens (th.train_tuned_lens or "
+            f"th.TunedLens.load) or None, got {type(translator).__name__}"
         )
-    return _to_matrix(adapter, encoded, results, keys, stat, align, top_k, contexts_per_cell)
+    translator.check_model(model)
+
+
+def _check_not_empty(encoded: list[Any], prompts: Any) -> None:
+    """Refuse a prompt with no tokens (e.g. ``""``), naming which one."""
+    from tokenheat.errors import ArgumentError
+
+    empty = [k for k, e in enumerate(encoded) if len(e) == 0]
+    if empty:
+        k = empty[0]
+        which = "prompts" if isinstance(prompts, str) else f"prompts[{k}]"
+        raise ArgumentError(
+            f"{which} has no tokens, got {encoded[k].text!r}; pass a non-empty text such "
+            "as 'The capital of France is'"
+        )
+
+
+def _name_lens(matrix: TokenMatrix, translator: Any, title: str | None) -> TokenMatrix:
+    """Say which lens made ``matrix``: title (unless ``title`` is given) and meta."""
+    if translator is not None:
+        matrix.title = matrix.title.replace("Logit lens", "Tuned lens", 1)
+        matrix.meta["translator"] = {
+            k: translator.info.get(k) for k in ("model", "fingerprint", "steps", "settings")
+        }
+    matrix.meta["lens"] = "logit" if translator is None else "tuned"
+    if title is not None:
+        matrix.title = title
+    return matrix
 
 
 def _to_matrix(
