@@ -148,6 +148,44 @@ def test_short_training_lowers_held_out_kl_at_every_layer(deep_llama, tokenizer,
     assert torch.all(trained.weight[-1] == 0) and torch.all(trained.bias[-1] == 0)
 
 
+def test_paper_start_from_identity_also_lowers_held_out_kl_at_every_layer(
+    deep_llama, tokenizer
+) -> None:
+    tuned = th.train_tuned_lens(
+        deep_llama, tokenizer, TRAIN_TEXTS, steps=30, init="identity", **FAST
+    )
+    logit = lens_kl(deep_llama, tokenizer, HELD_OUT, seq_len=32, max_windows=32)
+    held = lens_kl(deep_llama, tokenizer, HELD_OUT, translator=tuned, seq_len=32, max_windows=32)
+    assert np.all(held[:-1] < logit[:-1]), (logit, held)
+
+
+def test_least_squares_start_matches_numpy_lstsq(deep_llama, tokenizer) -> None:
+    windows = train_module.token_windows(tokenizer, TRAIN_TEXTS[:5], 32)[:6]
+    adapter = ModelAdapter(deep_llama, tokenizer)
+    fit = train_module.least_squares_fit(adapter, windows, batch_size=4, ridge=0.0)
+    states = {}
+    hooks = [
+        block.register_forward_hook(
+            lambda m, a, out, i=i: states.__setitem__(i, out[0] if isinstance(out, tuple) else out)
+        )
+        for i, block in enumerate(deep_llama.model.layers)
+    ]
+    try:
+        with torch.no_grad():
+            deep_llama(windows)
+    finally:
+        for h in hooks:
+            h.remove()
+    last = states[3].reshape(-1, 32).double().numpy()
+    target = last / np.sqrt((last**2).mean(-1, keepdims=True))
+    for layer, (a, b) in enumerate(fit):
+        h = states[layer].reshape(-1, 32).double().numpy()
+        x = np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+        solution = np.linalg.lstsq(x, target, rcond=None)[0]
+        np.testing.assert_allclose(a.double().numpy() + np.eye(32), solution[:32].T, atol=2e-3)
+        np.testing.assert_allclose(b.double().numpy(), solution[32], atol=2e-3)
+
+
 def test_training_leaves_the_model_as_found(tokenizer) -> None:
     model = make_causal_lm("gpt2", len(tokenizer)).train()
     model.transformer.h[0].mlp.c_fc.weight.requires_grad_(False)
@@ -317,3 +355,21 @@ def test_window_order_is_a_seeded_permutation_per_pass() -> None:
     flat = [r for step in rows for r in step]
     assert sorted(flat[:10]) == list(range(10))  # one pass over the data, then a new order
     assert rows == [train_module.window_rows(s, 3, 10, seed=0) for s in range(4)]
+
+
+def test_demo_draws_the_tuned_lens_beside_the_logit_lens(llama_lm, tokenizer) -> None:
+    from tokenheat.__main__ import _parser
+    from tokenheat.demo._run import beside_logit_lens, tuned_lens_figure
+
+    assert _parser().parse_args(["demo", "--tuned-lens"]).tuned_lens is True
+    assert _parser().parse_args(["demo"]).tuned_lens is False
+    identity = th.TunedLens.identity(llama_lm)
+    tuned = tuned_lens_figure(llama_lm, tokenizer, identity, progress=False)
+    others = [
+        th.TokenMatrix(np.zeros((1, 1)), rows=["r"], cols=["c"], meta={"analysis": name})
+        for name in ("flip_rate", "lens", "attribution")
+    ]
+    placed = beside_logit_lens(others, tuned)
+    assert [m.meta.get("analysis") for m in placed] == ["lens", "lens", "flip_rate", "attribution"]
+    assert placed[0] is others[1] and placed[1] is tuned
+    assert tuned.meta["lens"] == "tuned" and tuned.title.startswith("Tuned lens")

@@ -58,6 +58,8 @@ def train_tuned_lens(
     texts: Any,
     *,
     steps: int = 60,
+    init: Literal["least_squares", "identity"] = "least_squares",
+    fit_windows: int = 64,
     seq_len: int = 128,
     batch_size: int = 2,
     lr: float = 1.0,
@@ -88,8 +90,16 @@ def train_tuned_lens(
         Training text, e.g. ``th.datasets`` texts or Python's ``pydoc_data.topics``; they
         are joined (EOS between texts) and cut into windows of ``seq_len`` tokens.
     steps : int
-        Optimizer steps (0: the untrained lens). The default trains SmolLM2-135M on two
-        CPU cores in a few minutes (bench/README.md).
+        Optimizer steps (0: the untrained lens, whatever ``init``). The default trains
+        SmolLM2-135M on two CPU cores in minutes (bench/README.md).
+    init : {"least_squares", "identity"}
+        Where the KL training starts when ``steps > 0``: the paper's identity, or (the
+        default, for short CPU runs) the least-squares affine map from each block's
+        output to the last block's, normalised, over ``fit_windows`` windows (the linear
+        shortcut of Din et al. 2023, "Jump to Conclusions"; it costs forward passes only,
+        while a KL step costs a full unembedding and its gradient per block).
+    fit_windows : int
+        Windows read for the least-squares start (the first ones of a seeded order).
     seq_len, batch_size : int
         Tokens per window and windows per step.
     lr : float
@@ -141,7 +151,7 @@ def train_tuned_lens(
     from tokenheat.models._select import adapter_for
 
     settings = _check_options(
-        steps=steps, seq_len=seq_len, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        steps=steps, init=init, fit_windows=fit_windows, seq_len=seq_len, batch_size=batch_size, lr=lr, optimizer=optimizer,
         weight_decay=weight_decay, precision=precision, seed=seed,
     )  # fmt: skip
     check_positive_int("checkpoint_every", checkpoint_every)
@@ -179,6 +189,9 @@ def train_tuned_lens(
 def _check_options(**options: Any) -> dict[str, Any]:
     check_positive_int("steps", options["steps"], minimum=0)
     check_positive_int("seq_len", options["seq_len"], minimum=2)
+    check_positive_int("fit_windows", options["fit_windows"])
+    if options["init"] not in ("least_squares", "identity"):
+        raise ArgumentError(f"init must be 'least_squares' or 'identity', got {options['init']!r}")
     check_positive_int("batch_size", options["batch_size"])
     check_positive_int("seed", options["seed"], minimum=0)
     for name in ("lr", "weight_decay"):
@@ -284,6 +297,51 @@ def _states(adapter: Any, rows: Any, layers: list[int]) -> tuple[dict[int, Any],
     return states, logp_final
 
 
+def least_squares_fit(
+    adapter: Any, windows: Any, *, batch_size: int, ridge: float = 1e-4, progress: bool = False
+) -> list[tuple[Any, Any]]:
+    """Per block ``l < n - 1``: ``(A, b)`` with ``(I + A) h_l + b`` the least-squares fit of
+    the last block's output scaled to unit RMS (what the final norm sees, up to its
+    scale-free form), over every position of ``windows``.
+
+    The linear shortcut of Din et al. 2023 ("Jump to Conclusions"), used as the start of
+    the KL training: the normal equations are accumulated in float64 and solved with a
+    ridge of ``ridge`` times the mean diagonal.
+    """
+    import torch
+
+    from tokenheat.analyses._common import progress_bar
+
+    n_layers = len(adapter.blocks)
+    layers = list(range(n_layers))
+    gram: dict[int, Any] = {}
+    cross: dict[int, Any] = {}
+    starts = range(0, windows.shape[0], batch_size)
+    bar = progress_bar(
+        starts, total=len(starts), desc="tuned lens: least squares", enabled=progress
+    )
+    for s in bar:
+        with adapter.capture(layers) as store:
+            adapter.forward(_batch(adapter, windows[s : s + batch_size]))
+        with torch.no_grad():
+            last = store[n_layers - 1].reshape(-1, store[n_layers - 1].shape[-1]).double()
+            target = last / last.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)
+            for layer in layers[:-1]:
+                h = store.pop(layer).reshape(target.shape).double()
+                x = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)
+                gram[layer] = gram.get(layer, 0) + x.T @ x
+                cross[layer] = cross.get(layer, 0) + x.T @ target
+    out = []
+    for layer in layers[:-1]:
+        g = gram[layer]
+        g = g + ridge * g.diagonal().mean() * torch.eye(g.shape[0], dtype=g.dtype)
+        solution = torch.linalg.solve(g, cross[layer])  # (d + 1, d): [M^T; b]
+        d = solution.shape[1]
+        weight = solution[:d].T - torch.eye(d, dtype=solution.dtype)
+        out.append((weight.float(), solution[d].float()))
+    return out
+
+
 def _train_step(adapter: Any, rows: Any, params: list[Any], precision: str) -> list[float]:
     """Forward once, then per block: the KL and its gradient w.r.t. that translator only."""
     import torch
@@ -371,6 +429,8 @@ class _Run:
         import torch
 
         self._resume()
+        if self.step == 0 and self.settings["init"] == "least_squares":
+            self._fit()
         steps, bs = self.settings["steps"], self.settings["batch_size"]
         bar = _bar(self.progress, steps, self.step)
         try:
@@ -405,6 +465,25 @@ class _Run:
             if bar is not None:
                 bar.close()
         return self.lens()
+
+    def _fit(self) -> None:
+        """Start from the least-squares shortcut (not checkpointed: it is redone on resume
+        only when no step was completed)."""
+        import torch
+
+        started = time.perf_counter()
+        n = self.windows.shape[0]
+        order = np.random.default_rng([self.settings["seed"], n]).permutation(n)
+        rows = order[: self.settings["fit_windows"]].tolist()
+        fit = least_squares_fit(
+            self.adapter, self.windows[rows], batch_size=self.settings["batch_size"],
+            progress=self.progress,
+        )  # fmt: skip
+        with torch.no_grad():
+            for (w, b), (w_fit, b_fit) in zip(self.params, fit, strict=True):
+                w.copy_(w_fit)
+                b.copy_(b_fit)
+        self.seconds += time.perf_counter() - started
 
     def lens(self) -> TunedLens:
         import torch
