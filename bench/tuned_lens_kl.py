@@ -4,7 +4,8 @@ Trains (or reads from the cache) the demo's tuned lens (``tokenheat demo --tuned
 Python's documentation topics and the bundled corpus), then measures on documentation
 topics it never saw the mean KL, in nats per token, from the model's final next-token
 distribution to each layer's, for both lenses. Prints a Markdown table and the training
-time, and draws ``bench/tuned_lens_kl.png`` (matplotlib) or ``.svg`` (without it).
+time, and draws ``bench/tuned_lens_kl.png`` (matplotlib) or ``.svg`` (without it);
+``--smoke`` draws into a temporary folder.
 
     python bench/tuned_lens_kl.py                 # SmolLM2-135M-Instruct
     python bench/tuned_lens_kl.py --retrain       # train again instead of using the cache
@@ -45,8 +46,11 @@ def _train(model: Any, tokenizer: Any, args: argparse.Namespace) -> tuple[Any, f
     from tokenheat.demo._run import tuned_lens_texts
 
     options: dict[str, Any] = {"progress": not args.no_progress}
+    for name in ("steps", "fit_windows", "batch_size"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
     if args.smoke:
-        options.update(steps=20, seq_len=32, batch_size=4, fit_windows=32)
+        options.update(steps=20, seq_len=32, batch_size=4, fit_windows=32)  # over the flags
     if args.retrain or args.smoke:
         options.update(cache=True, cache_dir=tempfile.mkdtemp(prefix="tuned-lens-bench-"))
     start = time.perf_counter()
@@ -54,7 +58,7 @@ def _train(model: Any, tokenizer: Any, args: argparse.Namespace) -> tuple[Any, f
     return tuned, time.perf_counter() - start
 
 
-def _plot(kl_logit: Any, kl_tuned: Any, title: str) -> Path:
+def _plot(kl_logit: Any, kl_tuned: Any, title: str, out: Path) -> Path:
     """A line chart of both curves: PNG through matplotlib, else a hand-written SVG."""
     layers = list(range(len(kl_logit)))
     try:
@@ -63,7 +67,7 @@ def _plot(kl_logit: Any, kl_tuned: Any, title: str) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return _svg(kl_logit, kl_tuned, title)
+        return _svg(kl_logit, kl_tuned, title, out)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     ax.plot(layers, kl_logit, "o-", label="logit lens", color="#d62728")
     ax.plot(layers, kl_tuned, "o-", label="tuned lens", color="#1f77b4")
@@ -73,13 +77,13 @@ def _plot(kl_logit: Any, kl_tuned: Any, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = OUT / "tuned_lens_kl.png"
+    path = out / "tuned_lens_kl.png"
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
-def _svg(kl_logit: Any, kl_tuned: Any, title: str) -> Path:
+def _svg(kl_logit: Any, kl_tuned: Any, title: str, out: Path) -> Path:
     width, height, pad = 640, 360, 50
     top = max(max(kl_logit), max(kl_tuned), 1e-9)
     n = max(len(kl_logit) - 1, 1)
@@ -101,7 +105,7 @@ def _svg(kl_logit: Any, kl_tuned: Any, title: str) -> Path:
         f"{top:.2f})</text>",
         "</svg>",
     ]
-    path = OUT / "tuned_lens_kl.svg"
+    path = out / "tuned_lens_kl.svg"
     path.write_text("\n".join(body), encoding="utf-8")
     return path
 
@@ -113,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--held-out-windows", type=int, default=8, help="held-out windows of 128 tokens"
     )
+    parser.add_argument("--steps", type=int, default=None, help="KL steps (default: the library's)")
+    parser.add_argument("--fit-windows", type=int, default=None, help="least-squares windows")
+    parser.add_argument("--batch-size", type=int, default=None, help="windows per KL step")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(["mean", float(kl_logit.mean()), float(kl_tuned.mean()),
                  _common.ratio(float(kl_tuned.mean()), float(kl_logit.mean()))])  # fmt: skip
     print(_common.table(["layer", "logit lens", "tuned lens", "tuned / logit"],
-                        [[r[0], *(round(v, 3) for v in r[1:])] for r in rows]))  # fmt: skip
+                        [[r[0], *(f"{v:.3f}" for v in r[1:])] for r in rows]))  # fmt: skip
     lower = int((kl_tuned[:-1] < kl_logit[:-1]).sum())
     print(
         f"\ntuned lens lower at {lower} of {len(kl_logit) - 1} layers (the last block is the output)"
@@ -171,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )  # fmt: skip
     if not args.no_plot:
-        path = _plot(kl_logit, kl_tuned, f"{name}: held-out KL(final ‖ layer)")
+        out = Path(tempfile.mkdtemp(prefix="tuned-lens-plot-")) if args.smoke else OUT
+        path = _plot(kl_logit, kl_tuned, f"{name}: held-out KL(final ‖ layer)", out)
         print(f"\nwrote {path}")
     return 0
 

@@ -19,6 +19,7 @@ from tokenheat.errors import ArgumentError, ArgumentTypeError, DamagedFileError
 from tokenheat.models import ModelAdapter
 
 train_module = importlib.import_module("tokenheat.analyses._tuned_lens_train")
+fit_module = importlib.import_module("tokenheat.analyses._tuned_lens_fit")
 TOPICS = list(topics.values())
 TRAIN_TEXTS = TOPICS[:40]
 HELD_OUT = TOPICS[60:70]  # other documentation topics than the training ones
@@ -117,7 +118,7 @@ def test_tuned_lens_matches_a_hand_written_reference(llama_lm, tokenizer) -> Non
 def test_lens_kl_matches_a_hand_written_kl_to_the_final_layer(llama_lm, tokenizer) -> None:
     lens = random_lens(llama_lm, seed=3)
     text = TOPICS[5]
-    ids = train_module.token_windows(tokenizer, [text], 24)[:1]
+    ids = fit_module.token_windows(tokenizer, [text], 24)[:1]
     window_text = tokenizer.decode(ids[0])
     got = lens_kl(llama_lm, tokenizer, [text], translator=lens, seq_len=24, max_windows=1)
     # the reference runs the same ids (decode/encode can merge tokens differently)
@@ -160,9 +161,9 @@ def test_paper_start_from_identity_also_lowers_held_out_kl_at_every_layer(
 
 
 def test_least_squares_start_matches_numpy_lstsq(deep_llama, tokenizer) -> None:
-    windows = train_module.token_windows(tokenizer, TRAIN_TEXTS[:5], 32)[:6]
+    windows = fit_module.token_windows(tokenizer, TRAIN_TEXTS[:5], 32)[:6]
     adapter = ModelAdapter(deep_llama, tokenizer)
-    fit = train_module.least_squares_fit(adapter, windows, batch_size=4, ridge=0.0)
+    fit = fit_module.least_squares_fit(adapter, windows, batch_size=4, ridge=0.0)
     states = {}
     hooks = [
         block.register_forward_hook(
@@ -177,7 +178,8 @@ def test_least_squares_start_matches_numpy_lstsq(deep_llama, tokenizer) -> None:
         for h in hooks:
             h.remove()
     last = states[3].reshape(-1, 32).double().numpy()
-    target = last / np.sqrt((last**2).mean(-1, keepdims=True))
+    rms = np.sqrt((last**2).mean(-1, keepdims=True))
+    target = last / rms * rms.mean()  # unit RMS, then the mean RMS again (a uniform scale)
     for layer, (a, b) in enumerate(fit):
         h = states[layer].reshape(-1, 32).double().numpy()
         x = np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)

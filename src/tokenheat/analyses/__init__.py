@@ -17,7 +17,7 @@ _LAZY: dict[str, str] = {
     "attribution": "tokenheat.analyses._attribution",
     "TunedLens": "tokenheat.analyses._tuned_lens",
     "train_tuned_lens": "tokenheat.analyses._tuned_lens_train",
-    "lens_kl": "tokenheat.analyses._tuned_lens_train",
+    "lens_kl": "tokenheat.analyses._tuned_lens_fit",
 }
 
 __all__ = [
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from tokenheat.analyses._flip_rate import flip_rate
     from tokenheat.analyses._lens import lens
     from tokenheat.analyses._tuned_lens import TunedLens
-    from tokenheat.analyses._tuned_lens_train import lens_kl, train_tuned_lens
+    from tokenheat.analyses._tuned_lens_fit import lens_kl
+    from tokenheat.analyses._tuned_lens_train import train_tuned_lens
 
 
 def __getattr__(name: str) -> Any:

@@ -42,11 +42,20 @@ from tokenheat.analyses._tuned_lens import (
     model_fingerprint,
     model_shape,
 )
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.analyses._tuned_lens_fit import (
+    block_states,
+    layer_kl,
+    least_squares_fit,
+    token_windows,
+)
+from tokenheat.errors import ArgumentError
 
-__all__ = ["lens_kl", "token_windows", "train_tuned_lens"]
+__all__ = ["train_tuned_lens"]
 
 CHECKPOINT_FORMAT = "tokenheat.tuned_lens.checkpoint"
+#: Part of every cache key and checkpoint: bump it when training changes, so that lenses
+#: trained the old way are trained again.
+TRAINING_VERSION = 2
 MOMENTUM = 0.9
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("bfloat16", "float32")
@@ -57,11 +66,11 @@ def train_tuned_lens(
     tokenizer: Any,
     texts: Any,
     *,
-    steps: int = 60,
+    steps: int = 30,
     init: Literal["least_squares", "identity"] = "least_squares",
-    fit_windows: int = 64,
+    fit_windows: int = 32,
     seq_len: int = 128,
-    batch_size: int = 2,
+    batch_size: int = 1,
     lr: float = 1.0,
     optimizer: Literal["sgd", "adam"] = "sgd",
     weight_decay: float = 1e-3,
@@ -166,6 +175,7 @@ def train_tuned_lens(
             f"seq_len must fit the model's context of {adapter.max_length} tokens, got {seq_len}"
         )
     settings["texts"] = hashlib.sha256(windows.numpy().tobytes()).hexdigest()[:16]
+    settings["version"] = TRAINING_VERSION
     fingerprint = model_fingerprint(model)
     key = hashlib.sha256(json.dumps([fingerprint, settings], sort_keys=True).encode())
     stem = f"{CACHE_PREFIX}-{fingerprint[:16]}-{key.hexdigest()[:12]}"
@@ -210,44 +220,6 @@ def _check_options(**options: Any) -> dict[str, Any]:
     return dict(options)
 
 
-def token_windows(tokenizer: Any, texts: Any, seq_len: int) -> Any:
-    """``texts`` tokenized, joined with EOS and cut into ``(n, seq_len)`` int64 windows.
-
-    The tail shorter than a window is dropped.
-
-    Raises
-    ------
-    ArgumentTypeError
-        When ``texts`` is not a string or a sequence of strings.
-    ArgumentError
-        When there are no texts, or fewer tokens than one window.
-    """
-    import torch
-
-    items = [texts] if isinstance(texts, str) else texts
-    if items is None or not hasattr(items, "__iter__"):
-        raise ArgumentTypeError(
-            f"texts must be a string or a list of strings, got {type(texts).__name__}"
-        )
-    items = list(items)
-    bad = next((i for i, t in enumerate(items) if not isinstance(t, str)), None)
-    if bad is not None:
-        raise ArgumentTypeError(f"texts[{bad}] must be a string, got {type(items[bad]).__name__}")
-    eos = getattr(tokenizer, "eos_token_id", None)
-    ids: list[int] = []
-    for text in items:
-        ids.extend(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-        if isinstance(eos, int):
-            ids.append(eos)
-    n = len(ids) // seq_len
-    if n == 0:
-        raise ArgumentError(
-            f"texts hold {len(ids)} tokens, fewer than one window of seq_len={seq_len}; pass "
-            "more text (e.g. pydoc_data.topics) or a smaller seq_len"
-        )
-    return torch.tensor(ids[: n * seq_len], dtype=torch.long).view(n, seq_len)
-
-
 def window_rows(step: int, batch_size: int, n_windows: int, seed: int) -> list[int]:
     """The windows of ``step``: a fresh seeded permutation per pass over the data."""
     rows = []
@@ -257,97 +229,12 @@ def window_rows(step: int, batch_size: int, n_windows: int, seed: int) -> list[i
     return rows
 
 
-def layer_kl(adapter: Any, hidden: Any, logp_final: Any, precision: str = "float32") -> Any:
-    """KL(final ‖ lens) per row: ``hidden`` (rows, d) through the final norm and unembedding.
-
-    ``logp_final`` holds the final layer's float32 log-probabilities of the same rows.
-    """
-    import torch
-
-    context: Any = contextlib.nullcontext()
-    if precision == "bfloat16":
-        context = torch.autocast(hidden.device.type, dtype=torch.bfloat16)
-    with context:
-        logits = adapter.logits(hidden)
-    logq = torch.log_softmax(logits.float(), dim=-1)
-    return (logp_final.exp() * (logp_final - logq)).sum(-1)
-
-
-def _batch(adapter: Any, rows: Any) -> Any:
-    import torch
-
-    from tokenheat.models._adapter import Batch
-
-    ids = rows.to(adapter.device)
-    mask = torch.ones_like(ids)
-    positions = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
-    return Batch(list(range(ids.shape[0])), ids, mask, positions, [ids.shape[1]] * ids.shape[0])
-
-
-def _states(adapter: Any, rows: Any, layers: list[int]) -> tuple[dict[int, Any], Any]:
-    """Block outputs ``{layer: (tokens, d)}`` (plain tensors) and the final log-probs."""
-    import torch
-
-    with adapter.capture(layers) as store:
-        final = adapter.forward(_batch(adapter, rows))
-    with torch.no_grad():
-        logits = adapter.logits(final.reshape(-1, final.shape[-1]), normed=True)
-        logp_final = torch.log_softmax(logits.float(), dim=-1)
-    states = {i: store.pop(i).reshape(-1, final.shape[-1]).clone() for i in layers}
-    return states, logp_final
-
-
-def least_squares_fit(
-    adapter: Any, windows: Any, *, batch_size: int, ridge: float = 1e-4, progress: bool = False
-) -> list[tuple[Any, Any]]:
-    """Per block ``l < n - 1``: ``(A, b)`` with ``(I + A) h_l + b`` the least-squares fit of
-    the last block's output scaled to unit RMS (what the final norm sees, up to its
-    scale-free form), over every position of ``windows``.
-
-    The linear shortcut of Din et al. 2023 ("Jump to Conclusions"), used as the start of
-    the KL training: the normal equations are accumulated in float64 and solved with a
-    ridge of ``ridge`` times the mean diagonal.
-    """
-    import torch
-
-    from tokenheat.analyses._common import progress_bar
-
-    n_layers = len(adapter.blocks)
-    layers = list(range(n_layers))
-    gram: dict[int, Any] = {}
-    cross: dict[int, Any] = {}
-    starts = range(0, windows.shape[0], batch_size)
-    bar = progress_bar(
-        starts, total=len(starts), desc="tuned lens: least squares", enabled=progress
-    )
-    for s in bar:
-        with adapter.capture(layers) as store:
-            adapter.forward(_batch(adapter, windows[s : s + batch_size]))
-        with torch.no_grad():
-            last = store[n_layers - 1].reshape(-1, store[n_layers - 1].shape[-1]).double()
-            target = last / last.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)
-            for layer in layers[:-1]:
-                h = store.pop(layer).reshape(target.shape).double()
-                x = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)
-                gram[layer] = gram.get(layer, 0) + x.T @ x
-                cross[layer] = cross.get(layer, 0) + x.T @ target
-    out = []
-    for layer in layers[:-1]:
-        g = gram[layer]
-        g = g + ridge * g.diagonal().mean() * torch.eye(g.shape[0], dtype=g.dtype)
-        solution = torch.linalg.solve(g, cross[layer])  # (d + 1, d): [M^T; b]
-        d = solution.shape[1]
-        weight = solution[:d].T - torch.eye(d, dtype=solution.dtype)
-        out.append((weight.float(), solution[d].float()))
-    return out
-
-
 def _train_step(adapter: Any, rows: Any, params: list[Any], precision: str) -> list[float]:
     """Forward once, then per block: the KL and its gradient w.r.t. that translator only."""
     import torch
     from torch.nn import functional
 
-    states, logp_final = _states(adapter, rows, list(range(len(params))))
+    states, logp_final = block_states(adapter, rows, list(range(len(params))))
     losses = []
     for layer, (weight, bias) in enumerate(params):
         h = states.pop(layer)
@@ -474,15 +361,30 @@ class _Run:
         started = time.perf_counter()
         n = self.windows.shape[0]
         order = np.random.default_rng([self.settings["seed"], n]).permutation(n)
-        rows = order[: self.settings["fit_windows"]].tolist()
+        n_fit, bs = self.settings["fit_windows"], self.settings["batch_size"]
         fit = least_squares_fit(
-            self.adapter, self.windows[rows], batch_size=self.settings["batch_size"],
+            self.adapter, self.windows[order[:n_fit].tolist()], batch_size=max(bs, 8),
             progress=self.progress,
         )  # fmt: skip
+        # Keep the fit only where it beats the identity on windows it did not see (for the
+        # last blocks the logit lens is often closer than any least-squares map).
+        check = order[n_fit : n_fit + bs].tolist() or order[:bs].tolist()
+        kept = []
         with torch.no_grad():
-            for (w, b), (w_fit, b_fit) in zip(self.params, fit, strict=True):
-                w.copy_(w_fit)
-                b.copy_(b_fit)
+            states, logp_final = block_states(
+                self.adapter, self.windows[check], list(range(len(fit)))
+            )
+            for layer, ((w, b), (w_fit, b_fit)) in enumerate(zip(self.params, fit, strict=True)):
+                h = states.pop(layer)
+                fitted = h + torch.nn.functional.linear(h, w_fit, b_fit)
+                if (
+                    layer_kl(self.adapter, fitted, logp_final).mean()
+                    < layer_kl(self.adapter, h, logp_final).mean()
+                ):
+                    w.copy_(w_fit)
+                    b.copy_(b_fit)
+                    kept.append(layer)
+        self.info["least_squares_layers"] = kept
         self.seconds += time.perf_counter() - started
 
     def lens(self) -> TunedLens:
@@ -513,6 +415,7 @@ class _Run:
             "format": CHECKPOINT_FORMAT, "fingerprint": self.info["fingerprint"],
             "settings": self.settings, "step": self.step, "losses": self.losses,
             "seconds": self.seconds, "scalars": scalars,
+            "least_squares_layers": self.info.get("least_squares_layers"),
         }  # fmt: skip
         return tensors, header
 
@@ -577,6 +480,8 @@ class _Run:
         self.opt.load_state_dict(state)
         self.step, self.losses = int(header["step"]), list(header["losses"])
         self.seconds = float(header["seconds"])
+        if header.get("least_squares_layers") is not None:
+            self.info["least_squares_layers"] = header["least_squares_layers"]
 
 
 def _bar(enabled: bool, total: int, initial: int) -> Any:
@@ -587,64 +492,3 @@ def _bar(enabled: bool, total: int, initial: int) -> Any:
     except ImportError:  # pragma: no cover - tqdm comes with transformers
         return None
     return tqdm(total=total, initial=initial, desc="tuned lens", leave=False)
-
-
-def lens_kl(
-    model: Any,
-    tokenizer: Any,
-    texts: Any,
-    *,
-    translator: TunedLens | None = None,
-    seq_len: int = 128,
-    batch_size: int = 2,
-    max_windows: int | None = None,
-    device: Any = None,
-    progress: bool = False,
-) -> np.ndarray:
-    """Mean KL(final ‖ block) per block, in nats, over the token windows of ``texts``.
-
-    The logit lens without ``translator``, else the tuned lens; float32 throughout.
-
-    Parameters
-    ----------
-    model, tokenizer, texts
-        As :func:`train_tuned_lens` (held-out texts for an honest number).
-    translator : TunedLens, optional
-    seq_len, batch_size : int
-    max_windows : int, optional
-        Read at most this many windows (the first ones).
-    device : optional
-    progress : bool
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n_layers,)``; the last block's entry is 0 up to rounding.
-    """
-    import torch
-
-    from tokenheat.analyses._common import progress_bar
-    from tokenheat.models._select import adapter_for
-
-    check_positive_int("seq_len", seq_len, minimum=2)
-    check_positive_int("batch_size", batch_size)
-    adapter = adapter_for(model, tokenizer)
-    if translator is not None:
-        translator.check_model(model)
-    windows = token_windows(adapter.tokenizer, texts, seq_len)
-    if max_windows is not None:
-        windows = windows[: check_positive_int("max_windows", max_windows)]
-    layers = list(range(adapter.n_layers))
-    sums = np.zeros(len(layers))
-    count = 0
-    starts = range(0, windows.shape[0], batch_size)
-    with adapter.placed(device, None), torch.no_grad():
-        for s in progress_bar(starts, total=len(starts), desc="lens KL", enabled=progress):
-            states, logp_final = _states(adapter, windows[s : s + batch_size], layers)
-            for layer in layers:
-                h = states.pop(layer)
-                if translator is not None:
-                    h = translator.translate(layer, h)
-                sums[layer] += float(layer_kl(adapter, h, logp_final).double().sum())
-            count += logp_final.shape[0]
-    return sums / count
