@@ -5,7 +5,13 @@
 # notebooks. Extra arguments go to pytest (e.g. scripts/test.sh -k lens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+lock_before=$(sha256sum package-lock.json)
 bash scripts/setup.sh test
+if [ "$(sha256sum package-lock.json)" != "$lock_before" ]; then
+  echo "package-lock.json was changed by the setup; a fresh setup must leave it as committed" >&2
+  git --no-pager diff --stat -- package-lock.json 2>/dev/null || true
+  exit 1
+fi
 VENV=${TOKENHEAT_VENV:-$(pwd)/.venv}
 export PATH="$VENV/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
