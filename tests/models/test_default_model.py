@@ -192,6 +192,12 @@ def test_cache_root_ignores_empty_variables(monkeypatch, tmp_path):
     assert cache_root() == tmp_path / ".cache" / "tokenheat"
 
 
+def test_cache_root_follows_the_platform_convention(monkeypatch):
+    platformdirs = pytest.importorskip("platformdirs")
+    monkeypatch.delenv("TOKENHEAT_CACHE", raising=False)
+    assert cache_root() == platformdirs.user_cache_path("tokenheat", appauthor=False)
+
+
 def test_cache_root_rejects_non_path():
     with pytest.raises(TypeError, match="cache_dir"):
         cache_root(42)  # type: ignore[arg-type]
