@@ -7,6 +7,7 @@ import pathlib
 import re
 
 import numpy as np
+import pytest
 import tomllib
 
 import tokenheat as th
@@ -72,3 +73,15 @@ def test_a_matrix_shows_as_text_in_a_terminal() -> None:
     assert repr(th.Heatmap(m)) == f"Heatmap({text})"
     empty = th.TokenMatrix(np.full((1, 2), np.nan), rows=["a"], cols=["x", "y"])
     assert repr(empty) == "TokenMatrix(1 row × 2 col, value no finite values, 2 missing)"
+
+
+def test_every_lazy_name_is_exported() -> None:
+    import importlib
+
+    for package in ("tokenheat", "tokenheat.models", "tokenheat.analyses"):
+        mod = importlib.import_module(package)
+        assert set(mod._LAZY) <= set(mod.__all__), package
+        assert set(mod.__all__) <= set(mod._LAZY) | set(vars(mod)), package
+        assert dir(mod) == sorted(mod.__all__)
+    with pytest.raises(AttributeError, match="module 'tokenheat.models' has no attribute 'nope'"):
+        _ = th.models.nope
