@@ -83,5 +83,5 @@ def test_every_lazy_name_is_exported() -> None:
         assert set(mod._LAZY) <= set(mod.__all__), package
         assert set(mod.__all__) <= set(mod._LAZY) | set(vars(mod)), package
         assert dir(mod) == sorted(mod.__all__)
-    with pytest.raises(AttributeError, match="module 'tokenheat.models' has no attribute 'nope'"):
+    with pytest.raises(AttributeError, match=r"module 'tokenheat\.models' has no attribute 'nope'"):
         _ = th.models.nope
