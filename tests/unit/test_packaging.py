@@ -85,3 +85,14 @@ def test_every_lazy_name_is_exported() -> None:
         assert dir(mod) == sorted(mod.__all__)
     with pytest.raises(AttributeError, match=r"module 'tokenheat\.models' has no attribute 'nope'"):
         _ = th.models.nope
+
+
+def test_docs_live_in_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](docs/design.md)" in readme
+    for path in [
+        ROOT / "README.md",
+        ROOT / "CONTRIBUTING.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+    ]:
+        assert "../shared" not in path.read_text(encoding="utf-8"), path
