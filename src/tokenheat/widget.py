@@ -47,7 +47,7 @@ def _asset(name: str) -> pathlib.Path | str:
     return path if path.is_file() else f"missing bundle: {name}"
 
 
-class _LinkedHeatmaps(anywidget.AnyWidget):  # type: ignore[misc]
+class _LinkedHeatmaps(anywidget.AnyWidget):
     """What :class:`Heatmap` and :class:`Dashboard` share: the front end, the spec, the
     selection and its readers. Not for direct use."""
 

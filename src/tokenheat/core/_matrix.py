@@ -205,8 +205,10 @@ class TokenMatrix:
             return False
         if (self.counts is None) != (other.counts is None):
             return False
-        if self.counts is not None and not np.array_equal(
-            self.counts, other.counts, equal_nan=True
+        if (
+            self.counts is not None
+            and other.counts is not None
+            and not np.array_equal(self.counts, other.counts, equal_nan=True)
         ):
             return False
         if not all(
@@ -346,7 +348,9 @@ class TokenMatrix:
             extra_grids = {e: grid(grouped[e].agg(agg)) for e in extras}
         except (TypeError, AttributeError, ValueError) as err:
             raise ValueError(f"agg={agg!r} could not aggregate the value column: {err}") from None
-        counts = grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
+        counts: np.ndarray | None = (
+            grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
+        )
         cell_text = None
         if text is not None:
             firsts = grouped[text].first()
@@ -384,11 +388,13 @@ class TokenMatrix:
 
     def to_html(self, path: Any = None, **kwargs: Any) -> str:
         """Write one self-contained, offline, interactive HTML file (see :func:`tokenheat.to_html`)."""
-        return upper("to_html")(self, path, **kwargs)
+        text: str = upper("to_html")(self, path, **kwargs)
+        return text
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""
-        return upper("to_altair")(self, **kwargs)
+        chart: altair.Chart = upper("to_altair")(self, **kwargs)
+        return chart
 
 
 def _cell_text(cell_text: Any, shape: tuple[int, int]) -> tuple[list[str], np.ndarray] | None:
