@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tokenheat._lazy import lazy_attributes
 from tokenheat._version import __version__
-from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
+from tokenheat.core import ColorScale, Contexts, Corpus, Display, Group, TokenMatrix
 
 _LAZY = {
     "Heatmap": "tokenheat.widget",
@@ -37,6 +37,8 @@ __all__ = [
     "Contexts",
     "Corpus",
     "Dashboard",
+    "Display",
+    "Group",
     "Heatmap",
     "TokenMatrix",
     "__version__",
