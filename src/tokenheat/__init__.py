@@ -43,6 +43,7 @@ __all__ = [
     "Group",
     "Heatmap",
     "TokenMatrix",
+    "TunedLens",
     "__version__",
     "analyses",
     "anchor_similarity",
@@ -56,11 +57,19 @@ __all__ = [
     "save",
     "to_altair",
     "to_html",
+    "train_tuned_lens",
 ]
 
 if TYPE_CHECKING:
     from tokenheat import analyses, models
-    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
+    from tokenheat.analyses import (
+        TunedLens,
+        anchor_similarity,
+        attribution,
+        flip_rate,
+        lens,
+        train_tuned_lens,
+    )
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html

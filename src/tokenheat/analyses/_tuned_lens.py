@@ -366,7 +366,8 @@ def model_shape(model: Any) -> tuple[int, int, str]:
     config = adapter.config
     width = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
     if not isinstance(width, int):
-        width = int(adapter.input_embeddings.weight.shape[-1])
+        embedding: Any = adapter.input_embeddings
+        width = int(embedding.weight.shape[-1])
     return adapter.n_layers, width, adapter.name
 
 

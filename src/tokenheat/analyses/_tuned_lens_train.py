@@ -190,7 +190,11 @@ def train_tuned_lens(
     with adapter.placed(device, None):
         lens = run.train()
     if cache:
-        build_atomically(folder, lambda tmp: lens.save(tmp / CACHE_FILE), marker=lens.info)
+
+        def write(tmp: Path) -> None:
+            lens.save(tmp / CACHE_FILE)
+
+        build_atomically(folder, write, marker=lens.info)
         if checkpoint is not None and Path(checkpoint).is_file():
             os.remove(checkpoint)
     return lens
