@@ -259,9 +259,12 @@ def run_demo(
 
 
 def _load_or_train_tuned_lens(model: Any, tokenizer: Any, progress: bool) -> Any:
-    """``--tuned-lens``: the cached lens, or train it once (minutes on CPU) and cache it."""
+    """``--tuned-lens``: a cached lens of this model (the newest, whatever its settings), or
+    train one once (minutes on CPU) and cache it."""
+    from tokenheat.analyses import TunedLens
+
     start = time.perf_counter()
     print("  tuned lens: from the cache, or trained once on Python's docs and the corpus")
-    tuned = demo_tuned_lens(model, tokenizer, progress=progress)
+    tuned = TunedLens.cached(model) or demo_tuned_lens(model, tokenizer, progress=progress)
     print(f"  {'tuned lens':<18} {time.perf_counter() - start:6.1f} s ({tuned.steps} steps)")
     return tuned
