@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_int_array, describe
+from tokenheat.core._checks import as_int_array, clean_texts, describe, fail
+from tokenheat.errors import ArgumentTypeError
 
 
 class Corpus:
@@ -55,7 +56,9 @@ class Corpus:
         names: Sequence[str] | None = None,
         meta: pd.DataFrame | None = None,
     ) -> None:
-        self.vocab = [str(v) for v in vocab]
+        if vocab is None or isinstance(vocab, str):
+            fail("vocab", "a sequence of token strings", vocab, kind=ArgumentTypeError)
+        self.vocab = clean_texts("vocab", [v if isinstance(v, str) else str(v) for v in vocab])
         self.ids = as_int_array("ids", ids)
         self.offsets = as_int_array("offsets", offsets)
         if self.offsets.size == 0 or self.offsets[0] != 0:
@@ -96,19 +99,20 @@ class Corpus:
         >>> Corpus.from_tokens([["a", "b", "a"]]).vocab
         ['a', 'b']
         """
-        if isinstance(examples, str):
-            raise TypeError(
-                "examples must be a list of token lists, got a single string; "
-                "split it into tokens first, e.g. [text.split()]"
+        if isinstance(examples, str) or not hasattr(examples, "__iter__"):
+            fail(
+                "examples",
+                "a list of token lists, one per example",
+                examples,
+                "split a text into tokens first, e.g. [text.split()]",
+                kind=ArgumentTypeError,
             )
         index: dict[str, int] = {}
         ids: list[int] = []
         offsets = [0]
         for i, example in enumerate(examples):
-            if isinstance(example, str):
-                raise TypeError(
-                    f"examples[{i}] is a string; each example must be a list of token strings"
-                )
+            if isinstance(example, str) or not hasattr(example, "__iter__"):
+                fail(f"examples[{i}]", "a list of token strings", example, kind=ArgumentTypeError)
             for tok in example:
                 ids.append(index.setdefault(str(tok), len(index)))
             offsets.append(len(ids))
@@ -124,18 +128,24 @@ class Corpus:
 
     def tokens(self, i: int) -> list[str]:
         """The token strings of example ``i``."""
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"example {i} is out of range for a corpus of {n} examples")
-        i %= n
+        i = self._index(i)
         return [self.vocab[j] for j in self.ids[self.offsets[i] : self.offsets[i + 1]]]
 
     def length(self, i: int) -> int:
         """Number of tokens in example ``i``."""
-        return int(self.offsets[i + 1] - self.offsets[i])
+        return int(np.diff(self.offsets)[self._index(i)])
+
+    def _index(self, i: Any) -> int:
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            fail("i", f"an int example index in {-n}..{n - 1}", i, kind=ArgumentTypeError)
+        if not -n <= i < n:
+            raise IndexError(f"i must be an example index in {-n}..{n - 1}, got {i}")
+        return int(i) % n
 
     def name(self, i: int) -> str:
         """Display name of example ``i``."""
+        i = self._index(i)
         return self.names[i] if self.names is not None else f"#{i}"
 
     def to_pandas(self) -> pd.DataFrame:
@@ -168,8 +178,8 @@ def _per_example(name: str, values: Sequence[str] | None, n: int) -> list[str] |
     if values is None:
         return None
     if isinstance(values, str):
-        raise TypeError(f"{name} must be a list with one string per example, got a single string")
-    out = [str(v) for v in values]
+        fail(name, "a list with one string per example", values, kind=ArgumentTypeError)
+    out = clean_texts(name, [v if isinstance(v, str) else str(v) for v in values])
     if len(out) != n:
         raise ValueError(f"{name} has {len(out)} entries; the corpus has {n} examples")
     return out
