@@ -217,4 +217,36 @@ describe("decodeSpec", () => {
     };
     expect(() => decodeSpec(reviveBuffers(raw))).toThrow(/corpora\[0\]\.offsets/);
   });
+
+  it("refuses a spec of another version, saying what to do", () => {
+    const raw = minimalSpec();
+    raw.version = 2;
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /_spec\.version: this tokenheat front end draws spec version 1, got 2;.*reinstall/,
+    );
+    delete raw.version;
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(/got none/);
+  });
+
+  it("turns $json leaves (strings holding '<') back into strings, live and from HTML", () => {
+    const raw = minimalSpec();
+    const hostile = ["<!--", "<script>alert(1)</script>"];
+    const bytes = new TextEncoder().encode(JSON.stringify(hostile));
+    const m = (raw.matrices as Record<string, unknown>[])[0];
+    (m.rows as Record<string, unknown>).labels = { $json: { $b64: b64(bytes) } };
+    m.title = { $json: new DataView(new TextEncoder().encode('"<b>t</b>"').buffer) };
+    const spec = decodeSpec(reviveBuffers(raw));
+    expect(spec.matrices[0].rows.labels).toEqual(hostile);
+    expect(spec.matrices[0].title).toBe("<b>t</b>");
+  });
+
+  it("names the field of a $json leaf that is not JSON", () => {
+    const raw = minimalSpec();
+    (raw.matrices as Record<string, unknown>[])[0].title = {
+      $json: { $b64: b64(new TextEncoder().encode("{oops")) },
+    };
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /matrices\[0\]\.title: \$json leaf is not valid UTF-8 JSON/,
+    );
+  });
 });

@@ -346,7 +346,7 @@ def test_a_truncated_file_is_refused(tmp_path, matrix):
     [
         (lambda m: m["matrices"][0].pop("values"), "missing entry 'values'"),
         (lambda m: m["matrices"][0].update(values="nope.npy"), "nope.npy is missing"),
-        (lambda m: m["matrices"][0].update(shape=[3, 3]), "expected \\(3, 3\\)"),
+        (lambda m: m["matrices"][0].update(shape=[3, 3]), r"shape \[3, 3\] does not match"),
         (lambda m: m["matrices"][0].update(corpus=5), "corpus index 5"),
         (
             lambda m: m["matrices"][0]["scale"].update(palette="jet"),
@@ -405,7 +405,9 @@ def test_a_pickled_array_is_refused_without_running_it(tmp_path, matrix):
         return buf.getvalue()
 
     bad = _rewrite(path, tmp_path / "bad.th", evil)
-    with pytest.raises(ValueError, match=r"damaged.*values\.npy is not a plain \.npy array"):
+    with pytest.raises(
+        ValueError, match=r"damaged.*values\.npy holds object, expected a plain array"
+    ):
         th.load(bad)
     assert not marker.exists()
 
