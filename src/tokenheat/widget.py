@@ -10,9 +10,10 @@ import anywidget
 import pandas as pd
 import traitlets
 
+from tokenheat.core._checks import check_positive_int, check_str, fail
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
+from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, check_matrices
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -80,9 +81,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         max_bytes: int | None = DEFAULT_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
-        if isinstance(matrices, TokenMatrix):
-            matrices = [matrices]
-        self.matrices: list[TokenMatrix] = list(matrices)
+        self.matrices: list[TokenMatrix] = check_matrices(matrices)
         self._layout_options: dict[str, Any] = {"columns": columns, "cell_size": cell_size}
         spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
         super().__init__(_spec=spec, **kwargs)
@@ -125,6 +124,18 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         example: int | None = None,
     ) -> None:
         """Select a cell, token or example from Python; the page follows."""
+        n = len(self.matrices)
+        if isinstance(matrix, bool) or not isinstance(matrix, int) or not 0 <= matrix < n:
+            fail("matrix", f"an int index in 0..{n - 1} (one per matrix)", matrix)
+        shape = self.matrices[matrix].shape
+        for name, value, size in (("row", row, shape[0]), ("col", col, shape[1])):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size
+            ):
+                fail(name, f"None or an int index in 0..{size - 1}", value)
+        check_str("token", token, allow_none=True)
+        if example is not None:
+            check_positive_int("example", example, minimum=0)
         self.selected = {
             "matrix": matrix,
             "row": row,
@@ -146,9 +157,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         m = self.matrices[int(sel["matrix"])]
         if m.contexts is None:
             return pd.DataFrame()
-        frame = m.contexts.to_pandas(m.corpus)
-        keep = (frame["row"] == int(sel["row"])) & (frame["col"] == int(sel["col"]))
-        return frame.loc[keep].reset_index(drop=True)
+        entries = m.contexts.cell(int(sel["row"]), int(sel["col"]))
+        return m.contexts.to_pandas(m.corpus, entries=entries)
 
     def to_html(self, path: Any = None, **kwargs: Any) -> str:
         """Write this dashboard as one offline, interactive HTML file."""

@@ -213,30 +213,35 @@ class Contexts:
                     "tokens (pass one score per token, or an empty array)"
                 )
 
-    def to_pandas(self, corpus: Any = None) -> pd.DataFrame:
-        """A tidy frame, one row per entry; with ``corpus``, also the highlighted text."""
+    def to_pandas(self, corpus: Any = None, *, entries: Any = None) -> pd.DataFrame:
+        """A tidy frame, one row per entry; with ``corpus``, also the highlighted text.
+
+        ``entries`` (indices, e.g. from :meth:`cell`) limits the frame to those entries,
+        built from them alone (fast for one cell of millions of contexts).
+        """
+        pick = slice(None) if entries is None else np.asarray(entries, dtype=np.int64)
         data: dict[str, Any] = {
-            "row": self.row,
-            "col": self.col,
-            "example": self.example,
-            "start": self.start,
-            "end": self.end,
+            "row": self.row[pick],
+            "col": self.col[pick],
+            "example": self.example[pick],
+            "start": self.start[pick],
+            "end": self.end[pick],
         }
-        if self.start2 is not None:
-            data["start2"], data["end2"] = self.start2, self.end2
+        if self.start2 is not None and self.end2 is not None:
+            data["start2"], data["end2"] = self.start2[pick], self.end2[pick]
         for name, (cats, codes) in self.labels.items():
-            data[name] = np.asarray([*cats, None], dtype=object)[
-                np.where(codes >= 0, codes, len(cats))
-            ]
-        data.update(self.numeric)
+            sub = codes[pick]
+            data[name] = np.asarray([*cats, None], dtype=object)[np.where(sub >= 0, sub, len(cats))]
+        data.update({k: v[pick] for k, v in self.numeric.items()})
+        ks = range(len(self)) if entries is None else pick.tolist()  # type: ignore[union-attr]
         if self.scores is not None:
-            data["scores"] = [self.scores_of(k) for k in range(len(self))]
+            data["scores"] = [self.scores_of(k) for k in ks]
         frame = _object_frame(data)
-        if corpus is not None and len(self):
+        if corpus is not None and len(frame):
             frame["token"] = pd.Series(
                 [
                     "".join(corpus.tokens(e)[s:t])
-                    for e, s, t in zip(self.example, self.start, self.end, strict=True)
+                    for e, s, t in zip(data["example"], data["start"], data["end"], strict=True)
                 ],
                 dtype=object,
             )
