@@ -39,7 +39,16 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tokenheat' has no attribute {name!r}")
-    mod = importlib.import_module(module)
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name in ("torch", "transformers"):
+            raise ModuleNotFoundError(
+                f"tokenheat.{name} needs {err.name}, which is not installed; install it with "
+                "pip install 'tokenheat[torch]'",
+                name=err.name,
+            ) from err
+        raise
     value = mod if name in _MODULES else getattr(mod, name)
     globals()[name] = value
     return value

@@ -195,6 +195,14 @@ def as_array(name: str, value: Any) -> np.ndarray:
     except ValueError:
         fail(name, "a rectangular array of numbers (all rows of one length)", value)
     if arr.dtype == object:
+        if any(isinstance(x, (str, bytes)) for x in arr.flat):
+            fail(
+                name,
+                "numbers",
+                arr,
+                "it holds strings; convert them with pd.to_numeric(...)",
+                kind=ArgumentTypeError,
+            )
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):

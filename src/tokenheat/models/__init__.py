@@ -72,7 +72,16 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tokenheat.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as err:
+        if err.name in ("torch", "transformers"):
+            raise ModuleNotFoundError(
+                f"tokenheat.models.{name} needs {err.name}, which is not installed; install it "
+                "with pip install 'tokenheat[torch]'",
+                name=err.name,
+            ) from err
+        raise
     globals()[name] = value
     return value
 
