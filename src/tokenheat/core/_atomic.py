@@ -59,7 +59,7 @@ def target_path(path: Any, *, name: str = "path") -> pathlib.Path:
 
 def sweep_stale(folder: pathlib.Path, *, older_than_s: float = STALE_AFTER_S) -> list[pathlib.Path]:
     """Remove tokenheat temporary files in ``folder`` older than ``older_than_s``; return them."""
-    removed = []
+    removed: list[pathlib.Path] = []
     now = time.time()
     try:
         candidates = list(folder.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"))
@@ -108,7 +108,7 @@ def _new_mode(target: pathlib.Path) -> int:
 
 def write_atomic(
     path: Any,
-    write: Callable[[IO[bytes]], None],
+    write: Callable[[IO[bytes]], object],
     *,
     name: str = "path",
     make_parents: bool = False,

@@ -204,8 +204,10 @@ class TokenMatrix:
             return False
         if (self.counts is None) != (other.counts is None):
             return False
-        if self.counts is not None and not np.array_equal(
-            self.counts, other.counts, equal_nan=True
+        if (
+            self.counts is not None
+            and other.counts is not None
+            and not np.array_equal(self.counts, other.counts, equal_nan=True)
         ):
             return False
         if not all(
@@ -375,6 +377,7 @@ class TokenMatrix:
                 f"agg must be a pandas aggregation that works on the value column, got {agg!r} "
                 f"({err})"
             ) from None
+        counts: np.ndarray | None
         if count:
             counts = grid(count) if single else _scatter(grouped[count].sum(min_count=1), shape)
         else:

@@ -201,7 +201,7 @@ class Reader:
                 )
             self.budget.charge(nbytes, name)
             data = bytearray(nbytes)
-            got = fh.readinto(data)
+            got = fh.readinto(data)  # type: ignore[attr-defined]  # a ZipExtFile
         if got != nbytes:
             raise Damaged(f"{name} is cut short")
         return np.frombuffer(data, dtype=dtype).reshape(found)
