@@ -21,6 +21,7 @@ from tokenheat.core._checks import (
 )
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
+from tokenheat.core._display import Display
 from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
 from tokenheat.errors import ArgumentError, ArgumentTypeError
@@ -71,6 +72,9 @@ class TokenMatrix:
         The occurrences behind each cell.
     meta : dict, optional
         Free-form JSON-able metadata (method, model, warnings, ...).
+    display : Display or dict, optional
+        Reading defaults: initial row/column order, printed values, faded thin cells, marked
+        outliers, labelled groups of rows/columns (see :class:`tokenheat.Display`).
 
     Raises
     ------
@@ -109,6 +113,7 @@ class TokenMatrix:
         corpus: Corpus | None = None,
         contexts: Contexts | None = None,
         meta: Mapping[str, Any] | None = None,
+        display: Display | Mapping[str, Any] | None = None,
     ) -> None:
         arr = as_array("values", values)
         if arr.ndim != 2:
@@ -157,6 +162,8 @@ class TokenMatrix:
         self.corpus = corpus
         self.contexts = contexts
         self.meta: dict[str, Any] = dict(meta or {})
+        self.display = Display.coerce(display)
+        self.display.check_against(shape)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -198,6 +205,7 @@ class TokenMatrix:
             and self.cols == other.cols
             and (self.row_kind, self.col_kind) == (other.row_kind, other.col_kind)
             and self.scale == other.scale
+            and self.display == other.display
             and self.extras.keys() == other.extras.keys()
         )
         if not same:
@@ -252,6 +260,7 @@ class TokenMatrix:
             "title": self.title,
             "value_label": self.value_label,
             "scale": self.scale,
+            "display": self.display,
             "row_order": list(self.rows),
             "col_order": list(self.cols),
         }
