@@ -53,6 +53,7 @@ def _full_matrix() -> th.TokenMatrix:
         corpus=corpus,
         contexts=ctx,
         meta={"k": 1},
+        display={"row_groups": [{"label": "g", "start": 0, "end": 1}]},
     )
 
 
@@ -83,6 +84,8 @@ def test_the_widget_spec_has_exactly_the_table_fields():
         assert list(m[part]) == _fields.wire_keys("Axis")
     assert list(m["cell_text"]) == _fields.wire_keys("CellText")
     assert set(m["scale"]) == set(_fields.wire_keys("Scale"))
+    assert list(m["display"]) == _fields.wire_keys("Display")
+    assert list(m["display"]["row_groups"][0]) == _fields.wire_keys("Group")
     assert list(m["extras"][0]) == _fields.wire_keys("NumericColumn")
     assert list(m["contexts"]) == _fields.wire_keys("Contexts")
     assert list(m["contexts"]["labels"][0]) == _fields.wire_keys("LabelColumn")
@@ -99,6 +102,7 @@ def test_the_results_file_has_exactly_the_table_fields(tmp_path):
     assert set(m["rows"]) == set(_fields.th_keys("Axis"))
     assert set(m["cell_text"]) == set(_fields.th_keys("CellText"))
     assert set(m["scale"]) == set(_fields.th_keys("Scale"))
+    assert set(m["display"]) == set(_fields.th_keys("Display"))
     assert set(m["extras"][0]) == set(_fields.th_keys("NumericColumn"))
     assert set(m["contexts"]) == set(_fields.th_keys("Contexts"))
     assert set(m["contexts"]["labels"][0]) == set(_fields.th_keys("LabelColumn"))

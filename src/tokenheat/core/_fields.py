@@ -101,6 +101,7 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("counts", "f32", "(R, C)", optional=True),
         _f("extras", "[NumericColumn]"),
         _f("scale", "Scale"),
+        _f("display", "Display"),
         _f("corpus", "int", optional=True),
         _f("contexts", "Contexts", optional=True),
         Field(wire=None, ts=None, th="meta", kind="json"),
@@ -122,6 +123,21 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("domain", "pair", "(2,)"),
         _f("center", "num", optional=True),
         _f("reverse", "bool"),
+    ),
+    "Display": (
+        _f("row_order", "str", ts="rowOrder"),
+        _f("col_order", "str", ts="colOrder"),
+        _f("cell_text", "str", ts="cellText"),
+        _f("digits", "int"),
+        _f("min_count", "num", ts="minCount", optional=True),
+        _f("mark_outliers", "bool", ts="markOutliers"),
+        _f("row_groups", "[Group]", ts="rowGroups"),
+        _f("col_groups", "[Group]", ts="colGroups"),
+    ),
+    "Group": (
+        _f("label", "str"),
+        _f("start", "int"),
+        _f("end", "int"),
     ),
     "NumericColumn": (
         _f("name", "str"),
@@ -168,6 +184,9 @@ _TS_OVERRIDE = {
     ("Matrix", "nRows"): "number",
     ("Matrix", "nCols"): "number",
     ("Spec", "layout"): "{ columns: number; cellSize: number }",
+    ("Display", "rowOrder"): "Order",
+    ("Display", "colOrder"): "Order",
+    ("Display", "cellText"): '"auto" | "value" | "none"',
 }
 
 
