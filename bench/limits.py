@@ -139,6 +139,29 @@ def contexts_row(browser: Any, n: int, folder: Path) -> tuple[list[Any], bool]:
     ], reached
 
 
+def spread_row(n: int) -> list[Any]:
+    """``selected_contexts()`` when ``n`` contexts are spread over 50 × 20 cells."""
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 50, n), rng.integers(0, 20, n)
+    corpus = th.Corpus.from_tokens([["Ġthe", "Ġcat", "Ġsat", "Ċ"]] * 10)
+    ex = rng.integers(0, 10, n)
+    start = rng.integers(0, 3, n)
+    ctx = th.Contexts(row=rows, col=cols, example=ex, start=start, end=start + 1)
+    labels = [str(i) for i in range(50)]
+    m = th.TokenMatrix(
+        np.ones((50, 20)), rows=labels, cols=labels[:20], corpus=corpus, contexts=ctx
+    )
+    dash = th.Dashboard(m, max_bytes=None)
+    dash.select(0, row=7, col=3)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        frame = dash.selected_contexts()
+        times.append((time.perf_counter() - t0) * 1000)
+    assert len(frame) == int(((rows == 7) & (cols == 3)).sum())
+    return [f"{n:,}", f"{len(frame):,}", f"{median(times):.1f}"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks that it runs")
@@ -172,6 +195,9 @@ def main() -> int:
                 crow,
             )
         )
+    print("\n### Dashboard.selected_contexts(), contexts spread over 1,000 cells\n")
+    spread = [spread_row(n) for n in counts]
+    print(table(["contexts", "in the selected cell", "selected_contexts() ms"], spread))
     print(f"\nload average (1, 5, 15 min): {os.getloadavg()}")
     print(machine_info())
     return 0 if ok else 1
