@@ -26,6 +26,7 @@ runs no code, and every part is checked by the data-model constructors.
               "extras": [{"name": str, "array": ARRAY f4 (R, C)}, ...],
               "scale": {"palette": str, "domain": [lo, hi] | null, "center": float | null,
                         "reverse": bool},
+              "display": {...} | absent,    # reading defaults (tokenheat.Display.to_dict)
               "meta": {...},                # the matrix's free-form metadata
               "corpus": int | null,         # index into "corpora"
               "contexts": Contexts | null}
@@ -38,8 +39,9 @@ runs no code, and every part is checked by the data-model constructors.
                 "numeric": [{"name": str, "array": ARRAY f4 (n)}, ...],
                 "labels": [{"name": str, "categories": [str, ...], "codes": ARRAY i4 (n)}, ...]}
 
+The fields follow the one table of :mod:`tokenheat.core._fields` (``th`` column).
 ``ARRAY`` is the path of an ``.npy`` member of the zip (little-endian; ``i4`` int32, ``f4``
-float32; ``NaN`` = missing). Strings are kept in JSON, never in arrays. Corpus ``meta``
+float32; ``NaN`` = missing; label ``codes`` of ``-1`` = a missing label). Strings are kept in JSON, never in arrays. Corpus ``meta``
 columns of a plain bool/int/float dtype are arrays; other columns are JSON lists (str,
 numbers, null) and load back as object columns. Matrix ``meta`` is written with Python's
 ``json`` (numpy scalars and arrays become numbers and lists; ``NaN`` is kept as ``NaN``).
