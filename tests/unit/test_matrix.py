@@ -94,13 +94,13 @@ def test_cell_text_keeps_none_as_missing():
 def test_contexts_outside_the_matrix_are_rejected():
     corpus = th.Corpus.from_tokens([["a", "b"]])
     ctx = th.Contexts(row=[5], col=[0], example=[0], start=[0], end=[1])
-    with pytest.raises(ValueError, match="outside the matrix"):
+    with pytest.raises(ValueError, match="contexts must point at cells inside the matrix"):
         th.TokenMatrix([[1.0]], rows=["a"], cols=["x"], corpus=corpus, contexts=ctx)
 
 
 def test_contexts_without_corpus_are_rejected():
     ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
-    with pytest.raises(ValueError, match="contexts need a corpus"):
+    with pytest.raises(ValueError, match="corpus must be given with contexts"):
         th.TokenMatrix([[1.0]], rows=["a"], cols=["x"], contexts=ctx)
 
 

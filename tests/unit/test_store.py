@@ -240,7 +240,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, matrix, other):
     bad = th.TokenMatrix(
         matrix.values, matrix.rows, matrix.cols, row_kind="token", meta={"f": object()}
     )
-    with pytest.raises(TypeError, match="matrix 0 has meta that is not JSON-able"):
+    with pytest.raises(TypeError, match="meta of matrix 0 must be JSON-able"):
         th.save(bad, path)
     _same_matrix(th.load(path), other)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.th"]

@@ -14,7 +14,6 @@ from tokenheat.core._checks import (
     as_int_array,
     clean_text,
     clean_texts,
-    describe,
     fail,
 )
 from tokenheat.errors import ArgumentError
@@ -124,9 +123,7 @@ class Contexts:
 
     def _store_scores(self, scores: Sequence[Any], order: np.ndarray, n: int) -> None:
         if isinstance(scores, np.ndarray) or len(scores) != n:
-            raise ValueError(
-                f"scores must be a list with one array per context ({n}), got {describe(scores)}"
-            )
+            fail("scores", f"a list with one array per context ({n})", scores)
         parts: list[np.ndarray] = []
         slot_of: dict[int, int] = {}
         slots = np.empty(n, dtype=np.int64)
@@ -140,7 +137,10 @@ class Contexts:
         lengths = np.array([p.size for p in parts], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if parts else np.zeros(0, np.int64)
         if starts.size and int(lengths.sum()) > np.iinfo(np.int32).max:
-            raise ValueError("scores hold more than 2**31 values; keep fewer contexts")
+            raise ArgumentError(
+                f"scores must hold at most 2**31 values in all, got {int(lengths.sum()):,}; "
+                "keep fewer contexts"
+            )
         self.scores = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         self.score_start = starts[slots].astype(np.int32) if n else np.zeros(0, np.int32)
         self.score_end = (
@@ -178,15 +178,16 @@ class Contexts:
         if not n:
             return
         if self.row.max() >= shape[0] or self.col.max() >= shape[1]:
-            raise ValueError(
-                f"contexts point at cells outside the matrix of shape {shape} "
-                f"(max row {self.row.max()}, max col {self.col.max()})"
+            raise ArgumentError(
+                f"contexts must point at cells inside the matrix of shape {shape}, got max row "
+                f"{self.row.max()}, max col {self.col.max()}"
             )
         if corpus is None:
-            raise ValueError("contexts need a corpus: pass corpus= to the TokenMatrix")
+            raise ArgumentError("corpus must be given with contexts, got None; pass corpus=")
         if self.example.max() >= len(corpus):
-            raise ValueError(
-                f"contexts point at example {self.example.max()} but the corpus has {len(corpus)}"
+            raise ArgumentError(
+                f"contexts must point at examples of the corpus (0..{len(corpus) - 1}), got "
+                f"example {self.example.max()}"
             )
         lengths = np.diff(corpus.offsets)[self.example]
         if np.any(self.end > lengths) or np.any(self.start < 0):
@@ -208,9 +209,9 @@ class Contexts:
             bad = (sizes != 0) & (sizes != lengths)
             if bad.any():
                 k = int(np.argmax(bad))
-                raise ValueError(
-                    f"scores of context {k} have {sizes[k]} values; its example has {lengths[k]} "
-                    "tokens (pass one score per token, or an empty array)"
+                raise ArgumentError(
+                    f"scores must hold one value per token of their example, or none, got "
+                    f"{sizes[k]} values for context {k}, whose example has {lengths[k]} tokens"
                 )
 
     def to_pandas(self, corpus: Any = None, *, entries: Any = None) -> pd.DataFrame:
@@ -248,7 +249,9 @@ class Contexts:
         required = ["row", "col", "example", "start", "end"]
         missing = [c for c in required if c not in frame.columns]
         if missing:
-            raise ValueError(f"frame lacks the columns {missing}; it needs {required}")
+            raise ArgumentError(
+                f"frame must have the columns {required}, got one without {missing}"
+            )
         fixed = set(required) | {"start2", "end2", "scores", "token"}
         numeric, labels = {}, {}
         for name in frame.columns:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_int_array, clean_texts, describe, fail
+from tokenheat.core._checks import as_int_array, check_index_range, clean_texts, fail
 from tokenheat.errors import ArgumentTypeError
 
 
@@ -62,24 +62,25 @@ class Corpus:
         self.ids = as_int_array("ids", ids)
         self.offsets = as_int_array("offsets", offsets)
         if self.offsets.size == 0 or self.offsets[0] != 0:
-            raise ValueError("offsets must start at 0 and have one entry per example plus one")
+            fail("offsets", "one entry per example plus one, starting at 0", self.offsets)
         if np.any(np.diff(self.offsets) < 0):
-            raise ValueError("offsets must be non-decreasing")
+            fail("offsets", "non-decreasing", self.offsets)
         if self.offsets[-1] != self.ids.size:
-            raise ValueError(
-                f"offsets end at {self.offsets[-1]} but ids has {self.ids.size} entries; "
-                "the last offset must equal len(ids)"
+            fail(
+                "offsets",
+                f"ending at len(ids) = {self.ids.size}",
+                self.offsets,
+                f"it ends at {self.offsets[-1]}",
             )
-        if self.ids.size and (self.ids.min() < 0 or self.ids.max() >= len(self.vocab)):
-            raise ValueError(f"ids must index into vocab (0..{len(self.vocab) - 1})")
+        check_index_range("ids", self.ids, 0, len(self.vocab), "indices into vocab")
         n = len(self)
         self.texts = _per_example("texts", texts, n)
         self.names = _per_example("names", names, n)
         if meta is not None:
             if not isinstance(meta, pd.DataFrame):
-                raise TypeError(f"meta must be a pandas DataFrame, got {describe(meta)}")
+                fail("meta", "a pandas DataFrame", meta, kind=ArgumentTypeError)
             if len(meta) != n:
-                raise ValueError(f"meta has {len(meta)} rows; it must have one per example ({n})")
+                fail("meta", f"a frame with one row per example ({n})", meta)
             meta = meta.reset_index(drop=True)
         self.meta = meta
 
@@ -181,5 +182,5 @@ def _per_example(name: str, values: Sequence[str] | None, n: int) -> list[str] |
         fail(name, "a list with one string per example", values, kind=ArgumentTypeError)
     out = clean_texts(name, [v if isinstance(v, str) else str(v) for v in values])
     if len(out) != n:
-        raise ValueError(f"{name} has {len(out)} entries; the corpus has {n} examples")
+        fail(name, f"one entry per example ({n})", values)
     return out

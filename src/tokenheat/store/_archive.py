@@ -68,10 +68,10 @@ from zlib import error as zlib_error
 
 from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
-from tokenheat.core._checks import check_positive_int
+from tokenheat.core._checks import check_positive_int, describe
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.errors import DamagedFileError
+from tokenheat.errors import ArgumentTypeError, DamagedFileError
 from tokenheat.store._members import Budget, Damaged, Reader, Writer, json_default
 
 FORMAT_NAME = "tokenheat"
@@ -95,9 +95,9 @@ def _matrices(obj: Any) -> tuple[list[TokenMatrix], str]:
         or not matrices
         or not all(isinstance(m, TokenMatrix) for m in matrices)
     ):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"obj must be a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard, "
-            f"got {type(obj).__name__}"
+            f"got {describe(obj)}"
         )
     return list(matrices), "Dashboard" if saved != "list" else "list"
 

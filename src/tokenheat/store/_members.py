@@ -15,6 +15,7 @@ from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
+from tokenheat.errors import ArgumentTypeError
 
 
 class Damaged(Exception):
@@ -117,9 +118,9 @@ class Writer:
         try:
             json.dumps(m.meta, default=json_default)
         except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"matrix {index} has meta that is not JSON-able ({err}); keep "
-                "meta to str, numbers, lists and dicts"
+            raise ArgumentTypeError(
+                f"meta of matrix {index} must be JSON-able (str, numbers, lists and dicts), "
+                f"got {err}"
             ) from None
 
         def axis(name: str) -> dict[str, Any]:
