@@ -32,7 +32,9 @@ def test_corpus_rejects_ids_outside_vocab():
 
 
 def test_corpus_texts_length_is_checked():
-    with pytest.raises(ValueError, match=r"texts must be one entry per example \(2\), got a list of length 1"):
+    with pytest.raises(
+        ValueError, match=r"texts must be one entry per example \(2\), got a list of length 1"
+    ):
         th.Corpus.from_tokens([["a"], ["b"]], texts=["a"])
 
 

@@ -63,7 +63,7 @@ import os
 import pathlib
 import zipfile
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, cast
 from zlib import error as zlib_error
 
 from tokenheat._version import __version__
@@ -202,7 +202,7 @@ def _manifest(zf: zipfile.ZipFile, path: pathlib.Path, budget: Budget) -> dict[s
             )
         manifest = MIGRATIONS[version](manifest)
         version += 1
-    return manifest
+    return cast("dict[str, Any]", manifest)
 
 
 def default_budget() -> int:
