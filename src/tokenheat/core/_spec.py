@@ -154,7 +154,8 @@ def build_spec(
     }
     if max_bytes is not None:
         _guard(payload_bytes(spec), max_bytes, matrices)
-    return shield_strings(spec)
+    shielded: dict[str, Any] = shield_strings(spec)
+    return shielded
 
 
 def check_matrices(matrices: Any) -> list[TokenMatrix]:
