@@ -151,6 +151,46 @@ def test_an_nbconvert_page_with_comment_and_script_labels_still_draws(page, tmp_
     assert page.dialogs == []
 
 
+def test_the_last_of_1_5_million_contexts_in_one_cell_is_reachable(page, tmp_path):
+    # 1.5M rows of 28 px are 42M px, beyond Chromium's maximum element height (~33.5M):
+    # the list's spacer is capped and its scroll scaled (js/contexts.ts).
+    n = 1_500_000
+    corpus = th.Corpus.from_tokens([["Ġthe", "Ġcat", "Ġsat"]])
+    zeros = np.zeros(n, np.int32)
+    example = zeros.copy()
+    start = (np.arange(n) % 3).astype(np.int32)
+    ctx = th.Contexts(row=zeros, col=zeros, example=example, start=start, end=start + 1)
+    m = th.TokenMatrix([[1.0, 2.0]], rows=["a"], cols=["x", "y"], corpus=corpus, contexts=ctx)
+    path = tmp_path / "many.html"
+    m.to_html(path, max_bytes=None)
+    _open(page, path)
+    rect = page.evaluate(
+        "() => document.querySelector('[data-testid=th-root]').__tokenheat.cellRect(0, 0, 0)"
+    )
+    page.mouse.click(rect["x"] + rect["w"] / 2, rect["y"] + rect["h"] / 2)
+    page.locator("[data-testid=th-context-row]").first.wait_for(state="visible")
+    shown = page.evaluate(
+        """async () => {
+            const list = document.querySelector('[data-testid=th-context-list]');
+            list.scrollTop = list.scrollHeight;
+            list.dispatchEvent(new Event('scroll'));
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            const view = list.getBoundingClientRect();
+            const rows = [...list.querySelectorAll('[data-testid=th-context-row]')];
+            const inView = rows.filter((e) => {
+                const r = e.getBoundingClientRect();
+                return r.bottom > view.top && r.top < view.bottom;
+            });
+            return {
+                last: Math.max(...inView.map((e) => Number(e.dataset.k))),
+                spacer: list.querySelector('.th-context-spacer').getBoundingClientRect().height,
+            };
+        }"""
+    )
+    assert shown["last"] == n - 1  # the last context is rendered *in view*
+    assert shown["spacer"] <= 10_000_000
+
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from test_hostile_properties import matrices  # noqa: E402
