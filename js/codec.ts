@@ -186,6 +186,28 @@ export function reviveStrings(value: unknown, field = "_spec"): unknown {
   return out;
 }
 
+/**
+ * The selected token as the `selected` trait carries it: a token holding "<" travels as
+ * {"$json": <bytes>} (like the spec's strings), so a notebook's saved widget state holds no
+ * "<" from the data. `unshieldToken` reads either form.
+ */
+export function shieldToken(token: string | null): unknown {
+  if (token === null || !token.includes("<")) return token;
+  const bytes = new TextEncoder().encode(JSON.stringify(token));
+  return { $json: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+export function unshieldToken(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (!isJsonLeaf(value)) return null;
+  try {
+    const out = reviveStrings(value, "selected.token");
+    return typeof out === "string" ? out : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Replace every {"$b64"} leaf of a JSON value by a DataView (what ipywidgets would deliver). */
 export function reviveBuffers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reviveBuffers);

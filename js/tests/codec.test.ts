@@ -5,8 +5,10 @@ import {
   leafBytes,
   reviveBuffers,
   SpecError,
+  shieldToken,
   toFloat32,
   toInt32,
+  unshieldToken,
 } from "../codec";
 
 function b64(bytes: Uint8Array): string {
@@ -248,5 +250,20 @@ describe("decodeSpec", () => {
     expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
       /matrices\[0\]\.title: \$json leaf is not valid UTF-8 JSON/,
     );
+  });
+});
+
+describe("the selected token", () => {
+  it("travels as a $json leaf when it holds '<', and reads back from either form", () => {
+    expect(shieldToken("Ġthe")).toBe("Ġthe");
+    expect(shieldToken(null)).toBeNull();
+    const shielded = shieldToken("<!--<script>");
+    expect(typeof shielded).toBe("object");
+    expect(unshieldToken(shielded)).toBe("<!--<script>");
+    expect(unshieldToken("plain")).toBe("plain");
+    const b = new TextEncoder().encode('"<b>"');
+    expect(unshieldToken({ $json: { $b64: Buffer.from(b).toString("base64") } })).toBe("<b>");
+    expect(unshieldToken({ $json: { $b64: "e29vcHM=" } })).toBeNull();
+    expect(unshieldToken(3)).toBeNull();
   });
 });

@@ -13,7 +13,13 @@ import traitlets
 from tokenheat.core._checks import check_positive_int, check_str, fail
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, check_matrices
+from tokenheat.core._spec import (
+    DEFAULT_MAX_BYTES,
+    build_spec,
+    check_matrices,
+    shield_strings,
+    unshield,
+)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -48,6 +54,23 @@ def _asset(name: str) -> pathlib.Path | str:
     return path if path.is_file() else f"missing bundle: {name}"
 
 
+def _selected_to_json(value: Any, widget: Any) -> Any:
+    """The selection as synced: a token holding ``<`` travels as ``{"$json": bytes}`` so the
+    widget state a notebook saves holds no ``<`` (see ``core/_spec.py``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("token"), str):
+        return value
+    return {**value, "token": shield_strings(value["token"])}
+
+
+def _selected_from_json(value: Any, widget: Any) -> Any:
+    if not isinstance(value, dict) or "token" not in value:
+        return value
+    try:
+        return {**value, "token": unshield(value["token"])}
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return {**value, "token": None}
+
+
 class _LinkedHeatmaps(anywidget.AnyWidget):
     """What :class:`Heatmap` and :class:`Dashboard` share: the front end, the spec, the
     selection and its readers. Not for direct use."""
@@ -58,7 +81,9 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
     _spec = traitlets.Dict().tag(sync=True)
     """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
 
-    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(sync=True)
+    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(
+        sync=True, to_json=_selected_to_json, from_json=_selected_from_json
+    )
     """The current selection, written by clicks and keys in the page: ``matrix``, ``row``,
     ``col`` (indices), ``token`` (str) and ``example`` (corpus index); ``None`` when unset."""
 

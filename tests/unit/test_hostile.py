@@ -311,6 +311,20 @@ def test_widget_state_holds_no_markup_an_html_parser_could_misread():
     assert json.loads(bytes(labels["$json"]).decode()) == _hostile_matrix().rows
 
 
+def test_a_selected_token_holding_markup_is_shielded_in_the_widget_state():
+    embed = pytest.importorskip("ipywidgets.embed")
+    dash = th.Dashboard(_m(rows=["<!--", "<script>"], row_kind="token"))
+    dash.select(0, row=1, col=0, token="<!--<script>")
+    state = json.dumps(embed.embed_data(views=[dash], drop_defaults=False)["manager_state"])
+    assert "<!--" not in state and "<script" not in state
+    synced = dash.get_state()["selected"]
+    assert set(synced["token"]) == {"$json"}
+    dash.set_state({"selected": synced})  # as the page sends it back
+    assert dash.selected["token"] == "<!--<script>"
+    dash.set_state({"selected": {**synced, "token": "plain"}})
+    assert dash.selected["token"] == "plain"
+
+
 def test_hostile_strings_through_to_html_and_altair(tmp_path):
     m = _hostile_matrix()
     text = m.to_html(tmp_path / "p.html")

@@ -233,6 +233,18 @@ def shield_strings(obj: Any) -> Any:
     return obj
 
 
+def unshield(value: Any) -> Any:
+    """Inverse of :func:`shield_strings` for one value: ``{"$json": bytes}`` → its value."""
+    if isinstance(value, dict) and set(value) == {"$json"}:
+        leaf = value["$json"]
+        if isinstance(leaf, dict) and set(leaf) == {"$b64"}:
+            data = base64.b64decode(leaf["$b64"])
+        else:
+            data = bytes(leaf)
+        return json.loads(data.decode("utf-8"))
+    return value
+
+
 def _as_json_leaf(value: Any) -> dict[str, memoryview]:
     text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     return {"$json": memoryview(text.encode("utf-8"))}
