@@ -265,6 +265,10 @@ def _load_or_train_tuned_lens(model: Any, tokenizer: Any, progress: bool) -> Any
 
     start = time.perf_counter()
     print("  tuned lens: from the cache, or trained once on Python's docs and the corpus")
-    tuned = TunedLens.cached(model) or demo_tuned_lens(model, tokenizer, progress=progress)
+    try:
+        tuned = TunedLens.cached(model) or demo_tuned_lens(model, tokenizer, progress=progress)
+    except KeyboardInterrupt:
+        print("  tuned lens: interrupted; its checkpoint is kept, run again to resume")
+        raise
     print(f"  {'tuned lens':<18} {time.perf_counter() - start:6.1f} s ({tuned.steps} steps)")
     return tuned
