@@ -596,3 +596,92 @@ def test_parameters_keep_their_requires_grad_flags(gpt2_lm: Any, tokenizer: Any)
         assert [p.requires_grad for p in gpt2_lm.parameters()][1:] == flags[1:]
     finally:
         gpt2_lm.transformer.wte.weight.requires_grad_(flags[0])
+
+
+@pytest.mark.parametrize("model_name", ["smooth_gpt2", "smooth_llama"])
+def test_plain_zero_baseline_is_f_x_minus_f_zero(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    """``baseline_keep=None`` alone: no sink, zeros everywhere; Σ attributions = f(x) − f(0)."""
+    model = request.getfixturevalue(model_name)
+    m = attribution(model, tokenizer, PROMPT, " Paris", steps=256, baseline_keep=None,
+                    progress=False)  # fmt: skip
+    assert m.meta["sink"] is None and m.meta["baseline_kept"] == {"0": []}
+    emb = embed(model, token_ids(tokenizer, PROMPT))
+    f = lm_logprob(model, token_ids(tokenizer, " Paris"))
+    with torch.no_grad():
+        f_x = float(f(emb[None])[0])
+        want = f_x - float(f(torch.zeros_like(emb)[None])[0])
+    assert float(np.sum(m.values[:, 0])) == pytest.approx(want, rel=0.01)
+    assert m.meta["completeness"][0]["f_x"] == pytest.approx(f_x, rel=1e-5)
+
+
+@pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm"])
+def test_the_sink_is_the_models_own_bos_prefixed_forward(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    """What is compared: the prepended sink changes the function only as the model itself
+    does when run on ``[<|endoftext|>] + ids`` (TransformerLens's prepend_bos). f(x) is the
+    log-probability of that plain forward; f(baseline) that of the sink's own embedding
+    followed by zeros; and a tokenizer that already adds a BOS gets no second one (the
+    result equals the call on the BOS-prefixed text with no sink)."""
+    model = request.getfixturevalue(model_name)
+    ids = token_ids(tokenizer, PROMPT)
+    cat = tokenizer.get_vocab()["Ġcat"]
+    eot = tokenizer.get_vocab()["<|endoftext|>"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(model, tokenizer, PROMPT, "Ġcat", steps=8, progress=False)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([[eot, *ids]])).logits[0, -1]
+        emb = embed(model, [eot, *ids])
+        base = torch.zeros_like(emb)
+        base[0] = emb[0]
+        f_b = torch.log_softmax(model(inputs_embeds=base[None]).logits[0, -1], -1)[cat]
+    entry = m.meta["completeness"][0]
+    assert entry["f_x"] == pytest.approx(float(torch.log_softmax(logits, -1)[cat]), abs=1e-5)
+    assert entry["f_baseline"] == pytest.approx(float(f_b), abs=1e-5)
+    assert m.rows == tokenizer.convert_ids_to_tokens(ids)  # the sink row is not shown
+    bos_tok = make_tokenizer(bos=True)  # adds <|endoftext|> itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = attribution(model, bos_tok, PROMPT, "Ġcat", steps=8, progress=False)
+        plain = attribution(model, bos_tok, PROMPT, "Ġcat", steps=8, sink=None, progress=False)
+    assert own.meta["sink"] is None and own.rows[0] == "<|endoftext|>"
+    np.testing.assert_array_equal(own.values, plain.values)
+    np.testing.assert_allclose(own.values[1:, 0], m.values[:, 0], rtol=1e-5, atol=1e-7)
+
+
+def test_first_position_can_still_be_pinned(gpt2_lm: Any, tokenizer: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=8, progress=False,
+                        baseline_keep=("sink", "first"))  # fmt: skip
+    assert m.values[0, 0] == 0.0 and m.meta["baseline_kept"] == {"0": [0, 1]}
+
+
+def test_progress_bar_counts_integration_points(
+    smooth_llama: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tqdm.auto
+
+    seen: list[tuple[int, int]] = []
+    real = tqdm.auto.tqdm
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def update(self, n: int = 1) -> Any:
+            out = super().update(n)
+            seen.append((int(self.n), int(self.total)))
+            return out
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(smooth_llama, tokenizer, PROMPTS[:2], None, tol=0.01, batch_size=8,
+                        baseline_keep=None, progress=True)  # fmt: skip
+    assert [n for n, _ in seen] == list(range(8, 8 * len(seen) + 1, 8))  # moves every batch
+    assert (
+        seen[-1][0]
+        == seen[-1][1]
+        == sum(s + sum(2**k * 32 for k in range(int(np.log2(s / 32)))) for s in m.meta["steps"])
+    )
