@@ -174,7 +174,11 @@ def attribution(
         special token (the document separator of GPT-2-style pretraining), else the BOS,
         else the EOS token. The sink's row is **not shown** (its attribution is 0 by
         construction): rows are the input's own tokens; ``meta["sink"]`` names the token
-        and the inputs it was prepended to. ``None`` prepends nothing.
+        and the inputs it was prepended to. ``None`` prepends nothing. What the sink
+        changes is only what the model itself does on ``[sink] + ids`` (TransformerLens's
+        ``prepend_bos=True``): f(x) is that forward's log-probability, the content tokens
+        keep their ids and order one position later (tested against a plain
+        ``model(input_ids=[sink, *ids])`` call).
     normalize : {None, "maxabs", "l1"}
         Divide each column by its largest absolute value, or by its sum of absolute values.
     target_position : int
