@@ -52,7 +52,9 @@ def _keep_option(keep: Any) -> tuple[str, ...]:
 
 
 def _is_int(value: Any, minimum: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+    return bool(
+        not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+    )
 
 
 def _check(
