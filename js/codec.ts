@@ -7,15 +7,20 @@ import type {
   CellText,
   Contexts,
   Corpus,
+  Display,
+  Group,
   LabelColumn,
   Matrix,
   NumericColumn,
+  Order,
   Palette,
   Scale,
   Spec,
 } from "./types";
 
 const PALETTES: readonly Palette[] = ["viridis", "magma", "Blues", "Greys", "RdBu", "RdYlGn"];
+/** The spec version this front end draws (`SPEC_VERSION` in src/tokenheat/core/_fields.py). */
+export const SPEC_VERSION = 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Raised for a `_spec` that does not follow js/PROTOCOL.md; the message names the field. */
@@ -146,6 +151,63 @@ export function toInt32(value: unknown, field: string): Int32Array | null {
   );
 }
 
+function isJsonLeaf(value: unknown): value is { $json: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    "$json" in value &&
+    Object.keys(value).length === 1
+  );
+}
+
+const textDecoder = new TextDecoder("utf-8");
+
+/**
+ * Replace every {"$json": <bytes>} leaf by the value its UTF-8 JSON holds. Python sends each
+ * string (or list of strings) that holds "<" this way, so the widget state a notebook stores
+ * carries no "<" that an HTML parser could take for "<!--" or "<script>".
+ */
+export function reviveStrings(value: unknown, field = "_spec"): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => reviveStrings(v, `${field}[${i}]`));
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+  if (isJsonLeaf(value)) {
+    const bytes = leafBytes(value.$json, `${field}.$json`);
+    if (bytes === null) throw new SpecError(`${field}: $json leaf without bytes`);
+    try {
+      return JSON.parse(textDecoder.decode(bytes));
+    } catch {
+      throw new SpecError(`${field}: $json leaf is not valid UTF-8 JSON`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = reviveStrings(v, `${field}.${k}`);
+  return out;
+}
+
+/**
+ * The selected token as the `selected` trait carries it: a token holding "<" travels as
+ * {"$json": <bytes>} (like the spec's strings), so a notebook's saved widget state holds no
+ * "<" from the data. `unshieldToken` reads either form.
+ */
+export function shieldToken(token: string | null): unknown {
+  if (token === null || !token.includes("<")) return token;
+  const bytes = new TextEncoder().encode(JSON.stringify(token));
+  return { $json: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+export function unshieldToken(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (!isJsonLeaf(value)) return null;
+  try {
+    const out = reviveStrings(value, "selected.token");
+    return typeof out === "string" ? out : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Replace every {"$b64"} leaf of a JSON value by a DataView (what ipywidgets would deliver). */
 export function reviveBuffers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reviveBuffers);
@@ -267,6 +329,56 @@ function decodeScale(raw: unknown, field: string): Scale {
   return { palette, kind, domain: [domain[0], domain[1]], center, reverse: o.reverse === true };
 }
 
+const ORDERS: readonly Order[] = [
+  "original",
+  "label",
+  "mean",
+  "max",
+  "variance",
+  "count",
+  "cluster",
+];
+
+function decodeGroups(raw: unknown, field: string, n: number): Group[] {
+  if (raw == null) return [];
+  if (!Array.isArray(raw)) throw new SpecError(`${field}: expected a list, got ${describe(raw)}`);
+  return raw.map((g, i) => {
+    const o = obj(g, `${field}[${i}]`);
+    const start = int(o.start, `${field}[${i}].start`);
+    const end = int(o.end, `${field}[${i}].end`);
+    if (!(start >= 0 && start < end && end <= n)) {
+      throw new SpecError(`${field}[${i}]: span ${start}:${end} is not within 0:${n}`);
+    }
+    return { label: str(o.label), start, end };
+  });
+}
+
+/** The matrix's reading defaults; a spec without them (older writers) gets the defaults. */
+function decodeDisplay(raw: unknown, field: string, nRows: number, nCols: number): Display {
+  const o = raw == null ? {} : obj(raw, field);
+  const order = (v: unknown, name: string): Order => {
+    if (v == null) return "original";
+    if (!ORDERS.includes(v as Order)) {
+      throw new SpecError(`${field}.${name}: unknown order ${JSON.stringify(v)}`);
+    }
+    return v as Order;
+  };
+  const cellText = o.cell_text === "value" || o.cell_text === "none" ? o.cell_text : "auto";
+  const digits = typeof o.digits === "number" && o.digits >= 0 ? Math.min(6, o.digits | 0) : 2;
+  const minCount =
+    typeof o.min_count === "number" && Number.isFinite(o.min_count) ? o.min_count : null;
+  return {
+    rowOrder: order(o.row_order, "row_order"),
+    colOrder: order(o.col_order, "col_order"),
+    cellText,
+    digits,
+    minCount,
+    markOutliers: o.mark_outliers === true,
+    rowGroups: decodeGroups(o.row_groups, `${field}.row_groups`, nRows),
+    colGroups: decodeGroups(o.col_groups, `${field}.col_groups`, nCols),
+  };
+}
+
 function decodeNumeric(raw: unknown, field: string, n: number): NumericColumn[] {
   if (raw == null) return [];
   if (!Array.isArray(raw)) throw new SpecError(`${field}: expected a list, got ${describe(raw)}`);
@@ -357,6 +469,7 @@ function decodeMatrix(raw: unknown, field: string, nCorpora: number): Matrix {
     counts: o.counts == null ? null : f32(o.counts, `${field}.counts`, size),
     extras: decodeNumeric(o.extras, `${field}.extras`, size),
     scale: decodeScale(o.scale ?? {}, `${field}.scale`),
+    display: decodeDisplay(o.display, `${field}.display`, nRows, nCols),
     corpus,
     contexts,
   };
@@ -364,7 +477,14 @@ function decodeMatrix(raw: unknown, field: string, nCorpora: number): Matrix {
 
 /** Check and decode the raw `_spec` trait (DataView or {"$b64"} leaves) into a `Spec`. */
 export function decodeSpec(raw: unknown): Spec {
-  const o = obj(raw, "_spec");
+  const o = obj(reviveStrings(obj(raw, "_spec")), "_spec");
+  if (o.version !== SPEC_VERSION) {
+    throw new SpecError(
+      `_spec.version: this tokenheat front end draws spec version ${SPEC_VERSION}, got ` +
+        `${JSON.stringify(o.version) ?? "none"}; the Python package and the page's bundle ` +
+        "come from different tokenheat versions (reinstall tokenheat and re-run the cell)",
+    );
+  }
   const corpora = (Array.isArray(o.corpora) ? o.corpora : []).map((c, i) =>
     decodeCorpus(c, `corpora[${i}]`),
   );
@@ -377,7 +497,7 @@ export function decodeSpec(raw: unknown): Spec {
   const cellSize =
     typeof layout.cell_size === "number" && layout.cell_size >= 2 ? layout.cell_size : 14;
   return {
-    version: typeof o.version === "number" ? o.version : 1,
+    version: SPEC_VERSION,
     corpora,
     matrices,
     layout: { columns, cellSize },
