@@ -24,6 +24,8 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "from_captum": "tokenheat.interop",
+    "from_inseq": "tokenheat.interop",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
     "datasets": "tokenheat.demo.datasets",

@@ -1,0 +1,158 @@
+"""Results of captum and inseq, run for real on tiny random models, become the matrices
+tokenheat's own attribution computes on the same model (``th.from_captum``, ``th.from_inseq``);
+a 1-D score vector becomes a one-row matrix (``TokenMatrix.from_scores``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_causal_lm
+
+import tokenheat as th
+from tokenheat.errors import ArgumentError, ArgumentTypeError
+
+captum_attr = pytest.importorskip("captum.attr")
+
+PROMPT = "The cat sat on the"
+ANSWER = " mat."
+
+
+@pytest.fixture(scope="module")
+def lm(tokenizer: Any) -> Any:
+    return make_causal_lm("gpt2", len(tokenizer))
+
+
+def tokenheat_attribution(lm: Any, tok: Any, target: Any, method: str, **kw: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # completeness warnings: not what is tested here
+        return th.attribution(
+            lm, tok, PROMPT, target, method=method, baseline=0, baseline_keep=None,
+            progress=False, **kw,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def captum_ig(lm: Any, tokenizer: Any) -> Any:
+    ig = captum_attr.LayerIntegratedGradients(lm, lm.get_input_embeddings())
+    llm = captum_attr.LLMGradientAttribution(ig, tokenizer)
+    # TextTokenInput's baseline is token id 0 at every position, as baseline=0 with nothing kept
+    return llm.attribute(captum_attr.TextTokenInput(PROMPT, tokenizer), target=ANSWER, n_steps=16)
+
+
+def test_captum_integrated_gradients_equal_tokenheat_s(captum_ig, lm, tokenizer) -> None:
+    m = th.from_captum(captum_ig, method="integrated_gradients")
+    ours = tokenheat_attribution(lm, tokenizer, ANSWER, "integrated_gradients", steps=16)
+    first = tokenheat_attribution(lm, tokenizer, "Ġmat", "integrated_gradients", steps=16)
+    assert m.shape == (5, 3) and m.cols == ["mat.", "mat", "."]
+    np.testing.assert_allclose(m.values[:, 0], ours.values[:, 0], atol=1e-5)  # the answer
+    np.testing.assert_allclose(m.values[:, 1], first.values[:, 0], atol=1e-5)  # its 1st token
+
+
+def test_captum_matrix_links_and_has_contexts_like_attribution(captum_ig, tokenizer) -> None:
+    m = th.from_captum(captum_ig)
+    assert (m.row_kind, m.col_kind) == ("position", "target")
+    assert m.rows == m.row_tokens == tokenizer.tokenize(PROMPT)
+    assert m.col_tokens == ["mat.", "mat", "."]
+    assert m.meta["source"] == "captum" and m.meta["method"] == "captum"
+    ctx = m.contexts.to_pandas()
+    assert len(ctx) == 15
+    cell = ctx[(ctx["row"] == 2) & (ctx["col"] == 1)].iloc[0]
+    assert (cell["start"], cell["end"], cell["start2"]) == (2, 3, 4)  # last input position
+    np.testing.assert_allclose(cell["attribution"], m.values[2, 1], rtol=1e-6)
+    assert m.corpus.texts == [PROMPT]
+    assert "mat" in th.to_html(m)
+
+
+def test_captum_columns_option(captum_ig) -> None:
+    assert th.from_captum(captum_ig, columns="sequence").cols == ["mat."]
+    assert th.from_captum(captum_ig, columns="tokens").cols == ["mat", "."]
+    with pytest.raises(ArgumentError, match="columns must be one of"):
+        th.from_captum(captum_ig, columns="rows")
+
+
+def test_captum_feature_ablation_equals_occlusion(lm, tokenizer) -> None:
+    llm = captum_attr.LLMAttribution(captum_attr.FeatureAblation(lm), tokenizer)
+    inp = captum_attr.TextTokenInput(PROMPT, tokenizer)
+    # one forward over input + answer (captum's token-by-token default gives other numbers
+    # for a multi-token answer, while it agrees with a forward by hand for a single token)
+    res = llm.attribute(inp, target=ANSWER, forward_in_tokens=False)
+    m = th.from_captum(res, columns="sequence", method="occlusion")
+    ours = tokenheat_attribution(lm, tokenizer, ANSWER, "occlusion")
+    np.testing.assert_allclose(m.values[:, 0], ours.values[:, 0], atol=1e-5)
+    assert m.title == "Attribution (occlusion)"
+
+
+# ------------------------------------------------------------------------------ inseq
+
+
+@pytest.fixture(scope="module")
+def inseq_model(lm: Any, tokenizer: Any) -> Any:
+    inseq = pytest.importorskip("inseq")
+    return inseq.load_model(lm, "input_x_gradient", tokenizer=tokenizer)
+
+
+@pytest.fixture(scope="module")
+def inseq_out(inseq_model: Any) -> Any:
+    return inseq_model.attribute(
+        [PROMPT, PROMPT + " mat"], [PROMPT + ANSWER, PROMPT + " mat and"],
+        step_scores=["probability"], show_progress=False,
+    )  # fmt: skip
+
+
+def test_inseq_input_x_gradient_equals_tokenheat_s(inseq_out, lm, tokenizer) -> None:
+    # inseq attributes the probability, tokenheat the log-probability: d p = p d log p
+    m = th.from_inseq(
+        inseq_out, sequence=0, aggregator="scores", aggregate_fn="sum", normalize=False
+    )
+    n = len(tokenizer.tokenize(PROMPT))
+    p = m.meta["step_scores"]["probability"][0]
+    ours = tokenheat_attribution(lm, tokenizer, "Ġmat", "gradient_x_input")
+    np.testing.assert_allclose(m.values[:n, 0] / p, ours.values[:, 0], rtol=1e-4, atol=1e-6)
+    assert np.isnan(m.values[n:, 0]).all()  # the answer's own tokens come after it
+    ctx = m.contexts.to_pandas()
+    np.testing.assert_allclose(ctx.loc[ctx["col"] == 0, "score"], np.log(p), rtol=1e-6)
+
+
+def test_inseq_default_aggregation_is_inseq_s(inseq_out, tokenizer) -> None:
+    ms = th.from_inseq(inseq_out)
+    assert isinstance(ms, list) and len(ms) == 2
+    expected = inseq_out.sequence_attributions[1].aggregate().target_attributions.numpy()
+    np.testing.assert_allclose(ms[1].values, expected, atol=1e-6)
+    assert ms[0].rows == tokenizer.tokenize(PROMPT + ANSWER)
+    assert ms[0].cols == ["Ġmat", "."] and ms[0].col_tokens == ["Ġmat", "."]
+    assert ms[0].meta["method"] == "input_x_gradient" and ms[0].meta["source"] == "inseq"
+    assert ms[0].contexts.to_pandas()["start2"].tolist()[:2] == [4, 5]
+
+
+def test_inseq_sequence_out_of_range(inseq_out) -> None:
+    with pytest.raises(ArgumentError, match=r"sequence=2 is out of range: output holds 2"):
+        th.from_inseq(inseq_out, sequence=2)
+
+
+# ------------------------------------------------------------------------ wrong kinds
+
+
+def test_each_converter_names_the_one_that_fits(captum_ig, inseq_out, lm, tokenizer) -> None:
+    with pytest.raises(ArgumentTypeError, match=r"inseq FeatureAttributionOutput.*from_inseq"):
+        th.from_captum(inseq_out)
+    with pytest.raises(ArgumentTypeError, match=r"captum LLMAttributionResult.*from_captum"):
+        th.from_inseq(captum_ig)
+    llm = captum_attr.LLMAttribution(captum_attr.FeatureAblation(lm), tokenizer)
+    with pytest.raises(ArgumentTypeError, match=r"not its result.*\.attribute\(inp"):
+        th.from_captum(llm)
+    with pytest.raises(ArgumentTypeError, match="from_scores"):
+        th.from_captum(torch.zeros(3))
+
+
+def test_a_captum_result_without_token_attr_refuses_tokens_columns(captum_ig) -> None:
+    res = captum_attr.LLMAttributionResult(
+        input_tokens=captum_ig.input_tokens, output_tokens=captum_ig.output_tokens,
+        seq_attr=captum_ig.seq_attr,
+    )  # fmt: skip
+    assert th.from_captum(res).cols == ["mat."]
+    with pytest.raises(ArgumentError, match=r"needs result\.token_attr"):
+        th.from_captum(res, columns="tokens")
