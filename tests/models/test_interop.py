@@ -52,7 +52,9 @@ def test_captum_integrated_gradients_equal_tokenheat_s(captum_ig, lm, tokenizer)
     np.testing.assert_allclose(m.values[:, 1], first.values[:, 0], atol=1e-5)  # its 1st token
 
 
-def test_captum_matrix_links_and_has_contexts_like_attribution(captum_ig, tokenizer) -> None:
+def test_captum_matrix_links_and_has_contexts_like_attribution(
+    captum_ig, tokenizer, tmp_path
+) -> None:
     m = th.from_captum(captum_ig)
     assert (m.row_kind, m.col_kind) == ("position", "target")
     assert m.rows == m.row_tokens == tokenizer.tokenize(PROMPT)
@@ -65,6 +67,8 @@ def test_captum_matrix_links_and_has_contexts_like_attribution(captum_ig, tokeni
     np.testing.assert_allclose(cell["attribution"], m.values[2, 1], rtol=1e-6)
     assert m.corpus.texts == [PROMPT]
     assert "mat" in th.to_html(m)
+    th.save(m, tmp_path / "captum.th")
+    assert th.load(tmp_path / "captum.th").equals(m)
 
 
 def test_captum_columns_option(captum_ig) -> None:
@@ -156,3 +160,38 @@ def test_a_captum_result_without_token_attr_refuses_tokens_columns(captum_ig) ->
     assert th.from_captum(res).cols == ["mat."]
     with pytest.raises(ArgumentError, match=r"needs result\.token_attr"):
         th.from_captum(res, columns="tokens")
+
+
+# -------------------------------------------------------------------------- from_scores
+
+
+def test_from_scores_is_a_linked_one_row_matrix(tmp_path) -> None:
+    tokens = ["The", "Ġcat", "Ġsat", "Ġon", "Ġthe", "Ġmat"]
+    scores = np.array([0.1, -0.5, 0.2, 0.0, np.nan, 1.5])
+    m = th.TokenMatrix.from_scores(tokens, scores, title="salience")
+    assert m.shape == (1, 6) and m.cols == m.col_tokens == tokens
+    assert (m.row_kind, m.col_kind) == ("score", "position")
+    np.testing.assert_array_equal(m.values[0], scores.astype(np.float32))
+    assert m.corpus.texts == ["The cat sat on the mat"]
+    assert m.scale.domain == (-1.5, 1.5)  # negative scores: diverging around 0
+    ctx = m.contexts.to_pandas()
+    assert ctx["start"].tolist() == list(range(6))
+    np.testing.assert_array_equal(ctx["score"], scores.astype(np.float32))
+    assert "salience" in th.to_html(m)
+    th.save(m, tmp_path / "scores.th")
+    assert th.load(tmp_path / "scores.th").equals(m)
+
+
+def test_from_scores_takes_torch_tensors_and_lists() -> None:
+    a = th.TokenMatrix.from_scores(["a", "b"], torch.tensor([1.0, 2.0]))
+    b = th.TokenMatrix.from_scores(["a", "b"], [1, 2])
+    np.testing.assert_array_equal(a.values, b.values)
+    assert b.scale.domain != (-2.0, 2.0)  # all non-negative: the default scale
+
+
+@pytest.mark.parametrize("scores", [[1.0], [[1.0, 2.0]], np.zeros((2, 1))])
+def test_from_scores_refuses_scores_that_do_not_fit(scores) -> None:
+    with pytest.raises(
+        ValueError, match=r"scores must be one-dimensional with one number per token \(2\)"
+    ):
+        th.TokenMatrix.from_scores(["a", "b"], scores)
