@@ -191,10 +191,9 @@ def attribution(
     """
     _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
     keep = _keep_option(baseline_keep)
-    from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
+    from tokenheat.models._select import causal_lm_for
 
-    if is_hooked_transformer(model):
-        model, tokenizer = as_causal_lm(model, tokenizer)
+    model, tokenizer = causal_lm_for(model, tokenizer)
     kind = model_kind(model)
     model.eval()
     jobs, columns, encoded = _build_jobs(
