@@ -195,3 +195,83 @@ def test_from_scores_refuses_scores_that_do_not_fit(scores) -> None:
         ValueError, match=r"scores must be one-dimensional with one number per token \(2\)"
     ):
         th.TokenMatrix.from_scores(["a", "b"], scores)
+
+
+# ------------------------------------------- TransformerBridge (TL 3 and 4), nnsight
+
+TEXTS = ["The cat sat on the mat and then _PAUSE_ the dog came.", "I love this movie, it is great."]
+
+
+def four_analyses(model: Any, tok: Any) -> list[Any]:
+    """The four analyses on ``model`` (with ``tok``, None for the model's own)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [
+            th.lens(model, tok, TEXTS, stat="kl_final", progress=False),
+            th.anchor_similarity(model, tok, TEXTS, max_distance=4, progress=False),
+            th.attribution(model, tok, PROMPT, ANSWER, steps=8, progress=False),
+            th.flip_rate(
+                model, TEXTS, labels=["cat", "sad"], tokenizer=tok, min_count=1, progress=False
+            ),
+        ]
+
+
+def assert_same(a: list[Any], b: list[Any]) -> None:
+    for x, y in zip(a, b, strict=True):
+        assert x.rows == y.rows and x.cols == y.cols
+        np.testing.assert_allclose(x.values, y.values, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def own_tok(tokenizer: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tiny tokenizer reloaded from a folder (TransformerLens reloads it from there)."""
+    folder = tmp_path_factory.mktemp("tokenizer")
+    tokenizer.save_pretrained(folder)
+    return pytest.importorskip("transformers").AutoTokenizer.from_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def bridge(own_tok: Any) -> Any:
+    model_bridge = pytest.importorskip("transformer_lens.model_bridge")
+    hf = make_causal_lm("llama", len(own_tok))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model_bridge.TransformerBridge.boot_transformers(
+            "tiny-llama", hf_model=hf, tokenizer=own_tok, device="cpu"
+        )
+
+
+def test_a_bridge_computes_what_its_hf_model_computes(bridge) -> None:
+    ids = bridge.tokenizer(PROMPT, return_tensors="pt").input_ids
+    with torch.no_grad():
+        np.testing.assert_allclose(bridge(ids), bridge.original_model(ids).logits, atol=1e-4)
+
+
+def test_a_bridge_works_for_the_four_analyses(bridge) -> None:
+    ours = four_analyses(bridge, None)
+    assert_same(ours, four_analyses(bridge.original_model, bridge.tokenizer))
+    assert ours[0].meta["family"] == "llama"
+
+
+def test_lens_from_a_bridge_cache_equals_lens_from_the_bridge(bridge) -> None:
+    # the cache holds the bridge's own hook outputs, an independent path from the HF hooks
+    ids = bridge.to_tokens(TEXTS[0])
+    _, cache = bridge.run_with_cache(ids)
+    a = th.lens(cache, None, ids, progress=False)
+    b = th.lens(bridge, None, TEXTS[0], progress=False)
+    np.testing.assert_allclose(a.values, b.values, atol=1e-4)
+    assert a.cell_text_array().tolist() == b.cell_text_array().tolist()
+    s = th.anchor_similarity(cache, None, ids, anchor="_PAUSE_", max_distance=4, progress=False)
+    t = th.anchor_similarity(
+        bridge, None, TEXTS[0], anchor="_PAUSE_", max_distance=4, progress=False
+    )
+    np.testing.assert_allclose(s.values, t.values, atol=1e-5)
+
+
+def test_nnsight_language_model_works_for_the_four_analyses(tokenizer) -> None:
+    nnsight = pytest.importorskip("nnsight")
+    hf = make_causal_lm("gpt2", len(tokenizer))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LanguageModel's deprecation notice (nnsight 0.8)
+        wrapped = nnsight.LanguageModel(hf, tokenizer=tokenizer)
+    assert_same(four_analyses(wrapped, None), four_analyses(hf, tokenizer))
