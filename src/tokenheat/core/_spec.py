@@ -96,6 +96,7 @@ def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
         "counts": None if m.counts is None else _f32(m.counts),
         "extras": [{"name": k, "values": _f32(v)} for k, v in m.extras.items()],
         "scale": scale,
+        "display": m.display.to_dict(),
         "corpus": corpus_index,
         "contexts": _contexts_spec(m),
     }
