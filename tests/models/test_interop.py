@@ -275,3 +275,23 @@ def test_nnsight_language_model_works_for_the_four_analyses(tokenizer) -> None:
         warnings.simplefilter("ignore")  # LanguageModel's deprecation notice (nnsight 0.8)
         wrapped = nnsight.LanguageModel(hf, tokenizer=tokenizer)
     assert_same(four_analyses(wrapped, None), four_analyses(hf, tokenizer))
+
+
+def test_captum_tensors_of_any_dtype_are_read(captum_ig) -> None:
+    res = captum_attr.LLMAttributionResult(
+        input_tokens=captum_ig.input_tokens, output_tokens=captum_ig.output_tokens,
+        seq_attr=captum_ig.seq_attr.to(torch.bfloat16).requires_grad_(),
+        token_attr=captum_ig.token_attr.double(),
+    )  # fmt: skip
+    m = th.from_captum(res)
+    np.testing.assert_allclose(m.values, th.from_captum(captum_ig).values, rtol=1e-2, atol=1e-2)
+
+
+def test_an_nnsight_model_without_weights_is_a_clear_error(tokenizer, tmp_path) -> None:
+    nnsight = pytest.importorskip("nnsight")
+    make_causal_lm("gpt2", len(tokenizer)).save_pretrained(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = nnsight.LanguageModel(str(tmp_path), tokenizer=tokenizer)  # meta until used
+    with pytest.raises(ArgumentTypeError, match="dispatch=True"):
+        th.lens(lazy, None, PROMPT, progress=False)
