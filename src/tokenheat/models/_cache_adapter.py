@@ -54,7 +54,7 @@ class CacheAdapter(ModelAdapter):
         self.blocks, self.final_norm = inner.blocks, inner.final_norm
         self.padding_side = padding_side
         self._store: dict[int | str, torch.Tensor] | None = None
-        self._lengths: dict[int, int] = {}
+        self._keys: list[int | str] = []
 
     unembedding = property(lambda self: self.inner.unembedding)
     vocab_size = property(lambda self: self.inner.vocab_size)
@@ -113,7 +113,6 @@ class CacheAdapter(ModelAdapter):
                     f"{width} positions; pass the token ids it was computed on "
                     "(prompts=model.to_tokens(text)) so both agree"
                 )
-        self._lengths = {i: len(e) for i, e in enumerate(encoded)}
         return encoded
 
     def _from_ids(self, ids: list[int]) -> EncodedText:
@@ -126,8 +125,9 @@ class CacheAdapter(ModelAdapter):
     ) -> Iterator[dict[int | str, torch.Tensor]]:
         """A dict that :meth:`forward` fills with the cached states of ``layers`` (and ``"emb"``)."""
         store: dict[int | str, torch.Tensor] = {}
-        keys: list[int | str] = list(range(self.n_layers) if layers is None else layers)
-        self._store, self._keys = store, (["emb"] if embeddings else []) + keys
+        keys: list[int | str] = ["emb"] if embeddings else []
+        keys += list(range(self.n_layers) if layers is None else layers)
+        self._store, self._keys = store, keys
         try:
             yield store
         finally:
