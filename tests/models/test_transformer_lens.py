@@ -321,10 +321,10 @@ def test_lens_from_a_cache_equals_lens_from_the_model(tl_own) -> None:
     assert_same_lens(th.lens(cache, None, PROMPTS, stat="kl_final", progress=False), from_model)
     tokens = tl_own.to_tokens(PROMPTS[2])  # token ids work as the prompts too
     _, one = tl_own.run_with_cache(tokens)
-    assert_same_lens(
-        th.lens(one, None, tokens, progress=False),
-        th.lens(tl_own, None, PROMPTS[2], progress=False),
-    )
+    expected = th.lens(tl_own, None, PROMPTS[2], progress=False)
+    assert_same_lens(th.lens(one, None, tokens, progress=False), expected)
+    _, flat = tl_own.run_with_cache(tokens, remove_batch_dim=True)  # (T, d) states
+    assert_same_lens(th.lens(flat, None, PROMPTS[2], progress=False), expected)
 
 
 def test_the_cache_is_read_not_the_model_rerun(tl_own) -> None:
