@@ -295,3 +295,35 @@ def test_an_nnsight_model_without_weights_is_a_clear_error(tokenizer, tmp_path) 
         lazy = nnsight.LanguageModel(str(tmp_path), tokenizer=tokenizer)  # meta until used
     with pytest.raises(ArgumentTypeError, match="dispatch=True"):
         th.lens(lazy, None, PROMPT, progress=False)
+
+
+def test_inseq_encoder_decoder_rows_are_source_then_target(tokenizer) -> None:
+    inseq = pytest.importorskip("inseq")
+    transformers = pytest.importorskip("transformers")
+    config = transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+        decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    t5 = transformers.T5ForConditionalGeneration(config).eval()
+    model = inseq.load_model(t5, "input_x_gradient", tokenizer=tokenizer)
+    source, target = "The cat sat on the mat.", "A quick brown fox"
+    for attribute_target in (False, True):
+        out = model.attribute(
+            source, target, attribute_target=attribute_target, show_progress=False
+        )
+        seq = out.sequence_attributions[0].aggregate()
+        m = th.from_inseq(out)
+        n_src = len(seq.source)
+        assert m.rows == [t.token for t in seq.source] + [t.token for t in seq.target]
+        assert m.cols == [t.token for t in seq.target][1:]
+        np.testing.assert_allclose(m.values[:n_src], seq.source_attributions.numpy(), atol=1e-6)
+        target_rows = m.values[n_src:]
+        if attribute_target:
+            np.testing.assert_allclose(target_rows, seq.target_attributions.numpy(), atol=1e-6)
+        else:
+            assert np.isnan(target_rows).all()
+        # the first output is read after the decoder's start token (<pad>)
+        assert m.contexts.to_pandas()["start2"].iloc[0] == n_src
+        assert m.meta["source_tokens"] == n_src

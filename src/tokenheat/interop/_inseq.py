@@ -35,36 +35,51 @@ def _sequences(output: Any) -> tuple[list[Any], dict[str, Any]]:
     raise wrong_kind("output", output, "an inseq FeatureAttributionOutput (model.attribute(...))")
 
 
+def _main(seq: Any) -> Any:
+    """The attributions that every output has: the source's (encoder-decoder) or the target's."""
+    src = getattr(seq, "source_attributions", None)
+    return src if src is not None else getattr(seq, "target_attributions", None)
+
+
 def _two_d(seq: Any, i: int, aggregator: Any, kwargs: dict[str, Any]) -> Any:
     """``seq`` aggregated by inseq (its default aggregator unless one is given) to 2-D."""
     out = seq.aggregate(aggregator, **kwargs) if (aggregator is not None or kwargs) else seq
-    attr = getattr(out, "target_attributions", None)
-    if attr is None or attr.dim() != 2:
+    if _main(out) is None or _main(out).dim() != 2:
         out = out.aggregate()
-        attr = out.target_attributions
-    if attr is None or attr.dim() != 2:
-        shape = None if attr is None else tuple(attr.shape)
+    parts = [getattr(out, name, None) for name in ("source_attributions", "target_attributions")]
+    shapes = [None if a is None else tuple(a.shape) for a in parts]
+    if _main(out) is None or any(a is not None and a.dim() != 2 for a in parts):
         raise ArgumentError(
-            f"output.sequence_attributions[{i}] has target attributions of shape {shape} after "
-            "aggregation; pass an aggregator that reduces them to (tokens, generated), e.g. "
-            "aggregator='scores', aggregate_fn='sum'"
+            f"output.sequence_attributions[{i}] has attributions of shapes {shapes} (source, "
+            "target) after aggregation; pass an aggregator that reduces them to (tokens, "
+            "generated), e.g. aggregator='scores', aggregate_fn='sum'"
         )
     return out
+
+
+def _grid(out: Any) -> tuple[list[str], np.ndarray, int]:
+    """Tokens, attributions ``(tokens, generated)`` and the target's first row.
+
+    Decoder-only: the target (prompt and generation). Encoder-decoder: the source, then the
+    target, whose rows are NaN unless inseq attributed the target too (``attribute_target``).
+    """
+    target = [str(t.token) for t in out.target]
+    tgt = None if out.target_attributions is None else as_numpy(out.target_attributions)
+    if out.source_attributions is None:
+        return target, tgt, 0
+    src = as_numpy(out.source_attributions)
+    if tgt is None:
+        tgt = np.full((len(target), src.shape[1]), np.nan)
+    source = [str(t.token) for t in out.source]
+    return source + target, np.concatenate([src, tgt]), len(source)
 
 
 def _one(
     seq: Any, i: int, info: dict[str, Any], aggregator: Any, kwargs: dict[str, Any], title: Any
 ) -> Any:
-    if getattr(seq, "source_attributions", None) is not None:
-        raise ArgumentError(
-            f"output.sequence_attributions[{i}] comes from an encoder-decoder model (it has "
-            "source_attributions); from_inseq reads decoder-only outputs, whose target "
-            "attributions cover prompt and generation alike"
-        )
     out = _two_d(seq, i, aggregator, kwargs)
-    tokens = [str(t.token) for t in out.target]
-    values = as_numpy(out.target_attributions)  # (len(target), generated), NaN after each
-    start = int(out.attr_pos_start)
+    tokens, values, offset = _grid(out)  # values: NaN where a token comes after the output
+    start = offset + int(out.attr_pos_start)
     generated = tokens[start : start + values.shape[1]]
     cols = [Column(tok, 0, tok, tok, start + j - 1) for j, tok in enumerate(generated)]
     attr = [values[:, j] for j in range(values.shape[1])]
@@ -83,10 +98,15 @@ def _one(
         "normalize": None,
         "aggregated": aggregator is not None or bool(kwargs) or out is not seq,
         "sequence": i,
+        "source_tokens": offset,
         "step_scores": {k: [float(x) for x in v] for k, v in steps.items()},
     }
     texts = info.get("generated_texts") or []
     text = str(texts[i]) if i < len(texts) else "".join(token_text(t) for t in tokens)
+    if offset:  # encoder-decoder: the source text, then the target's
+        sources = info.get("input_texts") or []
+        source = str(sources[i]) if i < len(sources) else ""
+        text = f"{source}\n{text}" if source else "".join(token_text(t) for t in tokens)
     return attribution_matrix(attr, cols, [Text(tokens, text)], score, None, meta, title)
 
 
@@ -101,7 +121,8 @@ def from_inseq(
     """An inseq attribution output as the matrix :func:`tokenheat.attribution` draws.
 
     Rows are the tokens of the whole sequence (prompt and generation, kind ``"position"``,
-    linked by token); columns are the generated tokens (kind ``"target"``); a cell is how
+    linked by token; for an encoder-decoder model the source tokens, then the target's, NaN
+    unless inseq attributed the target too with ``attribute_target=True``); columns are the generated tokens (kind ``"target"``); a cell is how
     much the row's token contributed to the column's token (NaN where the row comes at or
     after the generated token). Values are inseq's own after its aggregation: by default
     the aggregator inseq picks for the method (gradient methods: the L2 norm over the
@@ -113,7 +134,7 @@ def from_inseq(
     ----------
     output : inseq.FeatureAttributionOutput
         What ``inseq_model.attribute(...)`` returns (or one of its
-        ``sequence_attributions``). Decoder-only models.
+        ``sequence_attributions``), of a decoder-only or an encoder-decoder model.
     sequence : int, optional
         Which input's matrix to return. Default: the matrix when there is one input, a list
         with one matrix per input when there are several.
@@ -140,7 +161,7 @@ def from_inseq(
         If ``output`` is not an inseq attribution output (the message names the converter
         that fits what was passed, e.g. :func:`from_captum`).
     ArgumentError
-        For a ``sequence`` out of range, an encoder-decoder output, or attributions an
+        For a ``sequence`` out of range, or attributions an
         aggregator did not reduce to two dimensions.
 
     Examples
