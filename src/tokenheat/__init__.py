@@ -50,6 +50,8 @@ __all__ = [
     "data",
     "datasets",
     "flip_rate",
+    "from_captum",
+    "from_inseq",
     "lens",
     "load",
     "models",
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html
+    from tokenheat.interop import from_captum, from_inseq
     from tokenheat.store import load, save
     from tokenheat.widget import Dashboard, Heatmap
 

@@ -9,8 +9,9 @@ here: results are recognised by their class, so ``import tokenheat`` stays cheap
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tokenheat._lazy import lazy_attributes
 
 _LAZY: dict[str, str] = {
     "from_captum": "tokenheat.interop._captum",
@@ -23,15 +24,4 @@ if TYPE_CHECKING:
     from tokenheat.interop._captum import from_captum
     from tokenheat.interop._inseq import from_inseq
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokenheat.interop' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

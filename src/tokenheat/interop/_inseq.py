@@ -66,6 +66,7 @@ def _grid(out: Any) -> tuple[list[str], np.ndarray, int]:
     target = [str(t.token) for t in out.target]
     tgt = None if out.target_attributions is None else as_numpy(out.target_attributions)
     if out.source_attributions is None:
+        assert tgt is not None  # _two_d checked it
         return target, tgt, 0
     src = as_numpy(out.source_attributions)
     if tgt is None:
