@@ -353,10 +353,13 @@ def test_from_cache_takes_another_model_for_the_unembedding(tl_own, tokenizer) -
     _, cache = tl_own.run_with_cache(PROMPTS[1])
     adapter = th.models.from_cache(cache, tl_own)
     assert adapter.inner.model is tl_own
+    expected = th.lens(tl_own, None, PROMPTS[1], progress=False)
+    assert_same_lens(th.lens(adapter, None, PROMPTS[1], progress=False), expected)
+    # the cached states follow the model's placement, which is undone afterwards
     assert_same_lens(
-        th.lens(adapter, None, PROMPTS[1], progress=False),
-        th.lens(tl_own, None, PROMPTS[1], progress=False),
+        th.lens(cache, None, PROMPTS[1], dtype=torch.float64, progress=False), expected
     )
+    assert tl_own.W_E.dtype == torch.float32
 
 
 def test_a_cache_that_does_not_fit_is_a_clear_error(tl_own) -> None:

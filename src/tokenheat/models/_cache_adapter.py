@@ -138,11 +138,12 @@ class CacheAdapter(ModelAdapter):
         cached = self._tensor(key)
         weight = next(self.model.parameters())
         width, n_cache = batch.input_ids.shape[1], int(cached.shape[1])
-        out = torch.zeros((len(batch.index), width, cached.shape[-1]), dtype=weight.dtype)
+        shape = (len(batch.index), width, cached.shape[-1])
+        out = torch.zeros(shape, dtype=weight.dtype, device=cached.device)  # where the cache is
         for b, (i, n) in enumerate(zip(batch.index, batch.lengths, strict=True)):
             start = n_cache - n if self.padding_side == "left" else 0
-            out[b, width - n :] = cached[i, start : start + n].to("cpu", weight.dtype)
-        return out.to(weight.device)
+            out[b, width - n :] = cached[i, start : start + n]
+        return out.to(weight.device)  # one copy to the model's device, if it is elsewhere
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Fill the capture dict from the cache; return the final, normed last block output."""
