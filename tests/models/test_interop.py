@@ -327,3 +327,14 @@ def test_inseq_encoder_decoder_rows_are_source_then_target(tokenizer) -> None:
         # the first output is read after the decoder's start token (<pad>)
         assert m.contexts.to_pandas()["start2"].iloc[0] == n_src
         assert m.meta["source_tokens"] == n_src
+
+
+def test_captum_output_probs_become_the_scores(captum_ig) -> None:
+    res = captum_attr.LLMAttributionResult(
+        input_tokens=captum_ig.input_tokens, output_tokens=captum_ig.output_tokens,
+        seq_attr=captum_ig.seq_attr, token_attr=captum_ig.token_attr, output_probs=[0.5, 0.25],
+    )  # fmt: skip
+    m = th.from_captum(res)
+    np.testing.assert_allclose(m.meta["scores"], np.log([0.125, 0.5, 0.25]))
+    ctx = m.contexts.to_pandas().drop_duplicates("col").sort_values("col")
+    np.testing.assert_allclose(ctx["score"], np.log([0.125, 0.5, 0.25]), rtol=1e-6)
