@@ -338,3 +338,22 @@ def test_captum_output_probs_become_the_scores(captum_ig) -> None:
     np.testing.assert_allclose(m.meta["scores"], np.log([0.125, 0.5, 0.25]))
     ctx = m.contexts.to_pandas().drop_duplicates("col").sort_values("col")
     np.testing.assert_allclose(ctx["score"], np.log([0.125, 0.5, 0.25]), rtol=1e-6)
+
+
+def test_a_bridge_in_compatibility_mode_is_read_as_it_computes(own_tok) -> None:
+    model_bridge = pytest.importorskip("transformer_lens.model_bridge")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bridge = model_bridge.TransformerBridge.boot_transformers(
+            "tiny-gpt2", hf_model=make_causal_lm("gpt2", len(own_tok)), tokenizer=own_tok,
+            device="cpu",
+        )  # fmt: skip
+        before = th.lens(bridge, None, TEXTS[1], progress=False)
+        bridge.enable_compatibility_mode(disable_warnings=True)  # folds, centres in place
+    ids = bridge.to_tokens(TEXTS[1])
+    _, cache = bridge.run_with_cache(ids)  # the bridge's own hooks, after processing
+    after = th.lens(bridge, None, TEXTS[1], progress=False)
+    np.testing.assert_allclose(
+        th.lens(cache, None, ids, progress=False).values, after.values, atol=1e-4
+    )
+    np.testing.assert_allclose(after.values, before.values, atol=1e-4)  # the lens is unmoved
