@@ -357,3 +357,12 @@ def test_a_bridge_in_compatibility_mode_is_read_as_it_computes(own_tok) -> None:
         th.lens(cache, None, ids, progress=False).values, after.values, atol=1e-4
     )
     np.testing.assert_allclose(after.values, before.values, atol=1e-4)  # the lens is unmoved
+
+
+def test_a_result_from_an_unsupported_version_names_the_supported_one() -> None:
+    old = type("LLMAttributionResult", (), {"__module__": "captum.attr._core.llm_attr"})()
+    with pytest.raises(ArgumentTypeError, match=r"without seq_attr.*supports captum >= 0\.7"):
+        th.from_captum(old)
+    out = type("FeatureAttributionOutput", (), {"__module__": "inseq.data.attribution"})()
+    with pytest.raises(ArgumentTypeError, match=r"supports inseq >= 0\.6"):
+        th.from_inseq(out)
