@@ -185,7 +185,11 @@ def test_from_scores_is_a_linked_one_row_matrix(tmp_path) -> None:
 def test_from_scores_takes_torch_tensors_and_lists() -> None:
     a = th.TokenMatrix.from_scores(["a", "b"], torch.tensor([1.0, 2.0]))
     b = th.TokenMatrix.from_scores(["a", "b"], [1, 2])
+    c = th.TokenMatrix.from_scores(
+        ["a", "b"], torch.tensor([1.0, 2.0], dtype=torch.bfloat16, requires_grad=True)
+    )
     np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(c.values, b.values)
     assert b.scale.domain != (-2.0, 2.0)  # all non-negative: the default scale
 
 

@@ -119,8 +119,10 @@ def from_captum(
         )
     tokens = [str(t) for t in result.input_tokens]
     outputs = [str(t) for t in result.output_tokens]
-    seq = as_numpy(result.seq_attr).reshape(-1)
-    per_token = None if result.token_attr is None else as_numpy(result.token_attr)
+    seq = as_numpy("result.seq_attr", result.seq_attr).reshape(-1)
+    per_token = (
+        None if result.token_attr is None else as_numpy("result.token_attr", result.token_attr)
+    )
     if columns == "tokens" and per_token is None:
         raise ArgumentError(
             "columns='tokens' needs result.token_attr, which this captum result does not have "
@@ -128,7 +130,7 @@ def from_captum(
             "per-token targets); use columns='sequence'"
         )
     probs = getattr(result, "output_probs", None)
-    logp = np.log(as_numpy(probs).reshape(-1)) if probs is not None else None
+    logp = np.log(as_numpy("result.output_probs", probs).reshape(-1)) if probs is not None else None
     last = len(tokens) - 1
     answer = "".join(outputs)
     attr: list[np.ndarray] = []

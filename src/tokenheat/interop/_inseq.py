@@ -64,11 +64,15 @@ def _grid(out: Any) -> tuple[list[str], np.ndarray, int]:
     target, whose rows are NaN unless inseq attributed the target too (``attribute_target``).
     """
     target = [str(t.token) for t in out.target]
-    tgt = None if out.target_attributions is None else as_numpy(out.target_attributions)
+    tgt = (
+        None
+        if out.target_attributions is None
+        else as_numpy("target_attributions", out.target_attributions)
+    )
     if out.source_attributions is None:
         assert tgt is not None  # _two_d checked it
         return target, tgt, 0
-    src = as_numpy(out.source_attributions)
+    src = as_numpy("source_attributions", out.source_attributions)
     if tgt is None:
         tgt = np.full((len(target), src.shape[1]), np.nan)
     source = [str(t.token) for t in out.source]
@@ -85,7 +89,8 @@ def _one(
     cols = [Column(tok, 0, tok, tok, start + j - 1) for j, tok in enumerate(generated)]
     attr = [values[:, j] for j in range(values.shape[1])]
     steps = {
-        k: as_numpy(v).reshape(-1) for k, v in (getattr(out, "step_scores", None) or {}).items()
+        k: as_numpy(f"step_scores[{k!r}]", v).reshape(-1)
+        for k, v in (getattr(out, "step_scores", None) or {}).items()
     }
     prob = steps.get("probability")
     with np.errstate(divide="ignore"):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.core._checks import as_array
 from tokenheat.errors import ArgumentTypeError
 
 #: class name (as defined in the package) -> (package, what it is, what to call)
@@ -75,11 +76,11 @@ def wrong_kind(argument: str, obj: Any, wanted: str) -> ArgumentTypeError:
     return ArgumentTypeError(f"{argument} must be {wanted}, got {got}{hint}")
 
 
-def as_numpy(value: Any) -> np.ndarray:
-    """A tensor or array from another tool as float64 numpy (detached, on the CPU)."""
-    if hasattr(value, "detach"):
-        value = value.detach().float().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+def as_numpy(name: str, value: Any) -> np.ndarray:
+    """Another tool's tensor or array as float64 numpy, read by tokenheat's one converter
+    (``core._checks.as_array``: detached, on the CPU, bfloat16/float16 cast), named ``name``
+    in any error."""
+    return as_array(name, value).astype(np.float64)
 
 
 def package_version(package: str) -> str:

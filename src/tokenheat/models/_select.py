@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
+try:
+    from torch import nn
+except ModuleNotFoundError as _err:  # a base install: say what to install
+    raise ModuleNotFoundError(
+        "running a model needs PyTorch and transformers, which are not installed; install "
+        "them with pip install 'tokenheat[torch]'",
+        name=_err.name,
+    ) from _err
 
 from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._adapter import ModelAdapter
