@@ -26,6 +26,8 @@ _LAZY = {
     "anchor_similarity": "tokenheat.analyses",
     "train_tuned_lens": "tokenheat.analyses",
     "TunedLens": "tokenheat.analyses",
+    "from_captum": "tokenheat.interop",
+    "from_inseq": "tokenheat.interop",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
     "datasets": "tokenheat.demo.datasets",
@@ -51,6 +53,8 @@ __all__ = [
     "data",
     "datasets",
     "flip_rate",
+    "from_captum",
+    "from_inseq",
     "lens",
     "load",
     "models",
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html
+    from tokenheat.interop import from_captum, from_inseq
     from tokenheat.store import load, save
     from tokenheat.widget import Dashboard, Heatmap
 
