@@ -261,6 +261,8 @@ def test_interrupted_training_resumes_to_the_same_translators(
     with pytest.raises(KeyboardInterrupt):
         th.train_tuned_lens(deep_llama, tokenizer, TRAIN_TEXTS, checkpoint=checkpoint, **options)
     assert checkpoint.is_file()
+    assert not any(m._forward_hooks for m in deep_llama.modules())  # left as found
+    assert all(p.grad is None for p in deep_llama.parameters()) and not deep_llama.training
     monkeypatch.setattr(train_module, "_train_step", real_step)
     with pytest.raises(ArgumentError, match="other settings"):
         th.train_tuned_lens(
