@@ -24,6 +24,7 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "merge": "tokenheat.analyses",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
     "datasets": "tokenheat.demo.datasets",

@@ -14,15 +14,27 @@ _LAZY: dict[str, str] = {
     "anchor_similarity": "tokenheat.analyses._anchor_similarity",
     "flip_rate": "tokenheat.analyses._flip_rate",
     "attribution": "tokenheat.analyses._attribution",
+    "merge": "tokenheat.analyses._merge",
+    "hidden_means": "tokenheat.analyses._anchor_similarity",
+    "HiddenMeans": "tokenheat.analyses._anchor_similarity",
 }
 
-__all__ = ["anchor_similarity", "attribution", "flip_rate", "lens"]
+__all__ = [
+    "HiddenMeans",
+    "anchor_similarity",
+    "attribution",
+    "flip_rate",
+    "hidden_means",
+    "lens",
+    "merge",
+]
 
 if TYPE_CHECKING:
     from tokenheat.analyses._anchor_similarity import anchor_similarity
     from tokenheat.analyses._attribution import attribution
     from tokenheat.analyses._flip_rate import flip_rate
     from tokenheat.analyses._lens import lens
+    from tokenheat.analyses._merge import merge
 
 
 def __getattr__(name: str) -> Any:

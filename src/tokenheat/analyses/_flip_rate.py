@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
-from tokenheat.analyses._common import progress_bar
+from tokenheat.analyses._common import placed_module, progress_bar
 from tokenheat.analyses._perturb import (
     PerturbationPool,
     Record,
@@ -22,8 +23,9 @@ from tokenheat.analyses._perturb import (
     wilson_interval,
     word_units,
 )
+from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
 
-__all__ = ["flip_rate"]
+__all__ = ["build_flip_matrix", "flip_rate"]
 
 _PERTURB = ("delete", "mask", "replace")
 _UNITS = ("word", "token")
@@ -108,7 +110,11 @@ def flip_rate(
     normalize: bool = True,
     max_contexts_per_cell: int = 200,
     title: str | None = None,
-) -> Any:
+    device: Any = None,
+    dtype: Any = None,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
+) -> TokenMatrix:
     """Share of occurrences of each word (or token) whose removal flips the prediction.
 
     Every unit of every text is perturbed once; a *flip* is a change of the predicted label
@@ -161,16 +167,28 @@ def flip_rate(
     normalize : bool
         For ``unit="word"``: lower-case words and strip surrounding punctuation to form rows.
     max_contexts_per_cell : int
-        Keep at most this many contexts (the first ones) per cell.
+        Keep at most this many contexts per cell: those of its first occurrences in (text,
+        position) order, the same ones however the texts are split into shards.
     title : str, optional
         Heatmap title.
+    device, dtype : optional
+        Run a torch model (or a classifier holding one as ``.model``) there / in that
+        dtype (e.g. ``torch.bfloat16``); it is moved back afterwards.
+    engine : {"local", "ray"}
+        ``"ray"`` shards ``texts`` (a list, or a ``ray.data.Dataset`` with a ``text``
+        column) over a Ray actor pool and merges the shards (:func:`tokenheat.merge`);
+        ``classifier`` may then also be a loader: a local model path, or a zero-argument
+        callable returning ``(model, tokenizer)``. See :func:`tokenheat.engines.run_engine`.
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
 
     Returns
     -------
     TokenMatrix
         Rows: units (kind ``"token"``), columns: buckets (kind ``"bucket"``); values: flip
         rate in [0, 1], NaN where a unit never occurs in a bucket; ``counts``: occurrences;
-        extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%). Contexts per occurrence with
+        extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%). ``meta["tallies"]`` holds
+        every unit's counts, so :func:`tokenheat.merge` ranks shards' rows after merging. Contexts per occurrence with
         ``orig_label``, ``new_label``, ``p_orig``, ``p_new`` (probability of the original label
         before and after) and ``flipped``.
 
@@ -184,33 +202,108 @@ def flip_rate(
     >>> m = th.flip_rate(clf, texts, perturb="mask", unit="word")  # doctest: +SKIP
     >>> m.to_pandas().sort_values("value").tail()  # doctest: +SKIP
     """
-    from tokenheat.models._classifier import as_classifier
+    if engine != "local":
+        from tokenheat.engines import run_engine
 
+        return run_engine(
+            "flip_rate", engine, ray_options, classifier, texts, tokenizer=tokenizer,
+            options=dict(
+                perturb=perturb, unit=unit, n_buckets=n_buckets, min_count=min_count,
+                top_k=top_k, target_class=target_class, rank=rank, mask_token=mask_token,
+                replacement=replacement, batch_size=batch_size, labels=labels,
+                normalize=normalize, max_contexts_per_cell=max_contexts_per_cell, title=title,
+                device=device, dtype=dtype,
+            ),
+            progress=progress,
+        )  # fmt: skip
     cap = max_contexts_per_cell
     _check_args(
         perturb, unit, rank, n_buckets, min_count, top_k, batch_size, cap, mask_token, replacement
     )
     if isinstance(texts, str):
         raise TypeError("texts must be a list of str, got a single str; wrap it in a list: [text]")
+    with placed_module(classifier, device, dtype):
+        setup = _setup(classifier, tokenizer, labels, batch_size, unit, perturb, mask_token)
+        setup.fill = replacement if perturb != "mask" else setup.fill
+        target = _resolve_target(target_class, setup.labels)
+        opts = dict(
+            unit=unit, perturb=perturb, normalize=normalize, batch_size=batch_size,
+            n_buckets=n_buckets, cap=cap,
+        )  # fmt: skip
+        tally, corpus, counts = _count(setup, texts, opts, target, progress)
+    meta = {
+        "analysis": "flip_rate",
+        "perturb": perturb,
+        "unit": unit,
+        "normalize": bool(normalize) if unit == "word" else False,
+        "fill": setup.fill
+        if isinstance(setup.fill, str)
+        else (None if setup.fill is None else "callable"),
+        "n_buckets": n_buckets,
+        "min_count": min_count,
+        "rank": rank,
+        "target_class": None if target is None else setup.labels[target],
+        "labels": setup.labels,
+        **counts,
+        "max_contexts_per_cell": cap,
+        "model": setup.name,
+    }
+    return build_flip_matrix(
+        tally_state(tally),
+        corpus=Corpus(*corpus, texts=texts if isinstance(texts, list) else None),
+        top_k=top_k,
+        title=title,
+        meta=meta,
+    )
+
+
+@dataclass
+class _Setup:
+    clf: Any
+    labels: list[str]
+    tok: Any
+    fill: Any
+    name: str
+
+
+def _setup(
+    classifier: Any,
+    tokenizer: Any,
+    labels: Any,
+    batch_size: int,
+    unit: str,
+    perturb: str,
+    mask_token: Any,
+) -> _Setup:
+    from tokenheat.models._classifier import as_classifier
+
     is_model = hasattr(classifier, "config") and not hasattr(classifier, "predict_proba")
     clf = as_classifier(
         classifier, tokenizer, labels=labels, **({"batch_size": batch_size} if is_model else {})
     )
-    class_labels = [str(label) for label in clf.labels]
-    k = len(class_labels)
-    target = _resolve_target(target_class, class_labels)
     tok = tokenizer if tokenizer is not None else getattr(clf, "tokenizer", None)
     if unit == "token" and tok is None:
         raise ValueError("unit='token' needs a tokenizer: pass tokenizer=... or use unit='word'")
-    fill: Any = replacement
+    fill: Any = None
     if perturb == "mask":
         fill = (
             mask_token or getattr(tok, "mask_token", None) or getattr(clf, "mask_string", "[MASK]")
         )
+    return _Setup(clf, [str(label) for label in clf.labels], tok, fill, model_name(classifier))
 
+
+def _count(
+    setup: _Setup,
+    texts: Iterable[str],
+    opts: dict[str, Any],
+    target: int | None,
+    progress: bool,
+) -> tuple[Tally, tuple[list[str], np.ndarray, np.ndarray], dict[str, int]]:
+    """Classify every text and its perturbations, counting flips per (unit, bucket)."""
+    clf, k, batch_size, unit = setup.clf, len(setup.labels), opts["batch_size"], opts["unit"]
     predict = checked_predict(clf, k)
     sharing = prefix_sharing(clf, k)
-    tally = Tally(n_buckets, cap)
+    tally = Tally(opts["n_buckets"], opts["cap"])
     pool = PerturbationPool(
         predict,
         batch_size,
@@ -234,132 +327,168 @@ def flip_rate(
         for text, p, state in zip(chunk, originals, states, strict=True):
             example = n_texts
             n_texts += 1
-            units = token_units(text, tok) if unit == "token" else word_units(text, normalize)
+            if unit == "token":
+                units = token_units(text, setup.tok)
+            else:
+                units = word_units(text, opts["normalize"])
             ids.extend(vocab.setdefault(s, len(vocab)) for s in units.surface)
             offsets.append(len(ids))
             orig = int(p.argmax())
             if (target is not None and orig != target) or not len(units):
+                tally.skip(example)
                 continue
             n_used += 1
-            variants: dict[str, int] = {}
-            slot = [
-                variants.setdefault(
-                    perturb_text(text, span, perturb, fill, tidy_space=unit == "word"),
-                    len(variants),
-                )
-                for span in units.spans
-            ]
-            rec = Record(
-                example,
-                units,
-                orig,
-                p,
-                slot,
-                np.zeros((len(variants), k), np.float32),
-                len(variants),
-                state,
-            )
-            for variant, s in variants.items():
-                pool.add(variant, rec, s)
+            _queue(pool, text, units, example, orig, p, state, k, opts["perturb"], setup.fill, unit)
     pool.flush()
-    return _build_matrix(
-        tally,
-        corpus=(list(vocab), np.frombuffer(ids, np.int32), np.frombuffer(offsets, np.int64)),
-        texts=texts if isinstance(texts, list) else None,
-        labels=class_labels,
-        min_count=min_count,
-        top_k=top_k,
-        rank=rank,
-        title=title,
-        meta={
-            "analysis": "flip_rate",
-            "perturb": perturb,
-            "unit": unit,
-            "normalize": bool(normalize) if unit == "word" else False,
-            "fill": fill if isinstance(fill, str) else (None if fill is None else "callable"),
-            "n_buckets": n_buckets,
-            "min_count": min_count,
-            "rank": rank,
-            "target_class": None if target is None else class_labels[target],
-            "labels": class_labels,
-            "n_texts": n_texts,
-            "n_texts_used": n_used,
-            "n_perturbations": tally.n_perturbations,
-            "n_classified": pool.n_classified + n_texts,
-            "max_contexts_per_cell": cap,
-        },
-    )
+    counts = {
+        "n_texts": n_texts,
+        "n_texts_used": n_used,
+        "n_perturbations": tally.n_perturbations,
+        "n_classified": pool.n_classified + n_texts,
+    }
+    corpus = (list(vocab), np.frombuffer(ids, np.int32), np.frombuffer(offsets, np.int64))
+    return tally, corpus, counts
 
 
-def _build_matrix(
-    tally: Tally,
-    *,
-    corpus: tuple[list[str], np.ndarray, np.ndarray],
-    texts: list[str] | None,
-    labels: list[str],
-    min_count: int,
-    top_k: int,
-    rank: str,
-    title: str | None,
-    meta: dict[str, Any],
-) -> Any:
-    from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
+def _queue(
+    pool: PerturbationPool,
+    text: str,
+    units: Any,
+    example: int,
+    orig: int,
+    p: np.ndarray,
+    state: Any,
+    k: int,
+    perturb: str,
+    fill: Any,
+    unit: str,
+) -> None:
+    """Send each distinct perturbation of one text to the pool."""
+    variants: dict[str, int] = {}
+    slot = [
+        variants.setdefault(
+            perturb_text(text, span, perturb, fill, tidy_space=unit == "word"), len(variants)
+        )
+        for span in units.spans
+    ]
+    rec = Record(
+        example, units, orig, p, slot, np.zeros((len(variants), k), np.float32), len(variants),
+        state,
+    )  # fmt: skip
+    for variant, s in variants.items():
+        pool.add(variant, rec, s)
 
-    n_keys, n_buckets = len(tally.index), tally.n_buckets
-    occ, flips = tally.occ[:n_keys], tally.flips[:n_keys]
+
+def model_name(model: Any) -> str:
+    """A name for what produced a result, compared by :func:`tokenheat.merge`."""
+    inner = getattr(model, "model", model)
+    config = getattr(inner, "config", None)
+    name = getattr(config, "_name_or_path", "") or getattr(config, "name_or_path", "")
+    if name:
+        return str(name)
+    fn = getattr(model, "fn", None) or model
+    qual = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', '') or ''}.{qual}"
+
+
+def tally_state(tally: Tally) -> dict[str, Any]:
+    """Everything :func:`tokenheat.merge` needs of a flip-rate run: every unit's counts per
+    bucket and the capped contexts of every cell (not only of the rows shown)."""
+    n = len(tally.index)
+
+    def grab(buf: array, dtype: Any) -> np.ndarray:
+        return np.frombuffer(buf, dtype).copy() if len(buf) else np.zeros(0, dtype)
+
+    return {
+        "keys": list(tally.index),
+        "n_buckets": tally.n_buckets,
+        "occ": tally.occ[:n].copy(),
+        "flips": tally.flips[:n].copy(),
+        "ctx_cell": grab(tally.ctx_cell, np.int64),
+        "ctx_example": grab(tally.ctx_example, np.int32).astype(np.int64),
+        "ctx_start": grab(tally.ctx_start, np.int32).astype(np.int64),
+        "ctx_orig": grab(tally.ctx_orig, np.int32).astype(np.int64),
+        "ctx_new": grab(tally.ctx_new, np.int32).astype(np.int64),
+        "ctx_p_orig": grab(tally.ctx_p_orig, np.float32).astype(np.float64),
+        "ctx_p_new": grab(tally.ctx_p_new, np.float32).astype(np.float64),
+    }
+
+
+def _chosen_rows(state: dict[str, Any], meta: dict[str, Any], top_k: int) -> np.ndarray:
+    """Rows shown: units with at least ``min_count`` occurrences, ranked, the first ``top_k``."""
+    occ, flips, keys = state["occ"], state["flips"], state["keys"]
     total, total_flips = occ.sum(1), flips.sum(1)
-    eligible = np.flatnonzero(total >= min_count)
+    eligible = np.flatnonzero(total >= meta["min_count"])
     if not eligible.size:
         raise ValueError(
-            f"no {meta['unit']} occurs at least min_count={min_count} times in the "
+            f"no {meta['unit']} occurs at least min_count={meta['min_count']} times in the "
             f"{meta['n_texts_used']} texts used (of {meta['n_texts']}); lower min_count or pass more texts"
         )
-    keys = list(tally.index)
     rate = total_flips[eligible] / total[eligible]
     names = np.asarray([keys[i] for i in eligible], dtype=object)
-    if rank == "rate":
+    if meta["rank"] == "rate":
         order = np.lexsort((names, -total[eligible], -rate))
     else:
         order = np.lexsort((names, -rate, -total[eligible]))
-    chosen = eligible[order[:top_k]]
-    occ_c, flips_c = occ[chosen].astype(np.float64), flips[chosen].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(occ_c > 0, flips_c / occ_c, np.nan)
-    ci_low, ci_high = wilson_interval(flips_c, occ_c)
+    return eligible[order[:top_k]]
 
-    rank_of = np.full(n_keys, -1, np.int64)
+
+def _shown_contexts(state: dict[str, Any], chosen: np.ndarray, labels: list[str]) -> Any:
+
+    n_buckets = state["n_buckets"]
+    rank_of = np.full(len(state["keys"]), -1, np.int64)
     rank_of[chosen] = np.arange(chosen.size)
-    cell = np.frombuffer(tally.ctx_cell, np.int64)
+    cell = np.asarray(state["ctx_cell"], np.int64)
     keep = np.flatnonzero(rank_of[cell // n_buckets] >= 0) if cell.size else np.zeros(0, np.int64)
-    start = np.frombuffer(tally.ctx_start, np.int32)[keep]
-    orig = np.frombuffer(tally.ctx_orig, np.int32)[keep]
-    new = np.frombuffer(tally.ctx_new, np.int32)[keep]
+    start = np.asarray(state["ctx_start"], np.int64)[keep]
+    orig = np.asarray(state["ctx_orig"], np.int64)[keep]
+    new = np.asarray(state["ctx_new"], np.int64)[keep]
     label_arr = np.asarray(labels, dtype=object)
-    contexts = Contexts(
+    return Contexts(
         row=rank_of[cell[keep] // n_buckets],
         col=cell[keep] % n_buckets,
-        example=np.frombuffer(tally.ctx_example, np.int32)[keep],
+        example=np.asarray(state["ctx_example"], np.int64)[keep],
         start=start,
         end=start + 1,
         numeric={
-            "p_orig": np.frombuffer(tally.ctx_p_orig, np.float32)[keep],
-            "p_new": np.frombuffer(tally.ctx_p_new, np.float32)[keep],
+            "p_orig": np.asarray(state["ctx_p_orig"], np.float64)[keep],
+            "p_new": np.asarray(state["ctx_p_new"], np.float64)[keep],
             "flipped": (orig != new).astype(np.float32),
         },
         labels={"orig_label": list(label_arr[orig]), "new_label": list(label_arr[new])},
     )
-    vocab, ids, offsets = corpus
+
+
+def build_flip_matrix(
+    state: dict[str, Any],
+    *,
+    corpus: Corpus,
+    top_k: int,
+    title: str | None,
+    meta: dict[str, Any],
+) -> TokenMatrix:
+    """The flip-rate matrix of a tally (one run's or merged shards'); ``top_k`` and
+    ``min_count`` (in ``meta``) are applied here, so the full tally stays in the result's
+    ``meta["tallies"]`` for :func:`tokenheat.merge`."""
+    chosen = _chosen_rows(state, meta, top_k)
+    occ, flips, keys = state["occ"], state["flips"], state["keys"]
+    occ_c, flips_c = occ[chosen].astype(np.float64), flips[chosen].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(occ_c > 0, flips_c / occ_c, np.nan)
+    ci_low, ci_high = wilson_interval(flips_c, occ_c)
     unit = meta["unit"]
     target = f" (predicted {meta['target_class']})" if meta["target_class"] is not None else ""
     meta = {
         **meta,
-        "n_flips": int(total_flips.sum()),
-        "overall_flip_rate": float(total_flips.sum() / max(1, total.sum())),
+        "top_k": top_k,
+        "n_flips": int(flips.sum()),
+        "overall_flip_rate": float(flips.sum() / max(1, occ.sum())),
+        "tallies": state,
     }
     return TokenMatrix(
         values,
         rows=[keys[i] for i in chosen],
-        cols=bucket_labels(n_buckets),
+        cols=bucket_labels(state["n_buckets"]),
         row_kind="token",
         col_kind="bucket",
         row_title=unit,
@@ -369,7 +498,7 @@ def _build_matrix(
         counts=occ_c,
         extras={"flips": flips_c, "ci_low": ci_low, "ci_high": ci_high},
         scale=ColorScale("magma", domain=(0.0, 1.0)),
-        corpus=Corpus(vocab, ids, offsets, texts=texts),
-        contexts=contexts,
+        corpus=corpus,
+        contexts=_shown_contexts(state, chosen, meta["labels"]),
         meta=meta,
     )

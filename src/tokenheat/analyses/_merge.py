@@ -1,0 +1,158 @@
+"""``th.merge``: results of one analysis on disjoint shards of the inputs → the whole run.
+
+Each analysis keeps in ``meta["tallies"]`` the full running totals its matrix is computed
+from (every unit's flip counts, the lens's sums and top-1 tallies, the cosine sums, the raw
+attributions), whatever it shows; merging adds them up and builds the matrix again, so
+rankings (``top_k``, ``min_count``), Wilson intervals and cell texts are computed on the
+merged totals. Contexts follow one rule in every analysis (the first ones in input order),
+so a merged result keeps exactly the contexts the whole run keeps, with example ids
+remapped into the concatenated corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tokenheat.analyses._shards import check_same, concat_corpora, first_per_cell
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.errors import ArgumentTypeError, MergeError
+
+__all__ = ["merge"]
+
+#: meta entries (and axes) that must agree for results to merge, per analysis.
+SAME: dict[str, tuple[str, ...]] = {
+    "flip_rate": (
+        "perturb", "unit", "normalize", "fill", "n_buckets", "min_count", "rank",
+        "target_class", "labels", "max_contexts_per_cell", "model", "top_k",
+    ),
+    "lens": (
+        "stat", "model", "tokenizer", "align", "top_k", "rows", "max_contexts_per_cell",
+        "appended_tokens",
+    ),
+    "anchor_similarity": (
+        "anchor", "center", "model", "tokenizer", "rows", "cols", "max_contexts_per_cell",
+    ),
+    "hidden_means": ("model", "tokenizer", "keys"),
+    "attribution": (
+        "method", "function", "baseline", "normalize", "target_position", "model",
+        "tokenizer", "model_kind", "integration", "baseline_keep", "steps_option",
+    ),
+}  # fmt: skip
+
+
+def merge(results: Sequence[Any]) -> Any:
+    """Merge results of one analysis run on disjoint shards of the inputs.
+
+    Parameters
+    ----------
+    results : sequence of TokenMatrix (or of :class:`~tokenheat.analyses.HiddenMeans`)
+        Results of the same analysis with the same arguments, model and tokenizer, on
+        shards of the inputs, **in input order** (shard 0 holds the first inputs). They
+        may come from :func:`tokenheat.load`.
+
+    Returns
+    -------
+    TokenMatrix
+        What the analysis gives on all inputs at once: flip counts and rates exactly; means
+        (lens statistics, cosines) up to float rounding (1e-6 relative); ``top_k``,
+        ``min_count``, Wilson intervals and cell texts from the merged totals; the contexts
+        the whole run keeps (the first ones in input order) with example ids remapped into
+        the concatenated corpus. Counters in ``meta`` (``n_texts`` ...) are summed.
+
+    Raises
+    ------
+    MergeError
+        When the results come from different analyses, arguments, models or tokenizers
+        (the message names what differs), or lack the tallies to merge.
+    TypeError
+        When ``results`` is not a non-empty sequence of results.
+
+    Examples
+    --------
+    >>> a = th.flip_rate(clf, texts[:500], progress=False)  # doctest: +SKIP
+    >>> b = th.flip_rate(clf, texts[500:], progress=False)  # doctest: +SKIP
+    >>> th.merge([a, b]).equals(th.flip_rate(clf, texts, progress=False))  # doctest: +SKIP
+    True
+    """
+    results = _checked(results)
+    analysis = results[0].meta["analysis"]
+    check_same(results, ("analysis",), "analysis")
+    check_same(results, SAME[analysis], analysis)
+    if analysis == "hidden_means":
+        from tokenheat.analyses._anchor_similarity import merge_means
+
+        return merge_means(results)
+    if len(results) == 1:
+        return results[0]
+    return _MERGERS[analysis](results)
+
+
+def _checked(results: Any) -> list[Any]:
+    if isinstance(results, TokenMatrix) or not isinstance(results, Sequence) or not results:
+        raise ArgumentTypeError(
+            f"results must be a non-empty list of results, got {type(results).__name__}; "
+            "pass e.g. th.merge([result_a, result_b])"
+        )
+    for i, r in enumerate(results):
+        meta = getattr(r, "meta", None)
+        if not isinstance(meta, dict) or "analysis" not in meta:
+            raise ArgumentTypeError(
+                f"results[{i}] is {type(r).__name__}, not a result of a tokenheat analysis"
+            )
+        if meta["analysis"] not in SAME:
+            raise MergeError(f"results[{i}] is a {meta['analysis']!r} result, which cannot merge")
+        if "tallies" not in meta:
+            raise MergeError(
+                f"results[{i}] has no meta['tallies'] (made by an older tokenheat, or the "
+                "tallies were removed); run the analysis again to merge it"
+            )
+    return list(results)
+
+
+def _summed(results: Sequence[TokenMatrix], keys: Sequence[str]) -> dict[str, int]:
+    return {k: int(sum(r.meta.get(k, 0) for r in results)) for k in keys}
+
+
+# ---------------------------------------------------------------------------- flip rate
+def _merge_flip_rate(results: Sequence[TokenMatrix]) -> TokenMatrix:
+    from tokenheat.analyses._flip_rate import build_flip_matrix
+
+    corpus, starts = concat_corpora([r.corpus for r in results])
+    keys: dict[str, int] = {}
+    states = [r.meta["tallies"] for r in results]
+    remaps = [
+        np.asarray([keys.setdefault(k, len(keys)) for k in s["keys"]], np.int64) for s in states
+    ]
+    n_buckets = int(states[0]["n_buckets"])
+    occ = np.zeros((len(keys), n_buckets), np.int64)
+    flips = np.zeros_like(occ)
+    parts: dict[str, list[np.ndarray]] = {}
+    for s, remap, start in zip(states, remaps, starts, strict=True):
+        np.add.at(occ, remap, np.asarray(s["occ"], np.int64).reshape(-1, n_buckets))
+        np.add.at(flips, remap, np.asarray(s["flips"], np.int64).reshape(-1, n_buckets))
+        cell = np.asarray(s["ctx_cell"], np.int64)
+        parts.setdefault("ctx_cell", []).append(
+            remap[cell // n_buckets] * n_buckets + cell % n_buckets
+        )
+        parts.setdefault("ctx_example", []).append(np.asarray(s["ctx_example"], np.int64) + start)
+        for name in ("ctx_start", "ctx_orig", "ctx_new", "ctx_p_orig", "ctx_p_new"):
+            parts.setdefault(name, []).append(np.asarray(s[name]))
+    ctx = {k: np.concatenate(v) for k, v in parts.items()}
+    cap = int(results[0].meta["max_contexts_per_cell"])
+    keep = first_per_cell(cap, ctx["ctx_cell"], ctx["ctx_example"], ctx["ctx_start"])
+    state = {"keys": list(keys), "n_buckets": n_buckets, "occ": occ, "flips": flips}
+    state.update({k: v[keep] for k, v in ctx.items()})
+    meta = {
+        **results[0].meta,
+        **_summed(results, ("n_texts", "n_texts_used", "n_perturbations", "n_classified")),
+        "merged_from": len(results),
+    }
+    return build_flip_matrix(
+        state, corpus=corpus, top_k=int(meta["top_k"]), title=results[0].title, meta=meta
+    )
+
+
+_MERGERS: dict[str, Any] = {"flip_rate": _merge_flip_rate}
