@@ -251,7 +251,7 @@ def test_top_k_zero_keeps_cell_text_and_drops_prediction_columns(gpt2_lm, tokeni
     assert m.cell_text_array() is not None
     assert "top1" not in m.contexts.to_pandas().columns
     assert (
-        th.lens(gpt2_lm, tokenizer, PROMPTS[0], contexts_per_cell=0, progress=False).contexts
+        th.lens(gpt2_lm, tokenizer, PROMPTS[0], max_contexts_per_cell=0, progress=False).contexts
         is None
     )
 

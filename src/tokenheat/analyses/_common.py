@@ -143,3 +143,19 @@ def placed_module(model: Any, device: Any = None, dtype: Any = None) -> Iterator
     finally:
         module.to(device=old_device, dtype=old_dtype)
         module.train(was_training)
+
+
+def contexts_cap(value: int, deprecated: int | None) -> int:
+    """The ``max_contexts_per_cell=`` value, taking the deprecated ``contexts_per_cell=``
+    (with a ``DeprecationWarning``) when it is given; checked to be an int >= 0."""
+    if deprecated is not None:
+        import warnings
+
+        warnings.warn(
+            "contexts_per_cell= is renamed max_contexts_per_cell= (one name in all four "
+            "analyses); the old name will be removed",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        value = deprecated
+    return check_positive_int("max_contexts_per_cell", value, minimum=0)

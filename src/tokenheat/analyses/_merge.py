@@ -155,4 +155,10 @@ def _merge_flip_rate(results: Sequence[TokenMatrix]) -> TokenMatrix:
     )
 
 
-_MERGERS: dict[str, Any] = {"flip_rate": _merge_flip_rate}
+def _merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
+    from tokenheat.analyses._lens_tally import merge_lens
+
+    return merge_lens(results)
+
+
+_MERGERS: dict[str, Any] = {"flip_rate": _merge_flip_rate, "lens": _merge_lens}
