@@ -33,7 +33,8 @@ SAME: dict[str, tuple[str, ...]] = {
         "appended_tokens",
     ),
     "anchor_similarity": (
-        "anchor", "center", "model", "tokenizer", "rows", "cols", "max_contexts_per_cell",
+        "anchor", "center", "center_positions", "model", "tokenizer", "rows", "cols",
+        "max_contexts_per_cell",
     ),
     "hidden_means": ("model", "tokenizer", "keys"),
     "attribution": (
@@ -161,4 +162,14 @@ def _merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
     return merge_lens(results)
 
 
-_MERGERS: dict[str, Any] = {"flip_rate": _merge_flip_rate, "lens": _merge_lens}
+def _merge_anchor(results: Sequence[TokenMatrix]) -> TokenMatrix:
+    from tokenheat.analyses._anchor_tally import merge_anchor
+
+    return merge_anchor(results)
+
+
+_MERGERS: dict[str, Any] = {
+    "flip_rate": _merge_flip_rate,
+    "lens": _merge_lens,
+    "anchor_similarity": _merge_anchor,
+}
