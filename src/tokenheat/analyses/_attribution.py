@@ -16,8 +16,9 @@ from tokenheat.analyses._attr_jobs import (
     run_job,
 )
 from tokenheat.analyses._attribution_matrix import attribution_matrix
-from tokenheat.analyses._common import progress_bar
+from tokenheat.analyses._common import placed_module, progress_bar
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
+from tokenheat.analyses._shards import tokenizer_name
 
 __all__ = ["attribution"]
 
@@ -90,6 +91,10 @@ def attribution(
     chat: bool = False,
     truncate: bool = False,
     title: str | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
 ) -> Any:
     """Attribute a target's log-probability to the input tokens.
 
@@ -166,6 +171,15 @@ def attribution(
         first tokens instead.
     title : str, optional
         Heatmap title.
+    device, dtype : optional
+        Run the model there / in that dtype (e.g. ``torch.bfloat16``; attributions are
+        returned as float64); it is moved back afterwards.
+    engine : {"local", "ray"}
+        ``"ray"`` (several inputs, one target each) shards the inputs over a Ray actor
+        pool and merges the shards (:func:`tokenheat.merge`); ``model`` may then be a
+        loader (a local path, or a zero-argument callable returning ``(model, tokenizer)``).
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
 
     Returns
     -------
@@ -189,6 +203,44 @@ def attribution(
     --------
     >>> m = th.attribution(model, tok, "The capital of France is", [" Paris", " Rome"])  # doctest: +SKIP
     """
+    options = dict(
+        targets=targets, method=method, steps=steps, baseline=baseline, normalize=normalize,
+        target_position=target_position, internal_batch_size=internal_batch_size, tol=tol,
+        max_steps=max_steps, integration=integration, baseline_keep=baseline_keep, chat=chat,
+        truncate=truncate, title=title,
+    )  # fmt: skip
+    if engine != "local":
+        from tokenheat.engines import run_engine
+
+        return run_engine(
+            "attribution", engine, ray_options, model, inputs, tokenizer=tokenizer,
+            options={**options, "device": device, "dtype": dtype}, progress=progress,
+        )  # fmt: skip
+    with placed_module(model, device, dtype):
+        return _attribution(model, tokenizer, inputs, progress=progress, **options)
+
+
+def _attribution(
+    model: Any,
+    tokenizer: Any,
+    inputs: Any,
+    *,
+    targets: Any,
+    method: str,
+    steps: int | str,
+    baseline: str | int,
+    normalize: str | None,
+    target_position: int,
+    internal_batch_size: int | None,
+    tol: float,
+    max_steps: int,
+    progress: bool,
+    integration: str,
+    baseline_keep: Any,
+    chat: bool,
+    truncate: bool,
+    title: str | None,
+) -> Any:
     _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
     keep = _keep_option(baseline_keep)
     from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
@@ -247,6 +299,8 @@ def attribution(
             getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
         ),
         "model_kind": kind,
+        "tokenizer": tokenizer_name(tokenizer),
+        "steps_option": steps if isinstance(steps, str) else int(steps),
     }
     if method != "gradient_x_input":
         meta["baseline_keep"] = list(keep)  # and the positions kept, per input
@@ -263,6 +317,16 @@ def attribution(
         for i, a in enumerate(raw):
             denom = np.max(np.abs(a)) if normalize == "maxabs" else np.sum(np.abs(a))
             raw[i] = a / denom if denom > 0 else a
+    meta["tallies"] = {
+        "attr": [np.asarray(a, np.float64) for a in raw],
+        "names": [c.target for c in columns],
+        "examples": [c.example for c in columns],
+        "tokens": [c.token for c in columns],
+        "positions": [c.position for c in columns],
+        "f_x": f_x,
+        "err": None if comp is None else comp[0],
+        "rel": None if comp is None else comp[1],
+    }
     return attribution_matrix(raw, columns, encoded, f_x, comp, meta, title)
 
 

@@ -168,7 +168,62 @@ def _merge_anchor(results: Sequence[TokenMatrix]) -> TokenMatrix:
     return merge_anchor(results)
 
 
+def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
+    from types import SimpleNamespace
+
+    from tokenheat.analyses._attr_jobs import Column
+    from tokenheat.analyses._attribution_matrix import attribution_matrix
+
+    corpus, starts = concat_corpora([r.corpus for r in results])
+    states = [r.meta["tallies"] for r in results]
+    attr = [np.asarray(a, np.float64) for s in states for a in s["attr"]]
+    examples = [
+        int(e) + int(st) for s, st in zip(states, starts, strict=True) for e in s["examples"]
+    ]
+    names = [n for s in states for n in s["names"]]
+    many = len(corpus) > 1
+    columns = [
+        Column(f"#{e}: {n}" if many else n, e, n, t, int(p))
+        for e, n, t, p in zip(
+            examples, names, [t for s in states for t in s["tokens"]],
+            [p for s in states for p in s["positions"]], strict=True,
+        )
+    ]  # fmt: skip
+    encoded = [
+        SimpleNamespace(tokens=corpus.tokens(i), text=(corpus.texts or [""] * len(corpus))[i])
+        for i in range(len(corpus))
+    ]
+    f_x = np.concatenate([np.asarray(s["f_x"], np.float64) for s in states])
+    comp = None
+    if states[0]["err"] is not None:
+        comp = tuple(
+            np.concatenate([np.asarray(s[k], np.float64) for s in states]) for k in ("err", "rel")
+        )
+    meta = {k: v for k, v in results[0].meta.items() if k not in ("columns", "targets")}
+    if "completeness" in meta:
+        entries = [dict(e) for r in results for e in r.meta["completeness"]]
+        for e, c in zip(entries, columns, strict=True):
+            e["column"] = c.label
+        meta["completeness"] = entries
+    if "baseline_kept" in meta:
+        meta["baseline_kept"] = {
+            str(int(k) + int(st)): v
+            for r, st in zip(results, starts, strict=True)
+            for k, v in r.meta["baseline_kept"].items()
+        }
+    if "steps" in meta:
+        meta["steps"] = [s for r in results for s in r.meta["steps"]]
+    meta["tallies"] = {
+        "attr": attr, "names": names, "examples": examples,
+        "tokens": [c.token for c in columns], "positions": [c.position for c in columns],
+        "f_x": f_x, "err": None if comp is None else comp[0], "rel": None if comp is None else comp[1],
+    }  # fmt: skip
+    meta["merged_from"] = len(results)
+    return attribution_matrix(attr, columns, encoded, f_x, comp, meta, results[0].title)
+
+
 _MERGERS: dict[str, Any] = {
+    "attribution": _merge_attribution,
     "flip_rate": _merge_flip_rate,
     "lens": _merge_lens,
     "anchor_similarity": _merge_anchor,
