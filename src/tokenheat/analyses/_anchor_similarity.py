@@ -418,7 +418,7 @@ def anchor_similarity(
     >>> m.cols[:3]  # doctest: +SKIP
     ['1', '2', '3']
     """
-    if engine != "local":
+    if engine != "local" or ray_options is not None:
         from tokenheat.engines import run_engine
 
         return run_engine(

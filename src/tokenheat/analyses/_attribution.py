@@ -209,7 +209,7 @@ def attribution(
         max_steps=max_steps, integration=integration, baseline_keep=baseline_keep, chat=chat,
         truncate=truncate, title=title,
     )  # fmt: skip
-    if engine != "local":
+    if engine != "local" or ray_options is not None:
         from tokenheat.engines import run_engine
 
         return run_engine(

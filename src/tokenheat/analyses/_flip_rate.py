@@ -25,7 +25,7 @@ from tokenheat.analyses._perturb import (
 )
 from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
 
-__all__ = ["build_flip_matrix", "flip_rate"]
+__all__ = ["build_flip_matrix", "flip_rate", "flip_shard"]
 
 _PERTURB = ("delete", "mask", "replace")
 _UNITS = ("word", "token")
@@ -202,7 +202,7 @@ def flip_rate(
     >>> m = th.flip_rate(clf, texts, perturb="mask", unit="word")  # doctest: +SKIP
     >>> m.to_pandas().sort_values("value").tail()  # doctest: +SKIP
     """
-    if engine != "local":
+    if engine != "local" or ray_options is not None:
         from tokenheat.engines import run_engine
 
         return run_engine(
@@ -216,6 +216,40 @@ def flip_rate(
             ),
             progress=progress,
         )  # fmt: skip
+    state, corpus, meta = flip_shard(
+        classifier, texts, perturb=perturb, unit=unit, n_buckets=n_buckets,
+        min_count=min_count, top_k=top_k, target_class=target_class, rank=rank,
+        mask_token=mask_token, replacement=replacement, batch_size=batch_size,
+        progress=progress, labels=labels, tokenizer=tokenizer, normalize=normalize,
+        max_contexts_per_cell=max_contexts_per_cell, device=device, dtype=dtype,
+    )  # fmt: skip
+    return build_flip_matrix(state, corpus=corpus, top_k=top_k, title=title, meta=meta)
+
+
+def flip_shard(
+    classifier: Any,
+    texts: Iterable[str],
+    *,
+    perturb: str,
+    unit: str,
+    n_buckets: int,
+    min_count: int,
+    top_k: int,
+    target_class: Any,
+    rank: str,
+    mask_token: Any,
+    replacement: Any,
+    batch_size: int,
+    progress: bool,
+    labels: Any,
+    tokenizer: Any,
+    normalize: bool,
+    max_contexts_per_cell: int,
+    device: Any,
+    dtype: Any,
+) -> tuple[dict[str, Any], Corpus, dict[str, Any]]:
+    """The counting part of :func:`flip_rate`: ``(tallies, corpus, meta)`` before any row is
+    chosen, so a shard in which no unit reaches ``min_count`` still merges."""
     cap = max_contexts_per_cell
     _check_args(
         perturb, unit, rank, n_buckets, min_count, top_k, batch_size, cap, mask_token, replacement
@@ -231,14 +265,13 @@ def flip_rate(
             n_buckets=n_buckets, cap=cap,
         )  # fmt: skip
         tally, corpus, counts = _count(setup, texts, opts, target, progress)
+    fill = setup.fill
     meta = {
         "analysis": "flip_rate",
         "perturb": perturb,
         "unit": unit,
         "normalize": bool(normalize) if unit == "word" else False,
-        "fill": setup.fill
-        if isinstance(setup.fill, str)
-        else (None if setup.fill is None else "callable"),
+        "fill": fill if isinstance(fill, str) else (None if fill is None else "callable"),
         "n_buckets": n_buckets,
         "min_count": min_count,
         "rank": rank,
@@ -247,14 +280,10 @@ def flip_rate(
         **counts,
         "max_contexts_per_cell": cap,
         "model": setup.name,
+        "top_k": top_k,
     }
-    return build_flip_matrix(
-        tally_state(tally),
-        corpus=Corpus(*corpus, texts=texts if isinstance(texts, list) else None),
-        top_k=top_k,
-        title=title,
-        meta=meta,
-    )
+    texts_kept = texts if isinstance(texts, list) else None
+    return tally_state(tally), Corpus(*corpus, texts=texts_kept), meta
 
 
 @dataclass

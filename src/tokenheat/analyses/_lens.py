@@ -382,7 +382,7 @@ def lens(
     >>> m.rows[-1]  # doctest: +SKIP
     'output'
     """
-    if engine != "local":
+    if engine != "local" or ray_options is not None:
         from tokenheat.engines import run_engine
 
         return run_engine(

@@ -86,7 +86,7 @@ def merge(results: Sequence[Any]) -> Any:
         from tokenheat.analyses._anchor_similarity import merge_means
 
         return merge_means(results)
-    if len(results) == 1:
+    if len(results) == 1 and isinstance(results[0], TokenMatrix):
         return results[0]
     return _MERGERS[analysis](results)
 

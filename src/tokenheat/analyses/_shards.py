@@ -4,12 +4,26 @@ and the check that shards came from the same analysis, arguments, model and toke
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tokenheat.core._corpus import Corpus
 from tokenheat.errors import MergeError
+
+
+@dataclass
+class ShardResult:
+    """A shard's tallies before any matrix is drawn (what a distributed worker sends back
+    when its shard alone would not make a matrix, e.g. no unit reaching ``min_count``).
+    :func:`tokenheat.merge` takes these alongside results."""
+
+    meta: dict[str, Any]
+    corpus: Corpus
+    title: str | None = None
+    contexts: Any = None
+    rows: list[str] = field(default_factory=list)
 
 
 def concat_corpora(corpora: Sequence[Corpus]) -> tuple[Corpus, np.ndarray]:
@@ -58,15 +72,26 @@ def first_per_cell(cap: int, cell: np.ndarray, *order: np.ndarray) -> np.ndarray
 
 
 def tokenizer_name(tokenizer: Any) -> str | None:
-    """What identifies a tokenizer for merging: class, name or path, vocabulary size."""
+    """What identifies a tokenizer for merging: class, name or path, vocabulary size, and a
+    digest of its full definition (vocabulary, merges, pre- and post-processing)."""
     if tokenizer is None:
         return None
+    import hashlib
+
     name = getattr(tokenizer, "name_or_path", "") or ""
     try:
         size = len(tokenizer)
     except TypeError:
         size = -1
-    return f"{type(tokenizer).__name__}:{name}:{size}"
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    try:
+        text = (
+            backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        )
+    except (AttributeError, TypeError, ValueError):  # an unusual tokenizer: name and size only
+        text = ""
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{type(tokenizer).__name__}:{name}:{size}:{digest}"
 
 
 def check_same(results: Sequence[Any], keys: Sequence[str], what: str) -> None:
