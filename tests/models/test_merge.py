@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 
 import tokenheat as th  # noqa: E402
 from tokenheat.analyses import hidden_means  # noqa: E402
-from tokenheat.engines._ray import run_shard  # noqa: E402
+from tokenheat.analyses._anchor_similarity import anchor_similarity_shard  # noqa: E402
+from tokenheat.analyses._flip_rate import flip_rate_shard  # noqa: E402
 from tokenheat.errors import MergeError  # noqa: E402
 
 SHARDS = (1, 2, 5)
@@ -86,7 +87,7 @@ def test_flip_rate_ranks_after_merging() -> None:
     options = {**opts, "perturb": "delete", "unit": "word", "target_class": None,
                "rank": "rate", "mask_token": None, "replacement": None, "batch_size": 4,
                "normalize": True, "device": None, "dtype": None}  # fmt: skip
-    parts = [run_shard("flip_rate", keyword_probs, None, s, options) for s in cuts(texts, 9)]
+    parts = [flip_rate_shard(keyword_probs, None, s, options) for s in cuts(texts, 9)]
     assert_same(th.merge(parts), whole, exact=True)
 
 
@@ -128,7 +129,7 @@ def test_anchor_similarity_merges(n: int, center: Any, llama_lm: Any, tokenizer:
         center = th.merge([hidden_means(llama_lm, tokenizer, s, progress=False) for s in shards])
     options = dict(anchor="_PAUSE_", layers=None, center=center, batch_size=8, device=None,
                    dtype=None, truncate=False, **opts)  # fmt: skip
-    parts = [run_shard("anchor_similarity", llama_lm, tokenizer, s, options) for s in shards]
+    parts = [anchor_similarity_shard(llama_lm, tokenizer, s, options) for s in shards]
     merged = th.merge(parts)
     assert_same(merged, whole)
     assert merged.meta["n_occurrences"] == whole.meta["n_occurrences"]
@@ -139,7 +140,7 @@ def test_anchor_single_occurrence_keeps_cell_text(llama_lm: Any, tokenizer: Any)
     whole = th.anchor_similarity(llama_lm, tokenizer, texts, max_distance=3, progress=False)
     options = dict(anchor="_PAUSE_", layers=None, center=False, batch_size=8, device=None,
                    dtype=None, truncate=False, max_distance=3, max_contexts_per_cell=50)  # fmt: skip
-    parts = [run_shard("anchor_similarity", llama_lm, tokenizer, [t], options) for t in texts]
+    parts = [anchor_similarity_shard(llama_lm, tokenizer, [t], options) for t in texts]
     assert_same(th.merge(parts), whole)
 
 

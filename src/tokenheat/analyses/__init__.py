@@ -16,7 +16,7 @@ _LAZY: dict[str, str] = {
     "attribution": "tokenheat.analyses._attribution",
     "merge": "tokenheat.analyses._merge",
     "hidden_means": "tokenheat.analyses._anchor_similarity",
-    "HiddenMeans": "tokenheat.analyses._anchor_similarity",
+    "HiddenMeans": "tokenheat.analyses._anchor_tally",
 }
 
 __all__ = [

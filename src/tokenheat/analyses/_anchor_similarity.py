@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tokenheat.analyses._anchor_tally import AnchorTally, build_anchor_matrix
+from tokenheat.analyses._anchor_tally import AnchorTally, HiddenMeans, build_anchor_matrix
 from tokenheat.analyses._common import (
     check_flag,
     check_positive_int,
@@ -225,24 +225,6 @@ def iter_anchor(
                 yield k, cos, na.astype(np.float64), norm_p
 
 
-@dataclass
-class HiddenMeans:
-    """Per-layer sums of hidden states and how many positions they cover (mergeable).
-
-    ``sums`` maps a layer key (block index or ``"emb"``) to a float64 vector; ``mean(key)``
-    is ``sums[key] / count``. Made by :func:`hidden_means`, merged by :func:`tokenheat.merge`
-    (sums and counts add), used by ``anchor_similarity(center=...)``.
-    """
-
-    sums: dict[int | str, np.ndarray]
-    count: int
-    meta: dict[str, Any]
-
-    def means(self) -> dict[int | str, np.ndarray]:
-        """The mean hidden state per layer."""
-        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
-
-
 def hidden_means(
     model: Any,
     tokenizer: Any,
@@ -289,12 +271,6 @@ def hidden_means(
             "tallies": True,
         },
     )
-
-
-def merge_means(results: Sequence[HiddenMeans]) -> HiddenMeans:
-    """Sums and counts added (for :func:`tokenheat.merge`)."""
-    sums = {k: np.sum([r.sums[k] for r in results], axis=0) for k in results[0].sums}
-    return HiddenMeans(sums, int(sum(r.count for r in results)), dict(results[0].meta))
 
 
 def _layer_sums(
@@ -419,23 +395,64 @@ def anchor_similarity(
     ['1', '2', '3']
     """
     if engine != "local" or ray_options is not None:
-        from tokenheat.engines import run_engine
-
-        return run_engine(
-            "anchor_similarity", engine, ray_options, model, texts, tokenizer=tokenizer,
-            options=dict(
-                anchor=anchor, max_distance=max_distance, layers=layers, center=center,
-                batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
-                max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
-            ),
-            progress=progress,
+        options = dict(
+            anchor=anchor, max_distance=max_distance, layers=layers, center=center,
+            batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
+            max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
         )  # fmt: skip
+        return _anchor_elsewhere(model, tokenizer, texts, engine, ray_options, options, progress)
     cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
     return anchor_shard(
         model, tokenizer, texts, anchor=anchor, max_distance=max_distance, layers=layers,
         center=center, batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
         max_contexts_per_cell=cap, progress=progress, allow_empty=False,
     )  # fmt: skip
+
+
+def _anchor_elsewhere(
+    model: Any,
+    tokenizer: Any,
+    texts: Any,
+    engine: Any,
+    ray_options: Any,
+    options: dict[str, Any],
+    progress: bool,
+) -> TokenMatrix:
+    """:func:`anchor_similarity` on an engine: ``center="mean"`` as a first pass of
+    :func:`hidden_means` over the shards, merged, then the similarity pass."""
+    from tokenheat.analyses._merge import merge
+    from tokenheat.engines import run_engine
+
+    def run(shard: Any, opts: dict[str, Any]) -> Any:
+        return run_engine(
+            "anchor_similarity", engine, ray_options, model, texts, tokenizer=tokenizer,
+            shard=shard, options=opts, merge=merge, progress=progress,
+        )  # fmt: skip
+
+    if options["center"] == "mean":
+        keys = ("layers", "batch_size", "device", "dtype", "truncate")
+        options = {**options, "center": run(hidden_means_shard, {k: options[k] for k in keys})}
+    result = run(anchor_similarity_shard, options)
+    if not result.meta["n_occurrences"]:
+        raise ValueError(
+            f"anchor={options['anchor']!r} was not found in any of the "
+            f"{len(result.corpus)} texts; pass a string that occurs in them"
+        )
+    return result
+
+
+def anchor_similarity_shard(
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]
+) -> TokenMatrix:
+    """One shard of a distributed :func:`anchor_similarity` (it may hold no anchor)."""
+    return anchor_shard(model, tokenizer, texts, progress=False, allow_empty=True, **options)
+
+
+def hidden_means_shard(
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]
+) -> HiddenMeans:
+    """One shard of the first pass of ``anchor_similarity(center="mean")``."""
+    return hidden_means(model, tokenizer, texts, progress=False, **options)
 
 
 def anchor_shard(

@@ -4,6 +4,7 @@ first occurrences' contexts; what :func:`tokenheat.merge` adds up across shards.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,30 @@ from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
+
+
+@dataclass
+class HiddenMeans:
+    """Per-layer sums of hidden states and how many positions they cover (mergeable).
+
+    ``sums`` maps a layer key (block index or ``"emb"``) to a float64 vector; ``mean(key)``
+    is ``sums[key] / count``. Made by :func:`hidden_means`, merged by :func:`tokenheat.merge`
+    (sums and counts add), used by ``anchor_similarity(center=...)``.
+    """
+
+    sums: dict[int | str, np.ndarray]
+    count: int
+    meta: dict[str, Any]
+
+    def means(self) -> dict[int | str, np.ndarray]:
+        """The mean hidden state per layer."""
+        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
+
+
+def merge_means(results: Sequence[HiddenMeans]) -> HiddenMeans:
+    """Sums and counts added (for :func:`tokenheat.merge`)."""
+    sums = {k: np.sum([r.sums[k] for r in results], axis=0) for k in results[0].sums}
+    return HiddenMeans(sums, int(sum(r.count for r in results)), dict(results[0].meta))
 
 
 class AnchorTally:

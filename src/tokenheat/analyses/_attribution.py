@@ -210,14 +210,23 @@ def attribution(
         truncate=truncate, title=title,
     )  # fmt: skip
     if engine != "local" or ray_options is not None:
+        from tokenheat.analyses._merge import merge
         from tokenheat.engines import run_engine
 
         return run_engine(
             "attribution", engine, ray_options, model, inputs, tokenizer=tokenizer,
+            shard=attribution_shard, merge=merge,
             options={**options, "device": device, "dtype": dtype}, progress=progress,
         )  # fmt: skip
     with placed_module(model, device, dtype):
         return _attribution(model, tokenizer, inputs, progress=progress, **options)
+
+
+def attribution_shard(
+    model: Any, tokenizer: Any, inputs: list[str], options: dict[str, Any]
+) -> Any:
+    """One shard of a distributed :func:`attribution` (several inputs)."""
+    return attribution(model, tokenizer, inputs, progress=False, **options)
 
 
 def _attribution(

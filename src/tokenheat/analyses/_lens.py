@@ -29,7 +29,7 @@ from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 
-__all__ = ["LensResult", "iter_lens", "lens", "lens_arrays"]
+__all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
 
 #: Logit elements (positions × vocab) of one chunk, at most (positions are split into equal
 #: chunks). The lens holds three float32 buffers of this size (the final layer's
@@ -383,10 +383,12 @@ def lens(
     'output'
     """
     if engine != "local" or ray_options is not None:
+        from tokenheat.analyses._merge import merge
         from tokenheat.engines import run_engine
 
         return run_engine(
             "lens", engine, ray_options, model, prompts, tokenizer=tokenizer,
+            shard=lens_shard, merge=merge,
             options=dict(
                 stat=stat, top_k=top_k, layers=layers, chat=chat, append=append,
                 n_dummy=n_dummy, align=align, batch_size=batch_size, device=device,
@@ -433,3 +435,10 @@ def lens(
             "truncated_tokens": [e.truncated for e in encoded],
         },
     )
+
+
+def lens_shard(
+    model: Any, tokenizer: Any, prompts: list[str], options: dict[str, Any]
+) -> TokenMatrix:
+    """One shard of a distributed :func:`lens`."""
+    return lens(model, tokenizer, prompts, progress=False, **options)

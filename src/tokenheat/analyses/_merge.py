@@ -16,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.analyses._shards import check_same, concat_corpora, first_per_cell
+from tokenheat.analyses._anchor_tally import merge_anchor, merge_means
+from tokenheat.analyses._flip_tally import merge_flip
+from tokenheat.analyses._lens_tally import merge_lens
+from tokenheat.analyses._shards import check_same, concat_corpora
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentTypeError, MergeError
 
@@ -83,8 +86,6 @@ def merge(results: Sequence[Any]) -> Any:
     check_same(results, ("analysis",), "analysis")
     check_same(results, SAME[analysis], analysis)
     if analysis == "hidden_means":
-        from tokenheat.analyses._anchor_similarity import merge_means
-
         return merge_means(results)
     if len(results) == 1 and isinstance(results[0], TokenMatrix):
         return results[0]
@@ -111,61 +112,6 @@ def _checked(results: Any) -> list[Any]:
                 "tallies were removed); run the analysis again to merge it"
             )
     return list(results)
-
-
-def _summed(results: Sequence[TokenMatrix], keys: Sequence[str]) -> dict[str, int]:
-    return {k: int(sum(r.meta.get(k, 0) for r in results)) for k in keys}
-
-
-# ---------------------------------------------------------------------------- flip rate
-def _merge_flip_rate(results: Sequence[TokenMatrix]) -> TokenMatrix:
-    from tokenheat.analyses._flip_rate import build_flip_matrix
-
-    corpus, starts = concat_corpora([r.corpus for r in results])
-    keys: dict[str, int] = {}
-    states = [r.meta["tallies"] for r in results]
-    remaps = [
-        np.asarray([keys.setdefault(k, len(keys)) for k in s["keys"]], np.int64) for s in states
-    ]
-    n_buckets = int(states[0]["n_buckets"])
-    occ = np.zeros((len(keys), n_buckets), np.int64)
-    flips = np.zeros_like(occ)
-    parts: dict[str, list[np.ndarray]] = {}
-    for s, remap, start in zip(states, remaps, starts, strict=True):
-        np.add.at(occ, remap, np.asarray(s["occ"], np.int64).reshape(-1, n_buckets))
-        np.add.at(flips, remap, np.asarray(s["flips"], np.int64).reshape(-1, n_buckets))
-        cell = np.asarray(s["ctx_cell"], np.int64)
-        parts.setdefault("ctx_cell", []).append(
-            remap[cell // n_buckets] * n_buckets + cell % n_buckets
-        )
-        parts.setdefault("ctx_example", []).append(np.asarray(s["ctx_example"], np.int64) + start)
-        for name in ("ctx_start", "ctx_orig", "ctx_new", "ctx_p_orig", "ctx_p_new"):
-            parts.setdefault(name, []).append(np.asarray(s[name]))
-    ctx = {k: np.concatenate(v) for k, v in parts.items()}
-    cap = int(results[0].meta["max_contexts_per_cell"])
-    keep = first_per_cell(cap, ctx["ctx_cell"], ctx["ctx_example"], ctx["ctx_start"])
-    state = {"keys": list(keys), "n_buckets": n_buckets, "occ": occ, "flips": flips}
-    state.update({k: v[keep] for k, v in ctx.items()})
-    meta = {
-        **results[0].meta,
-        **_summed(results, ("n_texts", "n_texts_used", "n_perturbations", "n_classified")),
-        "merged_from": len(results),
-    }
-    return build_flip_matrix(
-        state, corpus=corpus, top_k=int(meta["top_k"]), title=results[0].title, meta=meta
-    )
-
-
-def _merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
-    from tokenheat.analyses._lens_tally import merge_lens
-
-    return merge_lens(results)
-
-
-def _merge_anchor(results: Sequence[TokenMatrix]) -> TokenMatrix:
-    from tokenheat.analyses._anchor_tally import merge_anchor
-
-    return merge_anchor(results)
 
 
 def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
@@ -224,7 +170,7 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
 
 _MERGERS: dict[str, Any] = {
     "attribution": _merge_attribution,
-    "flip_rate": _merge_flip_rate,
-    "lens": _merge_lens,
-    "anchor_similarity": _merge_anchor,
+    "flip_rate": merge_flip,
+    "lens": merge_lens,
+    "anchor_similarity": merge_anchor,
 }

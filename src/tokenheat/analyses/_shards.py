@@ -58,6 +58,11 @@ def concat_corpora(corpora: Sequence[Corpus]) -> tuple[Corpus, np.ndarray]:
     return merged, np.asarray(starts, np.int64)
 
 
+def summed(results: Sequence[Any], keys: Sequence[str]) -> dict[str, int]:
+    """``meta`` counters summed over ``results``."""
+    return {k: int(sum(r.meta.get(k, 0) for r in results)) for k in keys}
+
+
 def first_per_cell(cap: int, cell: np.ndarray, *order: np.ndarray) -> np.ndarray:
     """Indices of the first ``cap`` entries of each ``cell`` in ``order`` (lexicographic:
     the first array most significant), sorted by cell then that order."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.errors import PayloadTooLargeError
 
 PROTOCOL_VERSION = 1
 
@@ -34,17 +35,45 @@ def _i32(arr: np.ndarray) -> memoryview:
     return _buf(np.asarray(arr).reshape(-1), "i4")
 
 
-def _corpus_spec(corpus: Corpus) -> dict[str, Any]:
+def _corpus_spec(corpus: Corpus, used: np.ndarray) -> dict[str, Any]:
+    """The examples ``used`` (sorted indices) of ``corpus``, renumbered ``0..len(used)-1``;
+    each keeps its name (``#i`` with its index in the full corpus)."""
+    if used.size == len(corpus):
+        ids, offsets, names = corpus.ids, corpus.offsets, corpus.names
+    else:
+        starts, ends = corpus.offsets[used], corpus.offsets[used + 1]
+        lengths = ends - starts
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        take = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        ids = corpus.ids[take] if take.size else np.zeros(0, np.int32)
+        names = [corpus.name(int(i)) for i in used]
+    kept, ids = np.unique(ids, return_inverse=True) if ids.size else (np.zeros(0, int), ids)
     return {
-        "vocab": corpus.vocab,
-        "ids": _i32(corpus.ids),
-        "offsets": _i32(corpus.offsets),
-        "names": corpus.names,
+        "vocab": [corpus.vocab[int(i)] for i in kept],
+        "ids": _i32(ids),
+        "offsets": _i32(offsets),
+        "names": names,
     }
 
 
-def _axis_spec(m: TokenMatrix, axis: str) -> dict[str, Any]:
+def used_examples(matrices: Sequence[TokenMatrix], n: int) -> np.ndarray:
+    """Sorted indices of the examples (of a corpus of ``n``) that ``matrices`` point at:
+    through their contexts or an ``"example"`` axis. The page carries only these."""
+    parts = [np.zeros(0, np.int64)]
+    for m in matrices:
+        if m.contexts is not None:
+            parts.append(m.contexts.example.astype(np.int64))
+        for axis in (m.row_examples, m.col_examples):
+            if axis is not None:
+                parts.append(axis[axis >= 0].astype(np.int64))
+    used = np.unique(np.concatenate(parts))
+    return used[used < n]
+
+
+def _axis_spec(m: TokenMatrix, axis: str, remap: np.ndarray | None) -> dict[str, Any]:
     examples = m.row_examples if axis == "row" else m.col_examples
+    if examples is not None and remap is not None:
+        examples = np.where(examples >= 0, remap[np.clip(examples, 0, None)], -1)
     return {
         "labels": m.rows if axis == "row" else m.cols,
         "kind": m.row_kind if axis == "row" else m.col_kind,
@@ -54,7 +83,7 @@ def _axis_spec(m: TokenMatrix, axis: str) -> dict[str, Any]:
     }
 
 
-def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
+def _contexts_spec(m: TokenMatrix, remap: np.ndarray | None) -> dict[str, Any] | None:
     ctx = m.contexts
     if ctx is None:
         return None
@@ -62,7 +91,7 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
         "n": len(ctx),
         "row": _i32(ctx.row),
         "col": _i32(ctx.col),
-        "example": _i32(ctx.example),
+        "example": _i32(ctx.example if remap is None else remap[ctx.example]),
         "start": _i32(ctx.start),
         "end": _i32(ctx.end),
         "start2": None if ctx.start2 is None else _i32(ctx.start2),
@@ -78,8 +107,11 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
     }
 
 
-def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
-    """The front end's description of one matrix."""
+def matrix_spec(
+    m: TokenMatrix, corpus_index: int | None, remap: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The front end's description of one matrix; ``remap`` renumbers its corpus examples
+    (old index -> index in the trimmed corpus sent to the page)."""
     lo, hi = m.scale.resolve(m.values)
     scale = m.scale.to_dict()
     scale.update(domain=[lo, hi], kind=m.scale.kind)
@@ -88,8 +120,8 @@ def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
         "value_label": m.value_label,
         "shape": list(m.shape),
         "values": _f32(m.values),
-        "rows": _axis_spec(m, "row"),
-        "cols": _axis_spec(m, "col"),
+        "rows": _axis_spec(m, "row", remap),
+        "cols": _axis_spec(m, "col", remap),
         "cell_text": None
         if m.cell_text is None
         else {"vocab": m.cell_text[0], "codes": _i32(m.cell_text[1])},
@@ -97,7 +129,7 @@ def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
         "extras": [{"name": k, "values": _f32(v)} for k, v in m.extras.items()],
         "scale": scale,
         "corpus": corpus_index,
-        "contexts": _contexts_spec(m),
+        "contexts": _contexts_spec(m, remap),
     }
 
 
@@ -118,35 +150,101 @@ def build_spec(
     if not matrices:
         raise ValueError("matrices is empty; pass at least one TokenMatrix")
     corpora: list[Corpus] = []
-    specs = []
+    index_of: list[int | None] = []
     for i, m in enumerate(matrices):
         if not isinstance(m, TokenMatrix):
             raise TypeError(f"matrices[{i}] is a {type(m).__name__}, not a tokenheat.TokenMatrix")
         index = None
         if m.corpus is not None:
-            for j, c in enumerate(corpora):
-                if c is m.corpus:
-                    index = j
+            index = next((j for j, c in enumerate(corpora) if c is m.corpus), None)
             if index is None:
                 corpora.append(m.corpus)
                 index = len(corpora) - 1
-        specs.append(matrix_spec(m, index))
-    spec = {
+        index_of.append(index)
+    used = [
+        used_examples([m for m, j in zip(matrices, index_of, strict=True) if j == k], len(c))
+        for k, c in enumerate(corpora)
+    ]
+    if max_bytes is not None:
+        check_payload(matrices, corpora, used, max_bytes)
+    remaps = []
+    for c, u in zip(corpora, used, strict=True):
+        remap = np.full(len(c), -1, np.int64)
+        remap[u] = np.arange(u.size)
+        remaps.append(remap)
+    return {
         "version": PROTOCOL_VERSION,
-        "corpora": [_corpus_spec(c) for c in corpora],
-        "matrices": specs,
+        "corpora": [_corpus_spec(c, u) for c, u in zip(corpora, used, strict=True)],
+        "matrices": [
+            matrix_spec(m, j, None if j is None else remaps[j])
+            for m, j in zip(matrices, index_of, strict=True)
+        ],
         "layout": {"columns": columns or min(len(matrices), 2), "cell_size": int(cell_size)},
     }
-    if max_bytes is not None:
-        size = payload_bytes(spec)
-        if size > max_bytes:
-            raise ValueError(
-                f"the widget payload would be {size / 2**20:.1f} MiB, above max_bytes="
-                f"{max_bytes / 2**20:.0f} MiB; keep fewer rows (top_k=...), aggregate "
-                "(e.g. mean over prompts), cap contexts (max_contexts_per_cell=...), or raise "
-                "max_bytes if the browser can take it"
-            )
-    return spec
+
+
+#: What shrinks each analysis's page, named in the payload guard's message.
+KNOBS = {
+    "flip_rate": "keep fewer rows (top_k=...) or fewer contexts (max_contexts_per_cell=...)",
+    "lens": "keep fewer contexts (max_contexts_per_cell=..., prompts that keep theirs) or "
+    "fewer predictions per context (top_k=...)",
+    "anchor_similarity": "keep fewer contexts (max_contexts_per_cell=...) or distances "
+    "(max_distance=...)",
+    "attribution": "attribute fewer inputs per matrix or drop contexts (max_contexts_per_cell=0)",
+}
+
+
+def estimate_bytes(
+    matrices: Sequence[TokenMatrix], corpora: Sequence[Corpus], used: Sequence[np.ndarray]
+) -> int:
+    """The page's size from shapes and counts alone (nothing is built): 4 bytes a number,
+    the strings' lengths plus quotes."""
+
+    def strings(items: Sequence[Any] | None) -> int:
+        return 0 if items is None else sum(len(str(x)) + 3 for x in items)
+
+    total = 0
+    for c, u in zip(corpora, used, strict=True):
+        n_ids = int((c.offsets[u + 1] - c.offsets[u]).sum()) if u.size else 0
+        total += 4 * (n_ids + u.size + 1) + strings(c.vocab) + 8 * u.size
+    for m in matrices:
+        r, k = m.shape
+        per_cell = 1 + (m.counts is not None) + len(m.extras) + (m.cell_text is not None)
+        total += 4 * r * k * per_cell + strings(m.rows) + strings(m.cols)
+        if m.cell_text is not None:
+            total += strings(m.cell_text[0])
+        ctx = m.contexts
+        if ctx is not None:
+            cols = 5 + 2 * (ctx.start2 is not None) + len(ctx.numeric) + len(ctx.labels)
+            cols += 2 * (ctx.scores is not None)
+            total += 4 * len(ctx) * cols + sum(strings(cats) for cats, _ in ctx.labels.values())
+            total += 0 if ctx.scores is None else 4 * ctx.scores.size
+    return total
+
+
+def check_payload(
+    matrices: Sequence[TokenMatrix],
+    corpora: Sequence[Corpus],
+    used: Sequence[np.ndarray],
+    max_bytes: int,
+) -> None:
+    """Raise :class:`~tokenheat.errors.PayloadTooLargeError` when the estimate is over
+    ``max_bytes``, naming the knobs of the analyses that made the matrices."""
+    size = estimate_bytes(matrices, corpora, used)
+    if size <= max_bytes:
+        return
+    kinds = [str(m.meta.get("analysis", "")) for m in matrices]
+    advice = [f"for {k}: {KNOBS[k]}" for k in dict.fromkeys(kinds) if k in KNOBS]
+    if not advice:
+        advice = [
+            "keep fewer rows (top_k=...), aggregate (e.g. mean over prompts) or cap "
+            "contexts (max_contexts_per_cell=...)"
+        ]
+    raise PayloadTooLargeError(
+        f"the widget payload would be about {size / 2**20:.1f} MiB (estimated before "
+        f"building), above max_bytes={max_bytes / 2**20:.0f} MiB; {'; '.join(advice)}; or "
+        "raise max_bytes if the browser can take it"
+    )
 
 
 def payload_bytes(obj: Any) -> int:

@@ -7,6 +7,7 @@ every in-process run never import Ray.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tokenheat.errors import ArgumentError
@@ -24,14 +25,18 @@ def run_engine(
     inputs: Any,
     *,
     tokenizer: Any,
+    shard: Callable[..., Any],
     options: dict[str, Any],
+    merge: Callable[[list[Any]], Any],
     progress: bool,
 ) -> Any:
-    """Run ``analysis`` on ``engine`` and return the merged :class:`~tokenheat.TokenMatrix`.
+    """Run ``shard`` over shards of ``inputs`` on ``engine``; ``merge`` the shards' results.
 
     Parameters
     ----------
-    analysis : {"flip_rate", "lens", "anchor_similarity", "attribution"}
+    analysis : str
+        The analysis's name (progress bar; a path loader picks a classifier for
+        ``"flip_rate"``).
     engine : str
         ``"ray"`` (``"local"`` never reaches here).
     ray_options : dict, optional
@@ -44,6 +49,11 @@ def run_engine(
         A list of texts, or a ``ray.data.Dataset`` with a ``text`` column.
     tokenizer, options, progress
         The analysis's own arguments.
+    shard : callable
+        ``shard(model, tokenizer, texts, options)`` → a result for ``merge``; a module-level
+        function, so a worker imports it by name.
+    merge : callable
+        Results of the shards, in input order → the result.
 
     Raises
     ------
@@ -64,6 +74,6 @@ def run_engine(
     from tokenheat.engines._ray import run_ray
 
     return run_ray(
-        analysis, model, inputs, tokenizer=tokenizer, options=options,
-        ray_options=ray_options, progress=progress,
+        analysis, model, inputs, tokenizer=tokenizer, shard=shard, options=options,
+        merge=merge, ray_options=ray_options, progress=progress,
     )  # fmt: skip

@@ -12,8 +12,10 @@ import inspect
 import json
 import os
 import pickle
+import secrets
 import tempfile
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,7 +64,7 @@ def _ensure_cluster(ray: Any) -> None:
     global _started_note_shown
     if ray.is_initialized():
         return
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    quiet_local_ray_env()
     temp = os.path.join(tempfile.gettempdir(), "tokenheat-ray")
     ray.init(
         include_dashboard=False,
@@ -78,6 +80,18 @@ def _ensure_cluster(ray: Any) -> None:
             TokenheatWarning,
             stacklevel=4,
         )
+
+
+def quiet_local_ray_env() -> None:
+    """Environment for a local Ray cluster that writes nothing to the home folder: no usage
+    statistics, and (unless the user set up Ray authentication) a token for this session
+    held in ``RAY_AUTH_TOKEN`` instead of a new ``~/.ray/auth_token`` file."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    configured = any(
+        k in os.environ for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    )
+    if not configured and not os.path.exists(os.path.expanduser("~/.ray/auth_token")):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def is_loader(model: Any) -> bool:
@@ -132,8 +146,8 @@ def _from_path(path: str, analysis: str) -> tuple[Any, Any]:
 class _Worker:
     """One actor: loads the model once, runs the analysis on each shard it is given."""
 
-    def __init__(self, load: _Load, analysis: str, options: dict[str, Any]) -> None:
-        self.analysis, self.options, self.error = analysis, options, None
+    def __init__(self, load: _Load, shard: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.shard, self.options, self.error = shard, options, None
         try:
             self.model, self.tokenizer = load()
         except Exception as err:  # reported with the first shard, where Ray surfaces it
@@ -147,38 +161,10 @@ class _Worker:
         if "target_json" in batch:
             options["targets"] = [json.loads(t) for t in batch["target_json"]]
         try:
-            part = run_shard(self.analysis, self.model, self.tokenizer, texts, options)
+            part = self.shard(self.model, self.tokenizer, texts, options)
         except Exception as err:
             raise RuntimeError(f"{_MARK}{type(err).__name__}: {err}") from err
         return {"part": np.array([pickle.dumps(part)], dtype=object), "n": np.array([len(texts)])}
-
-
-def run_shard(
-    analysis: str, model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]
-) -> Any:
-    """One shard in this process: a result (or a :class:`ShardResult`) for ``merge``."""
-    if analysis == "flip_rate":
-        from tokenheat.analyses._flip_rate import flip_shard
-        from tokenheat.analyses._shards import ShardResult
-
-        opts = {k: v for k, v in options.items() if k != "title"}
-        state, corpus, meta = flip_shard(model, texts, tokenizer=tokenizer, progress=False, **opts)
-        return ShardResult({**meta, "tallies": state}, corpus, title=options.get("title"))
-    if analysis == "hidden_means":
-        from tokenheat.analyses._anchor_similarity import hidden_means
-
-        return hidden_means(model, tokenizer, texts, progress=False, **options)
-    if analysis == "anchor_similarity":
-        from tokenheat.analyses._anchor_similarity import anchor_shard
-
-        return anchor_shard(model, tokenizer, texts, progress=False, allow_empty=True, **options)
-    if analysis == "lens":
-        from tokenheat.analyses._lens import lens
-
-        return lens(model, tokenizer, texts, progress=False, **options)
-    from tokenheat.analyses._attribution import attribution
-
-    return attribution(model, tokenizer, texts, progress=False, **options)
 
 
 def _dataset(ray: Any, inputs: Any, targets: Any) -> tuple[Any, int]:
@@ -223,13 +209,13 @@ def run_ray(
     inputs: Any,
     *,
     tokenizer: Any,
+    shard: Callable[..., Any],
     options: dict[str, Any],
+    merge: Callable[[list[Any]], Any],
     ray_options: Any,
     progress: bool,
 ) -> Any:
     """See :func:`tokenheat.engines.run_engine`."""
-    from tokenheat.analyses._merge import merge
-
     opts = _check_options(ray_options)
     ray = _import_ray()
     _ensure_cluster(ray)
@@ -244,22 +230,10 @@ def run_ray(
             raise ArgumentError("the inputs are empty; pass at least one text")
         if isinstance(options.get("targets"), list):
             del options["targets"]  # each shard reads its own from the target_json column
-        load = _Load(model, tokenizer, analysis)
-        if analysis == "anchor_similarity" and options.get("center") == "mean":
-            keys = ("layers", "batch_size", "device", "dtype", "truncate")
-            first = _run_pass(
-                ds, n, "hidden_means", load, {k: options[k] for k in keys}, opts, progress
-            )
-            options["center"] = merge(first)
-        result = merge(_run_pass(ds, n, analysis, load, options, opts, progress))
+        worker = (_Load(model, tokenizer, analysis), shard, options)
+        return merge(_run_pass(ds, n, analysis, worker, opts, progress))
     finally:
         context.execution_options.preserve_order, context.enable_progress_bars = saved
-    if analysis == "anchor_similarity" and not result.meta["n_occurrences"]:
-        raise ArgumentError(
-            f"anchor={options['anchor']!r} was not found in any of the {n} texts; pass a "
-            "string that occurs in them"
-        )
-    return result
 
 
 def _sizes(ray: Any, n: int, opts: dict[str, Any]) -> tuple[int, int]:
@@ -281,13 +255,7 @@ def _sizes(ray: Any, n: int, opts: dict[str, Any]) -> tuple[int, int]:
 
 
 def _run_pass(
-    ds: Any,
-    n: int,
-    analysis: str,
-    load: _Load,
-    options: dict[str, Any],
-    opts: dict[str, Any],
-    progress: bool,
+    ds: Any, n: int, analysis: str, worker: tuple[Any, ...], opts: dict[str, Any], progress: bool
 ) -> list[Any]:
     """Map every shard through the actor pool; the shards' results in input order."""
     import ray
@@ -296,7 +264,7 @@ def _run_pass(
     resources = {k: opts[k] for k in ("num_cpus", "num_gpus") if opts.get(k) is not None}
     mapped = ds.map_batches(
         _Worker,
-        fn_constructor_kwargs={"load": load, "analysis": analysis, "options": options},
+        fn_constructor_args=worker,
         batch_size=size,
         concurrency=concurrency,
         batch_format="numpy",
