@@ -210,3 +210,12 @@ def test_bad_merge_inputs() -> None:
     m.meta["analysis"] = "flip_rate"
     with pytest.raises(MergeError, match="tallies"):
         th.merge([m])
+
+
+def test_attribution_without_contexts(gpt2_lm: Any, tokenizer: Any) -> None:
+    texts = list(SENTENCES[:3])
+    opts = dict(method="occlusion", progress=False, max_contexts_per_cell=0)
+    whole = th.attribution(gpt2_lm, tokenizer, texts, **opts)
+    assert whole.contexts is None
+    merged = th.merge([th.attribution(gpt2_lm, tokenizer, s, **opts) for s in cuts(texts, 2)])
+    assert_same(merged, whole)

@@ -16,7 +16,7 @@ from tokenheat.analyses._attr_jobs import (
     run_job,
 )
 from tokenheat.analyses._attribution_matrix import attribution_matrix
-from tokenheat.analyses._common import placed_module, progress_bar
+from tokenheat.analyses._common import check_positive_int, placed_module, progress_bar
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
 from tokenheat.analyses._shards import tokenizer_name
 
@@ -91,6 +91,7 @@ def attribution(
     chat: bool = False,
     truncate: bool = False,
     title: str | None = None,
+    max_contexts_per_cell: int = 1,
     device: Any = None,
     dtype: Any = None,
     engine: str = "local",
@@ -171,6 +172,9 @@ def attribution(
         first tokens instead.
     title : str, optional
         Heatmap title.
+    max_contexts_per_cell : int
+        Each cell has one context (its input coloured by the column's attributions); ``0``
+        keeps none (a smaller page). The same option name as in the other analyses.
     device, dtype : optional
         Run the model there / in that dtype (e.g. ``torch.bfloat16``; attributions are
         returned as float64); it is moved back afterwards.
@@ -208,6 +212,7 @@ def attribution(
         target_position=target_position, internal_batch_size=internal_batch_size, tol=tol,
         max_steps=max_steps, integration=integration, baseline_keep=baseline_keep, chat=chat,
         truncate=truncate, title=title,
+        max_contexts_per_cell=check_positive_int("max_contexts_per_cell", max_contexts_per_cell, minimum=0),
     )  # fmt: skip
     if engine != "local" or ray_options is not None:
         from tokenheat.analyses._merge import merge
@@ -249,6 +254,7 @@ def _attribution(
     chat: bool,
     truncate: bool,
     title: str | None,
+    max_contexts_per_cell: int,
 ) -> Any:
     _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
     keep = _keep_option(baseline_keep)
@@ -310,6 +316,7 @@ def _attribution(
         "model_kind": kind,
         "tokenizer": tokenizer_name(tokenizer),
         "steps_option": steps if isinstance(steps, str) else int(steps),
+        "max_contexts_per_cell": max_contexts_per_cell,
     }
     if method != "gradient_x_input":
         meta["baseline_keep"] = list(keep)  # and the positions kept, per input
@@ -336,7 +343,10 @@ def _attribution(
         "err": None if comp is None else comp[0],
         "rel": None if comp is None else comp[1],
     }
-    return attribution_matrix(raw, columns, encoded, f_x, comp, meta, title)
+    result = attribution_matrix(raw, columns, encoded, f_x, comp, meta, title)
+    if max_contexts_per_cell == 0:
+        result.contexts = None
+    return result
 
 
 def _target_tokens(

@@ -43,6 +43,7 @@ SAME: dict[str, tuple[str, ...]] = {
     "attribution": (
         "method", "function", "baseline", "normalize", "target_position", "model",
         "tokenizer", "model_kind", "integration", "baseline_keep", "steps_option",
+        "max_contexts_per_cell",
     ),
 }  # fmt: skip
 
@@ -165,7 +166,10 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
         "f_x": f_x, "err": None if comp is None else comp[0], "rel": None if comp is None else comp[1],
     }  # fmt: skip
     meta["merged_from"] = len(results)
-    return attribution_matrix(attr, columns, encoded, f_x, comp, meta, results[0].title)
+    merged = attribution_matrix(attr, columns, encoded, f_x, comp, meta, results[0].title)
+    if meta.get("max_contexts_per_cell") == 0:
+        merged.contexts = None
+    return merged
 
 
 _MERGERS: dict[str, Any] = {
