@@ -296,8 +296,19 @@ def _bar(total: int, desc: str, enabled: bool) -> Any:
 
 
 def _worker_message(err: BaseException) -> str:
-    text = str(err)
-    at = text.rfind(_MARK)
-    if at < 0:
-        return f"{type(err).__name__}: {text.strip().splitlines()[-1] if text.strip() else ''}"
-    return text[at + len(_MARK) :].splitlines()[0]
+    """The worker's own error text (marked by :class:`_Worker`), searched through the
+    exception Ray raised and what it wraps; else Ray's last line."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        text = str(e)
+        at = text.rfind(_MARK)
+        if at >= 0:
+            return text[at + len(_MARK) :].splitlines()[0]
+        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
