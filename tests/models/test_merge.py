@@ -219,3 +219,32 @@ def test_attribution_without_contexts(gpt2_lm: Any, tokenizer: Any) -> None:
     assert whole.contexts is None
     merged = th.merge([th.attribution(gpt2_lm, tokenizer, s, **opts) for s in cuts(texts, 2)])
     assert_same(merged, whole)
+
+
+def test_every_analysis_takes_device_and_dtype(gpt2_lm: Any, tokenizer: Any) -> None:
+    """bfloat16 weights give results close to float32 ones; the model is put back as found."""
+    texts = list(SENTENCES[:3])
+    runs = {
+        "lens": lambda **k: th.lens(gpt2_lm, tokenizer, texts, progress=False, **k),
+        "anchor": lambda **k: th.anchor_similarity(
+            gpt2_lm, tokenizer, ["a b _PAUSE_ c d"], max_distance=3, progress=False, **k
+        ),
+        "flip": lambda **k: th.flip_rate(
+            gpt2_lm, texts, tokenizer=tokenizer, labels=[" the", " a"], min_count=1,
+            progress=False, **k,
+        ),
+        "attribution": lambda **k: th.attribution(
+            gpt2_lm, tokenizer, texts, method="occlusion", progress=False, **k
+        ),
+    }  # fmt: skip
+    gpt2_lm.train()
+    try:
+        for name, run in runs.items():
+            full = run(device="cpu", dtype=torch.float32)
+            half = run(device="cpu", dtype=torch.bfloat16)
+            scale = max(1.0, float(np.nanmax(np.abs(full.values))))
+            assert np.nanmax(np.abs(full.values - half.values)) < 0.05 * scale, name
+            assert next(gpt2_lm.parameters()).dtype == torch.float32, name
+            assert gpt2_lm.training, name
+    finally:
+        gpt2_lm.eval()
