@@ -15,7 +15,7 @@ _LAZY: dict[str, str] = {
     "flip_rate": "tokenheat.analyses._flip_rate",
     "attribution": "tokenheat.analyses._attribution",
     "merge": "tokenheat.analyses._merge",
-    "hidden_means": "tokenheat.analyses._anchor_similarity",
+    "hidden_means": "tokenheat.analyses._hidden_means",
     "HiddenMeans": "tokenheat.analyses._anchor_tally",
 }
 
