@@ -237,6 +237,7 @@ def test_every_analysis_takes_device_and_dtype(gpt2_lm: Any, tokenizer: Any) -> 
             gpt2_lm, tokenizer, texts, method="occlusion", progress=False, **k
         ),
     }  # fmt: skip
+    before = {k: v.clone() for k, v in gpt2_lm.state_dict().items()}
     gpt2_lm.train()
     try:
         for name, run in runs.items():
@@ -246,5 +247,30 @@ def test_every_analysis_takes_device_and_dtype(gpt2_lm: Any, tokenizer: Any) -> 
             assert np.nanmax(np.abs(full.values - half.values)) < 0.05 * scale, name
             assert next(gpt2_lm.parameters()).dtype == torch.float32, name
             assert gpt2_lm.training, name
+            for k, v in gpt2_lm.state_dict().items():  # the cast is undone exactly
+                assert torch.equal(v, before[k]), (name, k)
     finally:
         gpt2_lm.eval()
+
+
+def test_lens_shards_past_the_cap_carry_no_contexts(gpt2_lm: Any, tokenizer: Any) -> None:
+    """A distributed shard knows its first input index and keeps only the contexts the
+    merge keeps (prompts below max_contexts_per_cell)."""
+    from tokenheat.analyses._lens import lens_shard
+
+    texts = [*SENTENCES, "Hello", "The cat"]
+    opts = dict(stat="entropy", top_k=2, layers=None, chat=False, append=None, n_dummy=None,
+                align="left", batch_size=4, device=None, dtype=None, truncate=False,
+                max_contexts_per_cell=4)  # fmt: skip
+    whole = th.lens(gpt2_lm, tokenizer, texts, progress=False, max_contexts_per_cell=4, top_k=2)
+    parts, first = [], 0
+    for s in cuts(texts, 4):
+        parts.append(lens_shard(gpt2_lm, tokenizer, s, opts, first))
+        first += len(s)
+    assert [p.contexts is not None and len(p.contexts) > 0 for p in parts] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert_same(th.merge(parts), whole)

@@ -368,7 +368,7 @@ def _anchor_elsewhere(
 
 
 def anchor_similarity_shard(
-    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any], first: int | None = None
 ) -> TokenMatrix:
     """One shard of a distributed :func:`anchor_similarity` (it may hold no anchor)."""
     return anchor_shard(model, tokenizer, texts, progress=False, allow_empty=True, **options)

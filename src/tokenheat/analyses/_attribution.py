@@ -228,7 +228,7 @@ def attribution(
 
 
 def attribution_shard(
-    model: Any, tokenizer: Any, inputs: list[str], options: dict[str, Any]
+    model: Any, tokenizer: Any, inputs: list[str], options: dict[str, Any], first: int | None = None
 ) -> Any:
     """One shard of a distributed :func:`attribution` (several inputs)."""
     return attribution(model, tokenizer, inputs, progress=False, **options)

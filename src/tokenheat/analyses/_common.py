@@ -137,12 +137,21 @@ def placed_module(model: Any, device: Any = None, dtype: Any = None) -> Iterator
         raise TypeError(f"dtype must be a torch.dtype such as torch.bfloat16, got {dtype!r}")
     first = next(module.parameters())
     old_device, old_dtype, was_training = first.device, first.dtype, module.training
+    # a cast is lossy (float32 -> bfloat16 -> float32): keep the weights to put back exactly
+    saved = None if dtype in (None, old_dtype) else snapshot(module)
     module.to(device=device, dtype=dtype)
     try:
         yield model
     finally:
         module.to(device=old_device, dtype=old_dtype)
+        if saved is not None:
+            module.load_state_dict(saved)
         module.train(was_training)
+
+
+def snapshot(module: Any) -> dict[str, Any]:
+    """A copy of ``module``'s parameters and buffers (on their devices), to restore them."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def contexts_cap(value: int, deprecated: int | None) -> int:

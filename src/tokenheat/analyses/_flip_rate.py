@@ -287,7 +287,9 @@ def flip_shard(
     return tally_state(tally), Corpus(*corpus, texts=texts_kept), meta
 
 
-def flip_rate_shard(model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]) -> Any:
+def flip_rate_shard(
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any], first: int | None = None
+) -> Any:
     """One shard of a distributed :func:`flip_rate`: its tallies, before any ranking."""
     from tokenheat.analyses._shards import ShardResult
 

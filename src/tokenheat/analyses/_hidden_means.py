@@ -89,7 +89,7 @@ def layer_sums(
 
 
 def hidden_means_shard(
-    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any]
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any], first: int | None = None
 ) -> HiddenMeans:
     """One shard of the first pass of ``anchor_similarity(center="mean")``."""
     return hidden_means(model, tokenizer, texts, progress=False, **options)

@@ -10,6 +10,7 @@ products), so memory does not depend on how the allocator recycles freed blocks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,10 +25,11 @@ from tokenheat.analyses._common import (
     progress_bar,
     select_layers,
 )
-from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix, prompt_contexts
+from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.models._text import normalize_prompts
 
 __all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
 
@@ -36,6 +38,9 @@ __all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
 #: log-probabilities, the current layer's, their probabilities), allocated once per call
 #: and reused for every chunk and layer.
 CHUNK_ELEMENTS = 2**23
+#: Prompts are encoded this many at a time (and dropped once counted), so the encoded input
+#: does not grow with the number of prompts either.
+ENCODE_CHUNK = 4096
 
 
 @dataclass
@@ -409,36 +414,69 @@ def lens(
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
-    encoded = adapter.encode(prompts, chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
-    tally = LensTally(len(keys) + 1, encoded, align, cap)
+    items = normalize_prompts(prompts)
+    tally = LensTally(len(keys) + 1, align, cap)
+    truncated: list[int] = []
+    appended = 0
+    encode = dict(chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
+    starts = range(0, len(items), ENCODE_CHUNK)
+    several = len(starts) > 1
+    desc = f"lens (chunks of {ENCODE_CHUNK} prompts)"
     with adapter.placed(device, dtype):
-        for i, res in iter_lens(
-            adapter, encoded, keys, top_k=top_k, batch_size=batch_size, progress=progress
-        ):
-            tally.add(i, res)
+        for start in progress_bar(starts, desc=desc, enabled=progress and several):
+            encoded = _encode_chunk(adapter, items[start : start + ENCODE_CHUNK], start, encode)
+            for i, res in iter_lens(
+                adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
+                progress=progress and not several,
+            ):  # fmt: skip
+                tally.add(start + i, encoded[i], res)
+            truncated += [e.truncated for e in encoded]
+            appended = encoded[0].n_appended
+    kept = [tally.kept[i][0] for i in sorted(tally.kept)]
     return build_lens_matrix(
         tally.state(adapter.tokenizer),
         rows=[layer_label(k) for k in keys] + ["output"],
-        corpus=Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded]),
-        contexts=prompt_contexts(encoded, tally.kept, tally.shift, adapter.tokenizer, top_k),
+        corpus=Corpus.from_tokens([e.tokens for e in kept], texts=[e.text for e in kept]),
+        contexts=tally.contexts(adapter.tokenizer, top_k),
         meta={
             "analysis": "lens",
             "stat": stat,
             "model": adapter.name,
             "tokenizer": tokenizer_name(adapter.tokenizer),
             "family": adapter.family,
-            "n_prompts": len(encoded),
+            "n_prompts": len(items),
             "align": align,
             "top_k": top_k,
             "max_contexts_per_cell": cap,
-            "appended_tokens": encoded[0].n_appended,
-            "truncated_tokens": [e.truncated for e in encoded],
+            "appended_tokens": appended,
+            "truncated_tokens": truncated,
         },
     )
 
 
+def _encode_chunk(adapter: Any, items: list[Any], start: int, options: dict[str, Any]) -> list[Any]:
+    """Encode prompts ``start ..`` of the input; an error names the prompt's input index."""
+    try:
+        return adapter.encode(items, **options)
+    except ValueError as err:
+        if not start:
+            raise
+        fixed = re.sub(
+            r"prompts\[(\d+)\]", lambda m: f"prompts[{int(m.group(1)) + start}]", str(err)
+        )
+        raise ValueError(fixed) from None
+
+
 def lens_shard(
-    model: Any, tokenizer: Any, prompts: list[str], options: dict[str, Any]
+    model: Any, tokenizer: Any, prompts: list[str], options: dict[str, Any], first: int | None
 ) -> TokenMatrix:
-    """One shard of a distributed :func:`lens`."""
-    return lens(model, tokenizer, prompts, progress=False, **options)
+    """One shard of a distributed :func:`lens`. Only prompts ``0 .. cap-1`` of the whole
+    input keep contexts, so a shard starting at input index ``first`` keeps at most
+    ``cap - first`` (none past the cap): what :func:`tokenheat.merge` keeps anyway."""
+    cap = int(options["max_contexts_per_cell"])
+    local = cap if first is None else max(0, cap - first)
+    result = lens(
+        model, tokenizer, prompts, progress=False, **{**options, "max_contexts_per_cell": local}
+    )
+    result.meta["max_contexts_per_cell"] = cap
+    return result

@@ -41,66 +41,89 @@ _SCALES = {
 class LensTally:
     """Running sums of one lens run; :meth:`add` one prompt's result at a time, any order.
 
+    Columns grow as longer prompts arrive; they are counted from the first token
+    (``align="left"``) or from the last one (``"right"``) and laid out at :meth:`state`.
+
     Parameters
     ----------
     n_rows : int
         Layers shown plus the output row.
-    encoded : list of encoded prompts
-        All prompts (their lengths and tokens; their results come later).
     align : {"left", "right"}
     cap : int
-        Prompts ``0 .. cap - 1`` keep their full results, for the contexts.
+        Prompts ``0 .. cap - 1`` keep their full results (and tokens), for the contexts.
     """
 
-    def __init__(self, n_rows: int, encoded: Sequence[Any], align: str, cap: int) -> None:
-        lengths = [len(e) for e in encoded]
-        self.n_rows, self.n_cols = n_rows, max(lengths)
-        self.shift = [0 if align == "left" else self.n_cols - n for n in lengths]
-        self.sums = {s: np.zeros((n_rows, self.n_cols)) for s in STATS}
-        self.count = np.zeros(self.n_cols, np.int64)
-        self.top1: dict[tuple[int, int], list[int]] = {}  # (cell, id) -> [count, first prompt]
-        self.col_token: list[str | None] = [None] * self.n_cols
-        self.col_seen = np.zeros(self.n_cols, bool)
-        self.cap, self.kept = cap, {}
-        self.encoded = encoded
+    def __init__(self, n_rows: int, align: str, cap: int) -> None:
+        self.n_rows, self.align, self.cap = n_rows, align, cap
+        self.sums = {s: np.zeros((n_rows, 0)) for s in STATS}
+        self.count = np.zeros(0, np.int64)
+        self.top1: dict[tuple[int, int, int], list[int]] = {}  # (row, k, id) -> [count, first]
+        self.col_token: list[Any] = []  # Ellipsis: not seen yet; None: prompts disagree
+        self.kept: dict[int, tuple[Any, Any]] = {}  # prompt -> (encoded, result)
 
-    def add(self, i: int, res: Any) -> None:
-        """Fold prompt ``i``'s result in."""
-        sh, n = self.shift[i], res.entropy.shape[1]
-        cols = slice(sh, sh + n)
+    def _grow(self, n: int) -> None:
+        extra = n - self.count.size
+        if extra > 0:
+            for s in STATS:
+                self.sums[s] = np.pad(self.sums[s], ((0, 0), (0, extra)))
+            self.count = np.pad(self.count, (0, extra))
+            self.col_token += [Ellipsis] * extra
+
+    def add(self, i: int, encoded: Any, res: Any) -> None:
+        """Fold prompt ``i`` (its encoding and result) in."""
+        n = res.entropy.shape[1]
+        self._grow(n)
+        order = slice(None) if self.align == "left" else slice(None, None, -1)
         for s in STATS:
-            self.sums[s][:, cols] += getattr(res, s)
-        self.count[cols] += 1
-        cells = (np.arange(self.n_rows)[:, None] * self.n_cols + np.arange(sh, sh + n)).ravel()
-        for cell, tok in zip(cells.tolist(), res.top_ids[:, :, 0].ravel().tolist(), strict=True):
-            entry = self.top1.get((cell, tok))
+            self.sums[s][:, :n] += getattr(res, s)[:, order]
+        self.count[:n] += 1
+        ks = np.arange(n) if self.align == "left" else n - 1 - np.arange(n)
+        rows = np.repeat(np.arange(self.n_rows), n)
+        top = res.top_ids[:, :, 0].ravel().tolist()
+        for key in zip(rows.tolist(), np.tile(ks, self.n_rows).tolist(), top, strict=True):
+            entry = self.top1.get(key)
             if entry is None:
-                self.top1[(cell, tok)] = [1, i]
+                self.top1[key] = [1, i]
             else:
                 entry[0] += 1
                 entry[1] = min(entry[1], i)
-        for pos, tok in enumerate(self.encoded[i].tokens):
-            c = pos + sh
-            if not self.col_seen[c]:
-                self.col_seen[c], self.col_token[c] = True, tok
-            elif self.col_token[c] != tok:
-                self.col_token[c] = None
+        for k, tok in zip(ks.tolist(), encoded.tokens, strict=True):
+            seen = self.col_token[k]
+            self.col_token[k] = tok if seen is Ellipsis else (seen if seen == tok else None)
         if i < self.cap:
-            self.kept[i] = res
+            self.kept[i] = (encoded, res)
+
+    def column(self, k: np.ndarray | int) -> Any:
+        """The matrix column of counted column ``k``."""
+        return k if self.align == "left" else self.count.size - 1 - k
 
     def state(self, tokenizer: Any) -> dict[str, Any]:
-        """The totals as plain arrays and lists (``meta["tallies"]``)."""
-        keys = np.asarray(list(self.top1), np.int64).reshape(-1, 2)
+        """The totals laid out as matrix columns, as plain arrays and lists."""
+        keys = np.asarray(list(self.top1), np.int64).reshape(-1, 3)
         vals = np.asarray(list(self.top1.values()), np.int64).reshape(-1, 2)
+        order = slice(None) if self.align == "left" else slice(None, None, -1)
+        tokens = [None if t is Ellipsis else t for t in self.col_token[order]]
         return {
-            **{f"sums_{s}": self.sums[s] for s in STATS},
-            "count": self.count,
-            "top1_cell": keys[:, 0],
-            "top1_token": token_strings(tokenizer, keys[:, 1]),
+            **{f"sums_{s}": self.sums[s][:, order] for s in STATS},
+            "count": self.count[order],
+            "top1_cell": keys[:, 0] * self.count.size + self.column(keys[:, 1]),
+            "top1_token": token_strings(tokenizer, keys[:, 2]),
             "top1_count": vals[:, 0],
             "top1_first": vals[:, 1],
-            "col_token": list(self.col_token),
+            "col_token": tokens,
         }
+
+    def contexts(self, tokenizer: Any, top_k: int) -> Contexts | None:
+        """Contexts of the kept prompts, at their final columns."""
+        if self.cap == 0:
+            return None
+        width = self.count.size
+        shift = {
+            i: 0 if self.align == "left" else width - len(e) for i, (e, _) in self.kept.items()
+        }
+        encoded = {i: e for i, (e, _) in self.kept.items()}
+        results = {i: r for i, (_, r) in self.kept.items()}
+        return prompt_contexts(encoded, results, shift, tokenizer, top_k)
 
 
 def token_strings(tokenizer: Any, ids: Any) -> list[str]:
@@ -127,7 +150,7 @@ def mode_grid(state: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
 
 
 def prompt_contexts(
-    encoded: Sequence[Any], kept: dict[int, Any], shift: Sequence[int], tokenizer: Any, top_k: int
+    encoded: Any, kept: dict[int, Any], shift: Any, tokenizer: Any, top_k: int
 ) -> Contexts | None:
     """One context per (cell, prompt) of the prompts in ``kept``, in prompt order."""
     cols: dict[str, list[np.ndarray]] = {}
@@ -223,7 +246,10 @@ def merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
     """:func:`tokenheat.merge` for lens results (already checked to be alike)."""
     from tokenheat.analyses._shards import concat_corpora
 
-    corpus, starts = concat_corpora([r.corpus for r in results])
+    cap = int(results[0].meta["max_contexts_per_cell"])
+    starts = np.cumsum([0] + [int(r.meta["n_prompts"]) for r in results[:-1]])
+    heads = [head(r.corpus, max(0, cap - int(st))) for r, st in zip(results, starts, strict=True)]
+    corpus, _ = concat_corpora(heads)  # the first ``cap`` prompts: those contexts point at
     align, n_rows = results[0].meta["align"], results[0].shape[0]
     n_cols = max(r.shape[1] for r in results)
     state = {f"sums_{s}": np.zeros((n_rows, n_cols)) for s in STATS}
@@ -231,7 +257,6 @@ def merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
     col_token: list[Any] = [Ellipsis] * n_cols  # Ellipsis: no prompt seen yet
     top1: dict[tuple[int, str], list[int]] = {}
     ctx_parts = []
-    cap = int(results[0].meta["max_contexts_per_cell"])
     for r, start in zip(results, starts, strict=True):
         s, w = r.meta["tallies"], r.shape[1]
         sh = 0 if align == "left" else n_cols - w
@@ -284,6 +309,16 @@ def _fold_top1(
         else:
             entry[0] += int(n)
             entry[1] = min(entry[1], int(first) + start)
+
+
+def head(corpus: Corpus, k: int) -> Corpus:
+    """The first ``k`` examples of ``corpus`` (all of them when it has fewer)."""
+    k = min(k, len(corpus))
+    if k == len(corpus):
+        return corpus
+    end = int(corpus.offsets[k])
+    texts = None if corpus.texts is None else corpus.texts[:k]
+    return Corpus(corpus.vocab, corpus.ids[:end], corpus.offsets[: k + 1], texts=texts)
 
 
 def _first_examples(ctx: Contexts, limit: int) -> Contexts:

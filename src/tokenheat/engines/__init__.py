@@ -50,8 +50,9 @@ def run_engine(
     tokenizer, options, progress
         The analysis's own arguments.
     shard : callable
-        ``shard(model, tokenizer, texts, options)`` → a result for ``merge``; a module-level
-        function, so a worker imports it by name.
+        ``shard(model, tokenizer, texts, options, first)`` → a result for ``merge``, where
+        ``first`` is the input index of ``texts[0]`` (``None`` when unknown, e.g. for a
+        ``ray.data.Dataset``); a module-level function, so a worker imports it by name.
     merge : callable
         Results of the shards, in input order → the result.
 

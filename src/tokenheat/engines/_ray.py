@@ -160,8 +160,9 @@ class _Worker:
         options = dict(self.options)
         if "target_json" in batch:
             options["targets"] = [json.loads(t) for t in batch["target_json"]]
+        first = int(batch["index"][0]) if "index" in batch and len(texts) else None
         try:
-            part = self.shard(self.model, self.tokenizer, texts, options)
+            part = self.shard(self.model, self.tokenizer, texts, options, first)
         except Exception as err:
             raise RuntimeError(f"{_MARK}{type(err).__name__}: {err}") from err
         return {"part": np.array([pickle.dumps(part)], dtype=object), "n": np.array([len(texts)])}
@@ -192,7 +193,7 @@ def _dataset(ray: Any, inputs: Any, targets: Any) -> tuple[Any, int]:
             raise ArgumentError(
                 f"inputs[{i}] is {type(t).__name__}; engine='ray' takes plain strings"
             )
-    rows: list[dict[str, Any]] = [{"text": t} for t in inputs]
+    rows: list[dict[str, Any]] = [{"text": t, "index": i} for i, t in enumerate(inputs)]
     if isinstance(targets, list):
         if len(targets) != len(inputs):
             raise ArgumentError(

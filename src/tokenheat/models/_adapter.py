@@ -171,6 +171,10 @@ class ModelAdapter:
             raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
         new_dtype = dtype or old_dtype
         moved = new_device != old_device or new_dtype != old_dtype
+        # a cast is lossy (float32 -> bfloat16 -> float32): keep the weights to put back exactly
+        saved = None
+        if new_dtype != old_dtype:
+            saved = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if moved:
             self.model.to(device=new_device, dtype=new_dtype)
         self.model.eval()
@@ -179,6 +183,8 @@ class ModelAdapter:
         finally:
             if moved:
                 self.model.to(device=old_device, dtype=old_dtype)
+            if saved is not None:
+                self.model.load_state_dict(saved)
             self.model.train(was_training)
 
     @contextlib.contextmanager
