@@ -7,9 +7,12 @@ import type {
   CellText,
   Contexts,
   Corpus,
+  Display,
+  Group,
   LabelColumn,
   Matrix,
   NumericColumn,
+  Order,
   Palette,
   Scale,
   Spec,
@@ -267,6 +270,56 @@ function decodeScale(raw: unknown, field: string): Scale {
   return { palette, kind, domain: [domain[0], domain[1]], center, reverse: o.reverse === true };
 }
 
+const ORDERS: readonly Order[] = [
+  "original",
+  "label",
+  "mean",
+  "max",
+  "variance",
+  "count",
+  "cluster",
+];
+
+function decodeGroups(raw: unknown, field: string, n: number): Group[] {
+  if (raw == null) return [];
+  if (!Array.isArray(raw)) throw new SpecError(`${field}: expected a list, got ${describe(raw)}`);
+  return raw.map((g, i) => {
+    const o = obj(g, `${field}[${i}]`);
+    const start = int(o.start, `${field}[${i}].start`);
+    const end = int(o.end, `${field}[${i}].end`);
+    if (!(start >= 0 && start < end && end <= n)) {
+      throw new SpecError(`${field}[${i}]: span ${start}:${end} is not within 0:${n}`);
+    }
+    return { label: str(o.label), start, end };
+  });
+}
+
+/** The matrix's reading defaults; a spec without them (older writers) gets the defaults. */
+function decodeDisplay(raw: unknown, field: string, nRows: number, nCols: number): Display {
+  const o = raw == null ? {} : obj(raw, field);
+  const order = (v: unknown, name: string): Order => {
+    if (v == null) return "original";
+    if (!ORDERS.includes(v as Order)) {
+      throw new SpecError(`${field}.${name}: unknown order ${JSON.stringify(v)}`);
+    }
+    return v as Order;
+  };
+  const cellText = o.cell_text === "value" || o.cell_text === "none" ? o.cell_text : "auto";
+  const digits = typeof o.digits === "number" && o.digits >= 0 ? Math.min(6, o.digits | 0) : 2;
+  const minCount =
+    typeof o.min_count === "number" && Number.isFinite(o.min_count) ? o.min_count : null;
+  return {
+    rowOrder: order(o.row_order, "row_order"),
+    colOrder: order(o.col_order, "col_order"),
+    cellText,
+    digits,
+    minCount,
+    markOutliers: o.mark_outliers === true,
+    rowGroups: decodeGroups(o.row_groups, `${field}.row_groups`, nRows),
+    colGroups: decodeGroups(o.col_groups, `${field}.col_groups`, nCols),
+  };
+}
+
 function decodeNumeric(raw: unknown, field: string, n: number): NumericColumn[] {
   if (raw == null) return [];
   if (!Array.isArray(raw)) throw new SpecError(`${field}: expected a list, got ${describe(raw)}`);
@@ -357,6 +410,7 @@ function decodeMatrix(raw: unknown, field: string, nCorpora: number): Matrix {
     counts: o.counts == null ? null : f32(o.counts, `${field}.counts`, size),
     extras: decodeNumeric(o.extras, `${field}.extras`, size),
     scale: decodeScale(o.scale ?? {}, `${field}.scale`),
+    display: decodeDisplay(o.display, `${field}.display`, nRows, nCols),
     corpus,
     contexts,
   };

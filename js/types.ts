@@ -59,6 +59,28 @@ export interface Contexts {
   labels: LabelColumn[];
 }
 
+/** Orders the widget offers for rows and columns (see core/_display.py). */
+export type Order = "original" | "label" | "mean" | "max" | "variance" | "count" | "cluster";
+
+/** A contiguous span of rows or columns set apart and named (data indices, end excluded). */
+export interface Group {
+  label: string;
+  start: number;
+  end: number;
+}
+
+/** Reading defaults of a heatmap (Python: tokenheat.Display). */
+export interface Display {
+  rowOrder: Order;
+  colOrder: Order;
+  cellText: "auto" | "value" | "none";
+  digits: number;
+  minCount: number | null;
+  markOutliers: boolean;
+  rowGroups: Group[];
+  colGroups: Group[];
+}
+
 export interface Matrix {
   title: string;
   valueLabel: string;
@@ -71,6 +93,7 @@ export interface Matrix {
   counts: Float32Array | null;
   extras: NumericColumn[];
   scale: Scale;
+  display: Display;
   corpus: number | null;
   contexts: Contexts | null;
 }

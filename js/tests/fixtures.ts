@@ -1,5 +1,16 @@
 // Small decoded matrices for the unit tests.
-import type { Axis, Matrix, Spec } from "../types";
+import type { Axis, Display, Matrix, Spec } from "../types";
+
+export const DEFAULT_DISPLAY: Display = {
+  rowOrder: "original",
+  colOrder: "original",
+  cellText: "auto",
+  digits: 2,
+  minCount: null,
+  markOutliers: false,
+  rowGroups: [],
+  colGroups: [],
+};
 
 export function axis(labels: string[], kind: string, extra: Partial<Axis> = {}): Axis {
   return { labels, kind, title: kind, tokens: null, examples: null, ...extra };
@@ -24,6 +35,7 @@ export function matrix(nRows: number, nCols: number, over: Partial<Matrix> = {})
     counts: null,
     extras: [],
     scale: { palette: "viridis", kind: "sequential", domain: [0, 1], center: null, reverse: false },
+    display: DEFAULT_DISPLAY,
     corpus: null,
     contexts: null,
     ...over,

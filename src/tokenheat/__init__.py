@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from tokenheat._version import __version__
-from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
+from tokenheat.core import ColorScale, Contexts, Corpus, Display, Group, TokenMatrix
 
 _LAZY = {
     "Heatmap": "tokenheat.widget",
@@ -33,7 +33,16 @@ _LAZY = {
 
 _MODULES = {"models", "analyses", "datasets", "data"}
 
-__all__ = ["ColorScale", "Contexts", "Corpus", "TokenMatrix", "__version__", *_LAZY]
+__all__ = [
+    "ColorScale",
+    "Contexts",
+    "Corpus",
+    "Display",
+    "Group",
+    "TokenMatrix",
+    "__version__",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
+from tokenheat.core._display import Display, Group
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
 
-__all__ = ["ColorScale", "Contexts", "Corpus", "TokenMatrix"]
+__all__ = ["ColorScale", "Contexts", "Corpus", "Display", "Group", "TokenMatrix"]

@@ -11,6 +11,7 @@ import pandas as pd
 from tokenheat.core._checks import as_float_grid, as_int_array, as_labels, describe, unique_or_raise
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
+from tokenheat.core._display import Display
 from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
 
@@ -58,6 +59,9 @@ class TokenMatrix:
         The occurrences behind each cell.
     meta : dict, optional
         Free-form JSON-able metadata (method, model, warnings, ...).
+    display : Display or dict, optional
+        Reading defaults: initial row/column order, printed values, faded thin cells, marked
+        outliers, labelled groups of rows/columns (see :class:`tokenheat.Display`).
 
     Raises
     ------
@@ -96,6 +100,7 @@ class TokenMatrix:
         corpus: Corpus | None = None,
         contexts: Contexts | None = None,
         meta: Mapping[str, Any] | None = None,
+        display: Display | Mapping[str, Any] | None = None,
     ) -> None:
         arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
         if arr.ndim != 2:
@@ -148,6 +153,8 @@ class TokenMatrix:
         self.corpus = corpus
         self.contexts = contexts
         self.meta: dict[str, Any] = dict(meta or {})
+        self.display = Display.coerce(display)
+        self.display.check_against(shape)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -189,6 +196,7 @@ class TokenMatrix:
             and self.cols == other.cols
             and (self.row_kind, self.col_kind) == (other.row_kind, other.col_kind)
             and self.scale == other.scale
+            and self.display == other.display
             and self.extras.keys() == other.extras.keys()
         )
         if not same:
@@ -241,6 +249,7 @@ class TokenMatrix:
             "title": self.title,
             "value_label": self.value_label,
             "scale": self.scale,
+            "display": self.display,
             "row_order": list(self.rows),
             "col_order": list(self.cols),
         }

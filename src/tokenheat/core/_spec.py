@@ -128,6 +128,7 @@ def matrix_spec(
         "counts": None if m.counts is None else _f32(m.counts),
         "extras": [{"name": k, "values": _f32(v)} for k, v in m.extras.items()],
         "scale": scale,
+        "display": m.display.to_dict(),
         "corpus": corpus_index,
         "contexts": _contexts_spec(m, remap),
     }

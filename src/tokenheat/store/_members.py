@@ -135,6 +135,7 @@ class Writer:
                 for i, (k, v) in enumerate(m.extras.items())
             ],
             "scale": m.scale.to_dict(),
+            "display": m.display.to_dict(),
             "meta": m.meta,
             "corpus": corpus,
             "contexts": None
@@ -257,4 +258,5 @@ class Reader:
             corpus=None if corpus is None else corpora[corpus],
             contexts=None if entry.get("contexts") is None else self.contexts(entry["contexts"]),
             meta=entry.get("meta") or {},
+            display=entry.get("display"),
         )
