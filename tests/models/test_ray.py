@@ -36,6 +36,10 @@ TWO = {"concurrency": 2, "batch_size": 3}
 def cluster() -> Iterator[None]:
     saved = dict(os.environ)
     quiet_local_ray_env()
+    # workers import the test helpers (keyword_probs ...) and this tree's tokenheat by name
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.join(os.path.dirname(os.path.dirname(here)), "src")
+    os.environ["PYTHONPATH"] = os.pathsep.join([here, src, os.environ.get("PYTHONPATH", "")])
     tmp = tempfile.mkdtemp(prefix="thray-")  # short: Ray's socket paths must fit 107 bytes
     try:
         for attempt in range(3):  # a heavily loaded machine can miss Ray's startup deadlines

@@ -40,7 +40,7 @@ __all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
 CHUNK_ELEMENTS = 2**23
 #: Prompts are encoded this many at a time (and dropped once counted), so the encoded input
 #: does not grow with the number of prompts either.
-ENCODE_CHUNK = 4096
+ENCODE_CHUNK = 1024
 
 
 @dataclass
