@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lens-sizes", default="1000,10000", help="lens prompt counts")
     parser.add_argument("--smoke", action="store_true", help="40 texts, lens at 50 and 200")
     parser.add_argument("--skip-ray", action="store_true", help="only the lens part")
+    parser.add_argument("--skip-lens", action="store_true", help="only the flip-rate part")
     parser.add_argument("--lens-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.lens_child:
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_ray:
         print("\n## Flip rate: in-process vs engine='ray'\n")
         print(_common.table(["measure", "value"], flip_part(n, args.workers, args.threads)))
+    if args.skip_lens:
+        return
     print("\n## Lens: peak RSS growth over the baseline\n")
     print(
         _common.table(
