@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 import pickle
 import secrets
@@ -224,6 +225,9 @@ def run_ray(
     saved = (context.execution_options.preserve_order, context.enable_progress_bars)
     context.execution_options.preserve_order = True  # shards come back in input order
     context.enable_progress_bars = False  # the driver shows one bar of its own
+    data_log = logging.getLogger("ray.data")
+    log_level = data_log.level
+    data_log.setLevel(logging.WARNING)  # no per-run INFO lines (plans, log paths)
     try:
         options = dict(options)
         ds, n = _dataset(ray, inputs, options.get("targets"))
@@ -235,6 +239,7 @@ def run_ray(
         return merge(_run_pass(ds, n, analysis, worker, opts, progress))
     finally:
         context.execution_options.preserve_order, context.enable_progress_bars = saved
+        data_log.setLevel(log_level)
 
 
 def _sizes(ray: Any, n: int, opts: dict[str, Any]) -> tuple[int, int]:
@@ -263,13 +268,14 @@ def _run_pass(
 
     concurrency, size = _sizes(ray, n, opts)
     resources = {k: opts[k] for k in ("num_cpus", "num_gpus") if opts.get(k) is not None}
+    pool = getattr(ray.data, "ActorPoolStrategy", None)
+    if pool is not None:  # Ray >= 2.51 wants compute=; concurrency= still works before
+        low, high = concurrency if isinstance(concurrency, tuple) else (concurrency, concurrency)
+        resources["compute"] = pool(size=low) if low == high else pool(min_size=low, max_size=high)
+    else:  # pragma: no cover - older Ray
+        resources["concurrency"] = concurrency
     mapped = ds.map_batches(
-        _Worker,
-        fn_constructor_args=worker,
-        batch_size=size,
-        concurrency=concurrency,
-        batch_format="numpy",
-        **resources,
+        _Worker, fn_constructor_args=worker, batch_size=size, batch_format="numpy", **resources
     )
     bar = _bar(n, f"{analysis.replace('_', ' ')} (ray)", progress)
     parts = []
