@@ -10,12 +10,21 @@ import anywidget
 import pandas as pd
 import traitlets
 
+from tokenheat.core._checks import check_positive_int, check_str, fail
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
+from tokenheat.core._spec import (
+    DEFAULT_MAX_BYTES,
+    build_spec,
+    check_matrices,
+    shield_strings,
+    unshield,
+)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
+#: Nothing selected: the value of the ``selected`` trait (and of an exported page's selection)
+#: before any click. ``js/types.ts`` holds its twin, ``EMPTY_SELECTION``.
 EMPTY_SELECTION: dict[str, Any] = {
     "matrix": None,
     "row": None,
@@ -25,9 +34,11 @@ EMPTY_SELECTION: dict[str, Any] = {
 }
 
 
-def _static(name: str) -> pathlib.Path:
+def bundle(name: str) -> pathlib.Path:
+    """The path of the built front-end file ``name`` (``widget.js``, ``standalone.js``,
+    ``widget.css``), with a clear error when the bundle was never built."""
     path = STATIC / name
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(
             f"the front-end bundle {path} is missing; build it with `npm install && npm run build` "
             "in the source tree, or reinstall tokenheat from a wheel"
@@ -35,36 +46,44 @@ def _static(name: str) -> pathlib.Path:
     return path
 
 
-class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
-    """Several heatmaps that share one selection and one context panel.
+def _asset(name: str) -> pathlib.Path | str:
+    # anywidget reads a path attribute at class creation (and watches it for hot reload with
+    # ANYWIDGET_HMR=1); a missing bundle must not break the import, so it is reported by
+    # bundle() when a widget is made instead.
+    path = STATIC / name
+    return path if path.is_file() else f"missing bundle: {name}"
 
-    Parameters
-    ----------
-    matrices : sequence of TokenMatrix
-        The heatmaps, drawn in order.
-    columns : int, optional
-        Heatmaps per grid row (default: up to 2).
-    cell_size : int
-        Preferred cell size in CSS pixels; large matrices shrink it and scroll.
-    max_bytes : int, optional
-        Payload limit (default 64 MiB); above it a ValueError says what to reduce.
 
-    Examples
-    --------
-    >>> dash = Dashboard([m1, m2])          # doctest: +SKIP
-    >>> dash                                # shows inline in a notebook  # doctest: +SKIP
-    >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
-    """
+def _selected_to_json(value: Any, widget: Any) -> Any:
+    """The selection as synced: a token holding ``<`` travels as ``{"$json": bytes}`` so the
+    widget state a notebook saves holds no ``<`` (see ``core/_spec.py``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("token"), str):
+        return value
+    return {**value, "token": shield_strings(value["token"])}
 
-    # Declared here so anywidget neither adds its own placeholder ``_esm`` nor ignores the
-    # defaults below (it only looks for class attributes, not traitlets defaults).
-    _esm = traitlets.Unicode().tag(sync=True)
-    _css = traitlets.Unicode().tag(sync=True)
+
+def _selected_from_json(value: Any, widget: Any) -> Any:
+    if not isinstance(value, dict) or "token" not in value:
+        return value
+    try:
+        return {**value, "token": unshield(value["token"])}
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return {**value, "token": None}
+
+
+class _LinkedHeatmaps(anywidget.AnyWidget):
+    """What :class:`Heatmap` and :class:`Dashboard` share: the front end, the spec, the
+    selection and its readers. Not for direct use."""
+
+    _esm = _asset("widget.js")
+    _css = _asset("widget.css")
 
     _spec = traitlets.Dict().tag(sync=True)
     """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
 
-    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(sync=True)
+    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(
+        sync=True, to_json=_selected_to_json, from_json=_selected_from_json
+    )
     """The current selection, written by clicks and keys in the page: ``matrix``, ``row``,
     ``col`` (indices), ``token`` (str) and ``example`` (corpus index); ``None`` when unset."""
 
@@ -73,27 +92,23 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(
         self,
-        matrices: Sequence[TokenMatrix],
+        matrices: list[TokenMatrix],
         *,
-        columns: int | None = None,
-        cell_size: int = 14,
-        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        columns: int | None,
+        cell_size: int,
+        max_bytes: int | None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(matrices, TokenMatrix):
-            matrices = [matrices]
-        self.matrices: list[TokenMatrix] = list(matrices)
+        for name in ("widget.js", "widget.css"):
+            bundle(name)
+        self.matrices: list[TokenMatrix] = check_matrices(matrices)
         self._layout_options: dict[str, Any] = {"columns": columns, "cell_size": cell_size}
         spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
         super().__init__(_spec=spec, **kwargs)
 
-    @traitlets.default("_esm")
-    def _default_esm(self) -> str:
-        return _static("widget.js").read_text(encoding="utf-8")
-
-    @traitlets.default("_css")
-    def _default_css(self) -> str:
-        return _static("widget.css").read_text(encoding="utf-8")
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(m) for m in self.matrices)
+        return f"{type(self).__name__}({inner})"
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal: Any) -> dict[str, Any]:
@@ -125,6 +140,18 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         example: int | None = None,
     ) -> None:
         """Select a cell, token or example from Python; the page follows."""
+        n = len(self.matrices)
+        if isinstance(matrix, bool) or not isinstance(matrix, int) or not 0 <= matrix < n:
+            fail("matrix", f"an int index in 0..{n - 1} (one per matrix)", matrix)
+        shape = self.matrices[matrix].shape
+        for name, value, size in (("row", row, shape[0]), ("col", col, shape[1])):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size
+            ):
+                fail(name, f"None or an int index in 0..{size - 1}", value)
+        check_str("token", token, allow_none=True)
+        if example is not None:
+            check_positive_int("example", example, minimum=0)
         self.selected = {
             "matrix": matrix,
             "row": row,
@@ -146,9 +173,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         m = self.matrices[int(sel["matrix"])]
         if m.contexts is None:
             return pd.DataFrame()
-        frame = m.contexts.to_pandas(m.corpus)
-        keep = (frame["row"] == int(sel["row"])) & (frame["col"] == int(sel["col"]))
-        return frame.loc[keep].reset_index(drop=True)
+        entries = m.contexts.cell(int(sel["row"]), int(sel["col"]))
+        return m.contexts.to_pandas(m.corpus, entries=entries)
 
     def to_html(self, path: Any = None, **kwargs: Any) -> str:
         """Write this dashboard as one offline, interactive HTML file."""
@@ -159,14 +185,53 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         return upper("to_altair")(self, **kwargs)
 
 
-class Heatmap(Dashboard):
+class Dashboard(_LinkedHeatmaps):
+    """Several heatmaps that share one selection and one context panel.
+
+    Parameters
+    ----------
+    matrices : sequence of TokenMatrix
+        The heatmaps, drawn in order.
+    columns : int, optional
+        Heatmaps per grid row (default: up to 2).
+    cell_size : int
+        Preferred cell size in CSS pixels; large matrices shrink it and scroll.
+    max_bytes : int, optional
+        Payload limit (default 64 MiB); above it a ValueError says what to reduce.
+
+    Examples
+    --------
+    >>> dash = Dashboard([m1, m2])          # doctest: +SKIP
+    >>> dash                                # shows inline in a notebook  # doctest: +SKIP
+    >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        matrices: Sequence[TokenMatrix],
+        *,
+        columns: int | None = None,
+        cell_size: int = 14,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            check_matrices(matrices),
+            columns=columns,
+            cell_size=cell_size,
+            max_bytes=max_bytes,
+            **kwargs,
+        )
+
+
+class Heatmap(_LinkedHeatmaps):
     """One matrix as an interactive heatmap with its context panel.
 
     Parameters
     ----------
     matrix : TokenMatrix
         What to draw.
-    **kwargs
+    columns, cell_size, max_bytes
         As for :class:`Dashboard`.
 
     Examples
@@ -174,13 +239,23 @@ class Heatmap(Dashboard):
     >>> Heatmap(matrix)  # doctest: +SKIP
     """
 
-    def __init__(self, matrix: TokenMatrix, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        matrix: TokenMatrix,
+        *,
+        columns: int | None = None,
+        cell_size: int = 14,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(matrix, TokenMatrix):
             raise TypeError(
                 f"matrix must be a tokenheat.TokenMatrix, got {type(matrix).__name__}; "
                 "for several matrices use tokenheat.Dashboard([...])"
             )
-        super().__init__([matrix], **kwargs)
+        super().__init__(
+            [matrix], columns=columns, cell_size=cell_size, max_bytes=max_bytes, **kwargs
+        )
 
     @property
     def matrix(self) -> TokenMatrix:

@@ -89,3 +89,15 @@ def test_scale_bench_smoke_prints_lens_memory_for_both_variants():
     out = run_bench("scale_bench.py", "--smoke", "--skip-ray")
     assert [r[0] for r in table_rows(out, "lens")] == ["lens"] * 2 + ["lens_arrays"] * 2
     assert "load average" in out
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_limits_smoke_reaches_the_last_context():
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is missing")
+    pytest.importorskip("playwright.sync_api")
+    out = run_bench("limits.py", "--smoke")
+    (row,) = table_rows(out, "2,000")[:1]
+    assert "yes (k=1,999" in " ".join(row), out
+    assert table_rows(out, "50 × 50"), out

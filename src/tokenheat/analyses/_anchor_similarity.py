@@ -25,6 +25,7 @@ from tokenheat.analyses._hidden_means import hidden_means, hidden_means_shard, l
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.models._state import preserves_model_state
 
 __all__ = [
     "HiddenMeans",
@@ -226,6 +227,7 @@ def iter_anchor(
                 yield k, cos, na.astype(np.float64), norm_p
 
 
+@preserves_model_state
 def anchor_similarity(
     model: Any,
     tokenizer: Any,

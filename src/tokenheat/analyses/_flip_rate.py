@@ -23,6 +23,7 @@ from tokenheat.analyses._perturb import (
     word_units,
 )
 from tokenheat.core import Corpus, TokenMatrix
+from tokenheat.models._state import preserves_model_state
 
 __all__ = ["flip_rate", "flip_rate_shard", "flip_shard"]
 
@@ -89,6 +90,7 @@ def _check_args(
         raise TypeError(f"mask_token must be a str, got {type(mask_token).__name__}")
 
 
+@preserves_model_state
 def flip_rate(
     classifier: Any,
     texts: Iterable[str],

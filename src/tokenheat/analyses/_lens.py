@@ -29,6 +29,7 @@ from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.models._state import preserves_model_state
 from tokenheat.models._text import normalize_prompts
 
 __all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
@@ -288,6 +289,7 @@ def _neg_entropy_(logp: Any, p: Any, *, keep_logp: bool) -> Any:
     return (p.mul_(logp) if keep_logp else logp.mul_(p)).sum(-1)
 
 
+@preserves_model_state
 def lens(
     model: Any,
     tokenizer: Any,

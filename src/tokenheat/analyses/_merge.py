@@ -21,6 +21,7 @@ from tokenheat.analyses._flip_tally import merge_flip
 from tokenheat.analyses._lens_tally import merge_lens
 from tokenheat.analyses._shards import check_same, concat_corpora
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._tokens import display_token
 from tokenheat.errors import ArgumentTypeError, MergeError
 
 __all__ = ["merge"]
@@ -150,8 +151,16 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
     if "completeness" in meta:
         entries = [dict(e) for r in results for e in r.meta["completeness"]]
         for e, c in zip(entries, columns, strict=True):
-            e["column"] = c.label
+            name = display_token(c.target) if c.token is not None else c.target
+            e["column"] = f"#{c.example}: {name}" if many else name
         meta["completeness"] = entries
+    if meta.get("sink"):
+        inputs = [
+            int(e) + int(st)
+            for r, st in zip(results, starts, strict=True)
+            for e in (r.meta.get("sink") or {}).get("inputs", [])
+        ]
+        meta["sink"] = {**meta["sink"], "inputs": inputs}
     if "baseline_kept" in meta:
         meta["baseline_kept"] = {
             str(int(k) + int(st)): v
@@ -166,10 +175,10 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
         "f_x": f_x, "err": None if comp is None else comp[0], "rel": None if comp is None else comp[1],
     }  # fmt: skip
     meta["merged_from"] = len(results)
-    merged = attribution_matrix(attr, columns, encoded, f_x, comp, meta, results[0].title)
-    if meta.get("max_contexts_per_cell") == 0:
-        merged.contexts = None
-    return merged
+    contexts = meta.get("max_contexts_per_cell") != 0
+    return attribution_matrix(
+        attr, columns, encoded, f_x, comp, meta, results[0].title, contexts=contexts
+    )
 
 
 _MERGERS: dict[str, Any] = {
