@@ -51,6 +51,7 @@ __all__ = [
     "flip_rate",
     "lens",
     "load",
+    "merge",
     "models",
     "save",
     "to_altair",
@@ -59,7 +60,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tokenheat import analyses, models
-    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
+    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens, merge
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html

@@ -66,8 +66,8 @@ def test_full_corpus_is_sent_unchanged_when_all_examples_are_used() -> None:
 
 def test_estimate_is_close_to_the_built_payload() -> None:
     m = matrix_with_contexts(5000, list(range(0, 5000, 7)))
-    used = [used_examples([m], len(m.corpus))]
-    estimate = estimate_bytes([m], [m.corpus], used)
+    used = {id(m.corpus): used_examples([m], len(m.corpus))}
+    estimate = estimate_bytes([m], used)
     built = payload_bytes(build_spec([m], max_bytes=None))
     assert 0.5 < estimate / built < 2.0
 
@@ -93,7 +93,18 @@ def test_a_large_corpus_with_few_contexts_fits() -> None:
 )
 def test_guard_names_the_analysis_knob_before_building(analysis: str, knob: str) -> None:
     m = matrix_with_contexts(20_000, list(range(20_000)), analysis=analysis)
-    with pytest.raises(
-        PayloadTooLargeError, match=rf"estimated before building.*for {analysis}: .*{knob}"
-    ):
+    with pytest.raises(PayloadTooLargeError, match=rf"for {analysis}: .*{knob}"):
+        build_spec([m], max_bytes=50_000)
+
+
+def test_guard_acts_before_anything_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokenheat.core._spec as spec
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built before the size check")
+
+    monkeypatch.setattr(spec, "matrix_spec", never)
+    monkeypatch.setattr(spec, "_corpus_spec", never)
+    m = matrix_with_contexts(20_000, list(range(20_000)), analysis="lens")
+    with pytest.raises(PayloadTooLargeError, match="max_contexts_per_cell="):
         build_spec([m], max_bytes=50_000)

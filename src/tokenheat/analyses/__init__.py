@@ -32,8 +32,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tokenheat.analyses._anchor_similarity import anchor_similarity
+    from tokenheat.analyses._anchor_tally import HiddenMeans
     from tokenheat.analyses._attribution import attribution
     from tokenheat.analyses._flip_rate import flip_rate
+    from tokenheat.analyses._hidden_means import hidden_means
     from tokenheat.analyses._lens import lens
     from tokenheat.analyses._merge import merge
 
