@@ -71,9 +71,23 @@ def start_ray(workers: int, tmp: str) -> float:
     raise SystemExit("Ray did not start; the machine may be too loaded")
 
 
-def same(a: object, b: object) -> bool:
+def compare(a: object, b: object) -> tuple[bool, bool, float, bool]:
+    """(counts equal, matrix and contexts equal, max |difference| of a context probability,
+    corpora equal)."""
+    import numpy as np
+
+    ta, tb = a.meta["tallies"], b.meta["tallies"]  # type: ignore[attr-defined]
+    counts = ta["keys"] == tb["keys"] and all(
+        np.array_equal(ta[k], tb[k]) for k in ("occ", "flips")
+    )
     ca, cb = a.contexts.to_pandas(a.corpus), b.contexts.to_pandas(b.corpus)  # type: ignore[attr-defined]
-    return bool(a.equals(b) and ca.equals(cb) and a.corpus == b.corpus)  # type: ignore[attr-defined]
+    probs = ["p_orig", "p_new"]
+    corpus = bool(a.corpus == b.corpus)  # type: ignore[attr-defined]
+    if len(ca) != len(cb):
+        return counts, False, float("nan"), corpus
+    delta = float(np.abs(ca[probs].to_numpy() - cb[probs].to_numpy()).max()) if len(ca) else 0.0
+    whole = bool(a.equals(b) and ca.drop(columns=probs).equals(cb.drop(columns=probs)))  # type: ignore[attr-defined]
+    return bool(counts), whole, delta, corpus
 
 
 def flip_part(n: int, workers: int, threads: int) -> list[list[object]]:
@@ -104,13 +118,17 @@ def flip_part(n: int, workers: int, threads: int) -> list[list[object]]:
 
         ray.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
+    equal_counts, equal_all, delta, equal_corpus = compare(merged, local)
     blocks = -(-n // shard)
     blocks_fine = -(-n // max(1, shard // 4))
     per_block = (t_ray_fine - t_ray) / max(1, blocks_fine - blocks) * workers
     return [
         ["texts", n],
         ["perturbed texts", local.meta["n_perturbations"]],  # type: ignore[attr-defined]
-        ["results equal (matrix, contexts, corpus)", same(merged, local)],
+        ["flip counts equal (every unit, every bucket)", equal_counts],
+        ["matrix and contexts equal (probabilities aside)", equal_all],
+        ["max |Δp| of a context probability", delta],
+        ["corpus equal (every text's tokens, texts)", equal_corpus],
         [f"in-process ({threads} torch thread{'s' if threads > 1 else ''}): seconds", t_local],
         ["in-process: texts/s", n / t_local],
         [f"ray, {workers} workers, shards of {shard}: seconds", t_ray],
