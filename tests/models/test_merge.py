@@ -274,3 +274,19 @@ def test_lens_shards_past_the_cap_carry_no_contexts(gpt2_lm: Any, tokenizer: Any
         False,
     ]
     assert_same(th.merge(parts), whole)
+
+
+def test_lens_encoding_in_chunks_equals_one_piece(
+    gpt2_lm: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompts are encoded ENCODE_CHUNK at a time; a prompt too long is named by its index
+    in the whole input."""
+    from tokenheat.analyses import _lens
+
+    texts = [*SENTENCES, "Hello", "The cat"]
+    opts = dict(progress=False, align="right", max_contexts_per_cell=4, batch_size=1)
+    whole = th.lens(gpt2_lm, tokenizer, texts, **opts)
+    monkeypatch.setattr(_lens, "ENCODE_CHUNK", 2)
+    assert_same(th.lens(gpt2_lm, tokenizer, texts, **opts), whole)
+    with pytest.raises(ValueError, match=r"prompts\[5\]"):
+        th.lens(gpt2_lm, tokenizer, [*texts[:5], "word " * 200], **opts)

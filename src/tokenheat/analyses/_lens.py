@@ -416,17 +416,17 @@ def lens(
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
-    items = normalize_prompts(prompts)
     tally = LensTally(len(keys) + 1, align, cap)
     truncated: list[int] = []
     appended = 0
     encode = dict(chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
-    starts = range(0, len(items), ENCODE_CHUNK)
-    several = len(starts) > 1
+    n_chunks, chunks = _encoded_chunks(adapter, prompts, encode)
+    several = n_chunks > 1
     desc = f"lens (chunks of {ENCODE_CHUNK} prompts)"
     with adapter.placed(device, dtype):
-        for start in progress_bar(starts, desc=desc, enabled=progress and several):
-            encoded = _encode_chunk(adapter, items[start : start + ENCODE_CHUNK], start, encode)
+        for start, encoded in progress_bar(
+            chunks, total=n_chunks, desc=desc, enabled=progress and several
+        ):
             for i, res in iter_lens(
                 adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
                 progress=progress and not several,
@@ -446,7 +446,7 @@ def lens(
             "model": adapter.name,
             "tokenizer": tokenizer_name(adapter.tokenizer),
             "family": adapter.family,
-            "n_prompts": len(items),
+            "n_prompts": len(truncated),
             "align": align,
             "top_k": top_k,
             "max_contexts_per_cell": cap,
@@ -454,6 +454,20 @@ def lens(
             "truncated_tokens": truncated,
         },
     )
+
+
+def _encoded_chunks(adapter: Any, prompts: Any, encode: dict[str, Any]) -> tuple[int, Any]:
+    """How many chunks, and ``(first input index, encoded prompts)`` per chunk: text prompts
+    ``ENCODE_CHUNK`` at a time; anything else (token ids, a cache) in one piece."""
+    try:
+        items = normalize_prompts(prompts)
+    except (TypeError, ValueError):  # not text prompts: the adapter reads them (or says why)
+        items = None
+    if items is None or len(items) <= ENCODE_CHUNK:
+        return 1, iter([(0, adapter.encode(prompts, **encode))])
+    starts = range(0, len(items), ENCODE_CHUNK)
+    pieces = ((s, _encode_chunk(adapter, items[s : s + ENCODE_CHUNK], s, encode)) for s in starts)
+    return len(starts), pieces
 
 
 def _encode_chunk(adapter: Any, items: list[Any], start: int, options: dict[str, Any]) -> list[Any]:
