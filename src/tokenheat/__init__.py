@@ -26,6 +26,7 @@ _LAZY = {
     "anchor_similarity": "tokenheat.analyses",
     "train_tuned_lens": "tokenheat.analyses",
     "TunedLens": "tokenheat.analyses",
+    "merge": "tokenheat.analyses",
     "from_captum": "tokenheat.interop",
     "from_inseq": "tokenheat.interop",
     "models": "tokenheat.models",
@@ -57,6 +58,7 @@ __all__ = [
     "from_inseq",
     "lens",
     "load",
+    "merge",
     "models",
     "save",
     "to_altair",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         attribution,
         flip_rate,
         lens,
+        merge,
         train_tuned_lens,
     )
     from tokenheat.demo import datasets

@@ -19,23 +19,32 @@ _LAZY: dict[str, str] = {
     "TunedLens": "tokenheat.analyses._tuned_lens",
     "train_tuned_lens": "tokenheat.analyses._tuned_lens_train",
     "lens_kl": "tokenheat.analyses._tuned_lens_fit",
+    "merge": "tokenheat.analyses._merge",
+    "hidden_means": "tokenheat.analyses._hidden_means",
+    "HiddenMeans": "tokenheat.analyses._anchor_tally",
 }
 
 __all__ = [
+    "HiddenMeans",
     "TunedLens",
     "anchor_similarity",
     "attribution",
     "flip_rate",
+    "hidden_means",
     "lens",
     "lens_kl",
+    "merge",
     "train_tuned_lens",
 ]
 
 if TYPE_CHECKING:
     from tokenheat.analyses._anchor_similarity import anchor_similarity
+    from tokenheat.analyses._anchor_tally import HiddenMeans
     from tokenheat.analyses._attribution import attribution
     from tokenheat.analyses._flip_rate import flip_rate
+    from tokenheat.analyses._hidden_means import hidden_means
     from tokenheat.analyses._lens import lens
+    from tokenheat.analyses._merge import merge
     from tokenheat.analyses._tuned_lens import TunedLens
     from tokenheat.analyses._tuned_lens_fit import lens_kl
     from tokenheat.analyses._tuned_lens_train import train_tuned_lens
