@@ -27,6 +27,7 @@ from tokenheat.analyses._common import (
 )
 from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
+from tokenheat.analyses._tuned_lens import check_translator, name_lens
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.models._state import preserves_model_state
@@ -433,7 +434,7 @@ def lens(
             ),
             progress=progress,
         )  # fmt: skip
-        return _name_lens(merged, None, title)
+        return name_lens(merged, None, title)
     from tokenheat.models._select import adapter_for
 
     if stat not in STATS:
@@ -446,7 +447,7 @@ def lens(
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
     if translator is not None:
-        _check_translator(translator, model)
+        check_translator(translator, model)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
     tally = LensTally(len(keys) + 1, align, cap)
     truncated: list[int] = []
@@ -487,19 +488,7 @@ def lens(
             "truncated_tokens": truncated,
         },
     )
-    return _name_lens(matrix, translator, title)
-
-
-def _check_translator(translator: Any, model: Any) -> None:
-    from tokenheat.analyses._tuned_lens import TunedLens
-    from tokenheat.errors import ArgumentTypeError
-
-    if not isinstance(translator, TunedLens):
-        raise ArgumentTypeError(
-            f"translator must be a tokenheat.TunedLens (th.train_tuned_lens or "
-            f"th.TunedLens.load) or None, got {type(translator).__name__}"
-        )
-    translator.check_model(model)
+    return name_lens(matrix, translator, title)
 
 
 def _check_not_empty(encoded: list[Any], prompts: Any, start: int = 0) -> None:
@@ -515,19 +504,6 @@ def _check_not_empty(encoded: list[Any], prompts: Any, start: int = 0) -> None:
             f"{which} has no tokens, got {encoded[k].text!r}; pass a non-empty text such "
             "as 'The capital of France is'"
         )
-
-
-def _name_lens(matrix: TokenMatrix, translator: Any, title: str | None) -> TokenMatrix:
-    """Say which lens made ``matrix``: title (unless ``title`` is given) and meta."""
-    if translator is not None:
-        matrix.title = matrix.title.replace("Logit lens", "Tuned lens", 1)
-        matrix.meta["translator"] = {
-            k: translator.info.get(k) for k in ("model", "fingerprint", "steps", "settings")
-        }
-    matrix.meta["lens"] = "logit" if translator is None else "tuned"
-    if title is not None:
-        matrix.title = title
-    return matrix
 
 
 def _encoded_chunks(adapter: Any, prompts: Any, encode: dict[str, Any]) -> tuple[int, Any]:

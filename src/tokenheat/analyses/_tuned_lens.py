@@ -358,6 +358,29 @@ class TunedLens:
         return cls.load(newest / CACHE_FILE, model=model)
 
 
+def check_translator(translator: Any, model: Any) -> None:
+    """Refuse a ``translator`` that is not a :class:`TunedLens` of ``model``."""
+    if not isinstance(translator, TunedLens):
+        raise ArgumentTypeError(
+            f"translator must be a tokenheat.TunedLens (th.train_tuned_lens or "
+            f"th.TunedLens.load) or None, got {type(translator).__name__}"
+        )
+    translator.check_model(model)
+
+
+def name_lens(matrix: Any, translator: Any, title: str | None) -> Any:
+    """Say which lens made ``matrix``: title (unless ``title`` is given) and meta."""
+    if translator is not None:
+        matrix.title = matrix.title.replace("Logit lens", "Tuned lens", 1)
+        matrix.meta["translator"] = {
+            k: translator.info.get(k) for k in ("model", "fingerprint", "steps", "settings")
+        }
+    matrix.meta["lens"] = "logit" if translator is None else "tuned"
+    if title is not None:
+        matrix.title = title
+    return matrix
+
+
 def model_shape(model: Any) -> tuple[int, int, str]:
     """``(n_layers, d_model, name)`` of a transformers causal LM or HookedTransformer."""
     from tokenheat.models._select import adapter_for
