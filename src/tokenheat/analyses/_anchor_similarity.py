@@ -1,7 +1,11 @@
 """Anchor similarity: how alike the hidden state at an anchor token is to the states before it.
 
-For each occurrence of the anchor at position ``m`` and each layer ``l``:
-``cos(h_l[m], h_l[m - T])`` for ``T = 1..max_distance``, averaged over occurrences.
+For each occurrence of the anchor and each layer ``l``: ``cos(h_l[m], h_l[f - T])`` for
+``T = 1..max_distance``, averaged over occurrences, where ``m`` is the anchor's last token
+(the first position that has read the whole anchor) and ``f`` its first. A multi-token anchor
+counts as one unit: its own pieces are not past tokens, so ``T = 1`` is the token just
+before the anchor (SmolLM2 splits ``_PAUSE_`` into ``Ġ_ PA USE _``; comparing ``_`` with
+``Ġ_`` would only measure the anchor against itself).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ __all__ = ["Occurrence", "anchor_arrays", "anchor_similarity", "find_anchors"]
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One anchor occurrence: text ``example``, token span ``[first, last]``; ``last`` is ``m``."""
+    """One anchor occurrence: text ``example``, token span ``[first, last]``.
+
+    ``last`` is ``m``, whose hidden state is compared; distances count back from ``first``.
+    """
 
     example: int
     first: int
@@ -148,9 +155,9 @@ def anchor_arrays(
 
     Returns
     -------
-    cosine : (n_occ, R, D) float64, NaN where ``m - T < 0``
+    cosine : (n_occ, R, D) float64, ``cos(h[m], h[f - T])``, NaN where ``f - T < 0``
     norm_anchor : (n_occ, R) float64
-    norm_past : (n_occ, R, D) float64, NaN where ``m - T < 0``
+    norm_past : (n_occ, R, D) float64, NaN where ``f - T < 0``
     """
     import torch
 
@@ -171,17 +178,18 @@ def anchor_arrays(
         for b, j in enumerate(batch.index):
             mine = by_example[wanted[j]]
             last = [occurrences[k].last for k in mine]
-            lo, hi = max(0, min(last) - dist), max(last) + 1  # only the window is needed
+            firsts = [occurrences[k].first for k in mine]
+            lo, hi = max(0, min(firsts) - dist), max(last) + 1  # only the window is needed
             real = batch.valid(b)
             h = torch.stack([store[key][b, real][lo:hi] for key in keys]).double()
             if means is not None:
                 h = h - torch.stack([means[key] for key in keys])[:, None, :]
             norms = h.norm(dim=-1).cpu().numpy()  # (R, window)
-            for k, m_abs in zip(mine, last, strict=True):
-                m = m_abs - lo
-                t = np.arange(1, min(dist, m_abs) + 1)
-                dots = torch.einsum("rtd,rd->rt", h[:, m - t], h[:, m]).cpu().numpy()
-                na, npast = norms[:, m], norms[:, m - t]
+            for k, m_abs, f_abs in zip(mine, last, firsts, strict=True):
+                m, f = m_abs - lo, f_abs - lo
+                t = np.arange(1, min(dist, f_abs) + 1)
+                dots = torch.einsum("rtd,rd->rt", h[:, f - t], h[:, m]).cpu().numpy()
+                na, npast = norms[:, m], norms[:, f - t]
                 denom = na[:, None] * npast
                 with np.errstate(invalid="ignore", divide="ignore"):
                     cos[k, :, : t.size] = np.where(denom > 0, dots / denom, np.nan)
@@ -230,13 +238,16 @@ def anchor_similarity(
     dtype: Any = None,
     truncate: bool = False,
     contexts_per_cell: int = 50,
+    occurrence: int | None = None,
     progress: bool = True,
 ) -> TokenMatrix:
     """Cosine similarity of the hidden state at an anchor token with the states before it.
 
-    For each anchor occurrence at position ``m`` (the last token of the anchor) and each
-    layer: ``cos(h[m], h[m - T])`` for ``T = 1..max_distance`` (nearest first), NaN where
-    ``m - T < 0``, averaged over occurrences.
+    For each anchor occurrence and each layer: ``cos(h[m], h[f - T])`` for
+    ``T = 1..max_distance`` (nearest first), NaN where ``f - T < 0``, averaged over
+    occurrences. ``m`` is the anchor's last token (the first to have read all of it) and
+    ``f`` its first: a multi-token anchor counts as one unit, so its own pieces are never
+    "past tokens" and ``T = 1`` is the token just before the anchor.
 
     Parameters
     ----------
@@ -268,16 +279,22 @@ def anchor_similarity(
         Cut texts longer than the model's context instead of raising.
     contexts_per_cell : int
         At most this many occurrences contribute contexts to a cell (the first ones).
+    occurrence : int, optional
+        The single-text view: only this occurrence (index into all occurrences found, in
+        text order; negative counts from the end), with the past tokens as column labels
+        (kind ``"position"``, nearest first) and printed in the cells. Default: the mean
+        over every occurrence, columns labelled by distance.
     progress : bool
         Show a progress bar.
 
     Returns
     -------
     TokenMatrix
-        Rows = layers (kind ``"layer"``), cols = distance (kind ``"distance"``), values = mean
-        cosine, ``counts`` = occurrences per cell, cell text = the token at ``m - T`` when
-        there is one occurrence; contexts mark the anchor span and the past token, with
-        ``norm_anchor``, ``norm_past``, ``cosine``.
+        Rows = layers (kind ``"layer"``), cols = distance (kind ``"distance"``; the past
+        tokens with ``occurrence=``), values = mean cosine, ``counts`` = occurrences per cell,
+        cell text = the token at ``f - T`` when there is one occurrence; contexts mark the
+        anchor span and the past token, with ``norm_anchor``, ``norm_past``, ``cosine``. A
+        centred matrix's colour scale is symmetric about 0 over its values' range.
 
     Raises
     ------
@@ -304,7 +321,7 @@ def anchor_similarity(
     adapter = adapter_for(model, tokenizer)
     keys = select_layers(layers, adapter.n_layers, allow_emb=True)
     encoded = adapter.encode(texts, truncate=truncate)
-    occurrences = find_anchors(encoded, anchor, adapter.tokenizer)
+    occurrences = _chosen(find_anchors(encoded, anchor, adapter.tokenizer), occurrence)
     if not occurrences:
         raise ValueError(
             f"anchor={anchor!r} was not found in any of the {len(encoded)} texts; pass a "
@@ -321,38 +338,73 @@ def anchor_similarity(
     valid = ~np.isnan(cos)
     counts = valid.sum(0).astype(np.float64)
     values = mean_with_counts(np.where(valid, cos, 0.0).sum(0), counts)
-    cell_text = None
-    if len(occurrences) == 1:
-        occ = occurrences[0]
-        toks = encoded[occ.example].tokens
-        row = [
-            toks[occ.last - t] if occ.last - t >= 0 else None for t in range(1, max_distance + 1)
-        ]
-        cell_text = np.array([row] * len(keys), dtype=object)
+    cols, col_kind, cell_text = _columns(occurrences, encoded, len(keys), max_distance, occurrence)
+    where = "" if occurrence is None else f", text {occurrences[0].example}"
     return TokenMatrix(
         values,
         rows=[layer_label(k) for k in keys],
-        cols=[str(t) for t in range(1, max_distance + 1)],
+        cols=cols,
         row_kind="layer",
-        col_kind="distance",
-        col_title="distance T before the anchor",
-        title="Anchor similarity: cos(h[m], h[m−T])" + (" (mean-centred)" if means else ""),
+        col_kind=col_kind,
+        col_title="distance T before the anchor"
+        if occurrence is None
+        else f"past token (nearest first{where})",
+        title="Anchor similarity: cos(h[m], h[f−T])"
+        + (" (mean-centred)" if means else "")
+        + ("" if occurrence is None else f": one occurrence{where}"),
         value_label="cosine similarity",
         cell_text=cell_text,
         counts=counts,
-        scale=ColorScale.diverging("RdBu", center=0.0, domain=(-1.0, 1.0)),
+        scale=ColorScale.diverging("RdBu", center=0.0, domain=None if means else (-1.0, 1.0)),
         corpus=Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded]),
         contexts=_contexts(occurrences, cos, norm_a, norm_p, contexts_per_cell),
         meta={
             "analysis": "anchor_similarity",
             "anchor": anchor if isinstance(anchor, str) else "positions",
             "n_occurrences": len(occurrences),
+            "occurrence": occurrence,
+            "distance_from": "first anchor token",
             "center": "mean" if means else None,
             "model": adapter.name,
             "family": adapter.family,
             "truncated_tokens": [e.truncated for e in encoded],
         },
     )
+
+
+def _chosen(found: list[Occurrence], occurrence: Any) -> list[Occurrence]:
+    """Every occurrence, or only the one ``occurrence=`` names."""
+    if occurrence is None:
+        return found
+    if isinstance(occurrence, bool) or not isinstance(occurrence, int | np.integer):
+        raise TypeError(f"occurrence must be an int or None, got {occurrence!r}")
+    if found and not -len(found) <= occurrence < len(found):
+        raise ValueError(
+            f"occurrence={occurrence} is out of range: the anchor occurs {len(found)} times; "
+            f"pass an index from {-len(found)} to {len(found) - 1}"
+        )
+    return [found[occurrence]] if found else []
+
+
+def _columns(
+    occurrences: Sequence[Occurrence],
+    encoded: Sequence[Any],
+    n_rows: int,
+    max_distance: int,
+    occurrence: int | None,
+) -> tuple[list[str], str, np.ndarray | None]:
+    """Column labels, column kind and cell text: distances, or one text's past tokens."""
+    distances = [str(t) for t in range(1, max_distance + 1)]
+    if len(occurrences) != 1:
+        return distances, "distance", None
+    occ = occurrences[0]
+    toks = encoded[occ.example].tokens
+    row = [toks[occ.first - t] if occ.first - t >= 0 else None for t in range(1, max_distance + 1)]
+    cell_text = np.array([row] * n_rows, dtype=object)
+    if occurrence is None:
+        return distances, "distance", cell_text
+    cols = [tok if tok is not None else f"(T={t}: before the text)" for t, tok in enumerate(row, 1)]
+    return cols, "position", cell_text
 
 
 def _contexts(
@@ -368,7 +420,7 @@ def _contexts(
     first = np.array([o.first for o in occurrences[:limit]], dtype=np.int64)[k]
     last = np.array([o.last for o in occurrences[:limit]], dtype=np.int64)[k]
     example = np.array([o.example for o in occurrences[:limit]], dtype=np.int64)[k]
-    past = last - (t + 1)
+    past = first - (t + 1)
     return Contexts(
         r, t, example, first, last + 1,
         start2=past, end2=past + 1,
