@@ -38,13 +38,18 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, Path]:
     import torch
 
     import tokenheat as th
-    from tokenheat.demo._run import build_demo
+    from tokenheat.demo._run import DEMO_CELL_SIZE, build_demo
 
     torch.manual_seed(0)
     model, tokenizer = th.models.load_default()
     result = build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None)
     path = tmp_path_factory.mktemp("demo") / "demo.html"
-    th.to_html(result.matrices, path, title="tokenheat demo: SmolLM2-135M-Instruct")
+    th.to_html(
+        result.matrices,
+        path,
+        title="tokenheat demo: SmolLM2-135M-Instruct",
+        cell_size=DEMO_CELL_SIZE,
+    )
     return result.matrices, path
 
 

@@ -32,6 +32,8 @@ class DemoSize:
 FULL = DemoSize(None, False, 32, None, 24)
 QUICK = DemoSize(187, True, 16, 6, 16)
 
+#: Cell size of the demo page (px): the lens's top-1 tokens and the printed attributions fit.
+DEMO_CELL_SIZE = 24
 #: The lens prompt: the emotion words of the flip-rate figure, so clicking one links.
 LENS_PROMPT = "The news was gloomy, yet she spoke with optimism. Sadly, was it hopeful?"
 #: The research figure's five arithmetic examples: (question, answer, column label).
@@ -234,6 +236,7 @@ def run_demo(
     to_html(
         result.matrices,
         path,
+        cell_size=DEMO_CELL_SIZE,
         title="tokenheat demo: SmolLM2-135M-Instruct" if not model else f"tokenheat demo: {model}",
     )
     if save:
