@@ -12,7 +12,7 @@ one warm-up, before and after the demos (the machine's load may change in betwee
 printed with the load average). Nothing is asserted; ``--smoke`` runs only the reference
 forward and ``--quick-only`` skips the full demo.
 
-    python bench/demo_budget.py [--quick-only] [--smoke] [--keep DIR]
+    python bench/demo_budget.py [--quick-only] [--smoke] [--keep DIR] [--skip-warmup]
 """
 
 from __future__ import annotations
@@ -76,6 +76,11 @@ def main() -> None:
     parser.add_argument("--quick-only", action="store_true", help="skip the full demo")
     parser.add_argument("--smoke", action="store_true", help="only the reference forward")
     parser.add_argument("--keep", type=Path, help="keep the pages and results (.th) here")
+    parser.add_argument(
+        "--skip-warmup",
+        action="store_true",
+        help="no warm-up demo (the weights are already converted and read once)",
+    )
     args = parser.parse_args()
     print(c.machine_info())
     load = [os.getloadavg()[0]]
@@ -86,7 +91,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             tmp = args.keep or Path(scratch)
             tmp.mkdir(parents=True, exist_ok=True)
-            demo_seconds(True, Path(tmp) / "warm.html")  # warm: weights converted and cached
+            if not args.skip_warmup:  # warm: weights converted and cached, files read once
+                demo_seconds(True, Path(tmp) / "warm.html")
             for name, quick, budget in (
                 ("quick", True, QUICK_BUDGET),
                 ("full", False, FULL_BUDGET),
