@@ -3,7 +3,9 @@
 The quick demo runs on the default model (SmolLM2-135M-Instruct), is exported with
 ``th.to_html`` as ``tokenheat demo`` does, and is opened in Chromium at a fixed size. Running
 these tests rewrites ``docs/demo-dashboard.png`` and ``docs/figure-*.png`` (described in
-``docs/figures.md``), so the pictures follow the UI. The runs are deterministic on one
+``docs/figures.md``), so the pictures follow the UI. With ``TOKENHEAT_DEMO_RESULTS`` set to a
+results file of the quick demo (``tokenheat demo --quick --save demo.th``) the pages are
+drawn from it instead of running the model again. The runs are deterministic on one
 machine; git shows a change when the front end draws differently (or fonts, or torch's CPU
 kernels, change).
 """
@@ -11,6 +13,7 @@ kernels, change).
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,17 +43,21 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, Path]:
     import tokenheat as th
     from tokenheat.demo._run import DEMO_CELL_SIZE, build_demo
 
-    torch.manual_seed(0)
-    model, tokenizer = th.models.load_default()
-    result = build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None)
+    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
+    if saved:  # e.g. from `tokenheat demo --quick --save demo.th`: no second model run
+        matrices = th.load(saved)
+    else:
+        torch.manual_seed(0)
+        model, tokenizer = th.models.load_default()
+        matrices = build_demo(model, tokenizer, quick=True, progress=False, log=print).matrices
     path = tmp_path_factory.mktemp("demo") / "demo.html"
     th.to_html(
-        result.matrices,
+        matrices,
         path,
         title="tokenheat demo: SmolLM2-135M-Instruct",
         cell_size=DEMO_CELL_SIZE,
     )
-    return result.matrices, path
+    return matrices, path
 
 
 def stable_png(page_or_element: object, **kwargs: object) -> bytes:
