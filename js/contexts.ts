@@ -9,7 +9,14 @@ import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
 import { contextToken, displayToken, linkKey } from "./tokens";
-import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
+import {
+  type Contexts,
+  type Corpus,
+  EMPTY_SELECTION,
+  type Scale,
+  type Selection,
+  type Spec,
+} from "./types";
 
 export const ROW_H = 28;
 const WINDOW = 14;
@@ -116,7 +123,7 @@ export class ContextPanel {
     this.el.append(head, this.list);
     this.list.addEventListener("scroll", this.onScroll, { passive: true });
     this.list.addEventListener("click", this.onClick);
-    this.show({ matrix: null, row: null, col: null, token: null, example: null });
+    this.show({ ...EMPTY_SELECTION });
   }
 
   /** Number of contexts listed now. */

@@ -80,7 +80,7 @@ def test_spec_rejects_non_matrices():
 
 def test_a_dashboard_keeps_its_layout_in_the_html_export():
     pytest.importorskip("anywidget")
-    from tokenheat.export._html import STATIC
+    from tokenheat.widget import STATIC
 
     if not (STATIC / "standalone.js").exists():
         pytest.skip("front-end bundle not built")

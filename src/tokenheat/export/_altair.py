@@ -177,7 +177,8 @@ def _chart(
         cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
     )
     step = cell_size or (36 if draw_text else 16)
-    data = alt.InlineData(values=_script_safe_json(records), format=alt.DataFormat(type="json"))
+    data_format = alt.DataFormat(type="json")  # type: ignore[no-untyped-call]
+    data = alt.InlineData(values=_script_safe_json(records), format=data_format)
     scale: dict[str, Any] = {
         "scheme": VEGA_SCHEMES[m.scale.palette],
         "domain": [lo, hi],
@@ -355,4 +356,7 @@ def to_altair(
         # Altair merges the one shared selection of every chart and warns that it did so.
         warnings.filterwarnings("ignore", message="Automatically deduplicated selection")
         concat = alt.concat(*charts, columns=columns or min(len(charts), 2))
-    return concat.resolve_scale(color="independent", x="independent", y="independent")
+    linked: alt.TopLevelMixin = concat.resolve_scale(
+        color="independent", x="independent", y="independent"
+    )
+    return linked
