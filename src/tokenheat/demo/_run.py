@@ -146,7 +146,7 @@ def figure_anchor(model: Any, tokenizer: Any, size: DemoSize, progress: bool) ->
     texts = data.pause_texts()
     if size.pause_texts is not None:
         texts = texts[: size.pause_texts]
-    common = {"anchor": data.PAUSE, "center": "mean", "progress": progress}
+    common: dict[str, Any] = {"anchor": data.PAUSE, "center": "mean", "progress": progress}
     # the first text's last anchor, centred on the mean over every text like the mean view
     last_of_first = texts[0].count(data.PAUSE) - 1
     one = anchor_similarity(
