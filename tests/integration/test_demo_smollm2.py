@@ -98,7 +98,8 @@ def test_anchor_views_are_centred_one_text_beside_the_mean(demo):
     assert one.meta["center"] == mean.meta["center"] == "mean"
     assert (one.col_kind, mean.col_kind) == ("position", "distance")
     assert one.meta["n_occurrences"] == 1 and mean.meta["n_occurrences"] > 1
-    assert mean.cols[0] == "1" and one.cols[0] == "Ġspade"  # "... a spade _PAUSE_ a pair of"
+    assert mean.cols[0] == "1"
+    assert "".join(reversed(one.cols[:2])) == "Ġspade"  # "... a spade _PAUSE_ a pair of pliers"
     assert one.scale.domain is None and one.scale.center == 0.0
     for m in (one, mean):
         finite = m.values[np.isfinite(m.values)]
@@ -135,6 +136,8 @@ def test_exported_dashboard_lists_demo_contexts_on_click(demo, tmp_path, chromiu
         handle = "document.querySelector('[data-testid=th-root]').__tokenheat"
         for k, m in enumerate(demo.matrices):
             row, col = int(m.contexts.row[0]), int(m.contexts.col[0])
+            # five heatmaps do not fit one screen: bring this one into view first
+            page.locator(f"[data-testid=th-heatmap-{k}]").scroll_into_view_if_needed()
             page.evaluate(f"{handle}.reveal({k}, {row}, {col})")
             rect = page.evaluate(f"{handle}.cellRect({k}, {row}, {col})")
             page.mouse.click(rect["x"] + rect["w"] / 2, rect["y"] + rect["h"] / 2)
