@@ -1,6 +1,7 @@
 // Everything one widget shows: the grid of heatmaps, the shared context panel, the tooltip,
 // the selection bus and its sync with the `selected` trait, keyboard, theme and resizing.
 
+import { shieldToken } from "./codec";
 import { ContextIndex } from "./contextIndex";
 import { ContextPanel } from "./contexts";
 import { Heatmap, type HeatmapHost } from "./heatmap";
@@ -119,7 +120,7 @@ export class App implements HeatmapHost {
     }
     this.panel.show(sel);
     if (source !== "model" && source !== "init") {
-      this.model.set("selected", { ...sel });
+      this.model.set("selected", { ...sel, token: shieldToken(sel.token) });
       this.model.save_changes();
     }
   }

@@ -8,7 +8,7 @@ import type { ContextIndex } from "./contextIndex";
 import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
-import { contextToken, displayToken, linkKey } from "./tokens";
+import { contextToken, displayToken, isolate, linkKey } from "./tokens";
 import {
   type Contexts,
   type Corpus,
@@ -22,6 +22,25 @@ export const ROW_H = 28;
 const WINDOW = 14;
 const SCORED_WINDOW = 256;
 const MAX_ROWS_IN_VIEW = 12;
+/**
+ * The tallest spacer the list builds, in px: below every browser's maximum element height
+ * (Chromium about 33.5 million, Firefox about 17.9 million). A longer list scrolls through a
+ * spacer of this height, each pixel of scroll standing for `ratio` pixels of list, so every
+ * context stays reachable (1.5 million contexts are 42 million px of rows).
+ */
+export const MAX_SPACER_PX = 10_000_000;
+
+/** Spacer height and scroll ratio for `n` rows of `rowHeight` in a view `view` px tall. */
+export function spacerGeometry(
+  n: number,
+  rowHeight: number,
+  view: number,
+  max = MAX_SPACER_PX,
+): { height: number; ratio: number } {
+  const total = n * rowHeight;
+  if (total <= max) return { height: total, ratio: 1 };
+  return { height: max, ratio: (total - view) / Math.max(1, max - view) };
+}
 
 /** Token ranges [from, to) left and right of the highlight; a far second mark gets its own piece. */
 export interface Pieces {
@@ -94,6 +113,8 @@ export class ContextPanel {
   private matrix: number | null = null;
   private groups: ColumnGroup[] = [];
   private rendered = { first: -1, last: -1 };
+  /** List pixels per scroll pixel (1 unless the list is taller than MAX_SPACER_PX). */
+  private ratio = 1;
   private selection: Selection | null = null;
 
   constructor(
@@ -153,7 +174,8 @@ export class ContextPanel {
     if (m && (sel.row !== null || sel.col !== null)) {
       const rowLabel = sel.row !== null ? displayIf(m.rows, sel.row) : null;
       const colLabel = sel.col !== null ? displayIf(m.cols, sel.col) : null;
-      title = `${m.title || "matrix"} · ${[rowLabel, colLabel].filter((x) => x !== null).join(" × ")}`;
+      const labels = [rowLabel, colLabel].filter((x): x is string => x !== null).map(isolate);
+      title = `${isolate(m.title || "matrix")} · ${labels.join(" × ")}`;
       if (!index) note = "This matrix has no contexts.";
       else {
         if (sel.row !== null && sel.col !== null) items = index.cell(sel.row, sel.col);
@@ -175,8 +197,11 @@ export class ContextPanel {
     this.matrix = sel.matrix;
     const ctx = this.contexts();
     this.groups = ctx ? groupColumns(ctx) : [];
-    this.spacer.style.height = `${items.length * ROW_H}px`;
-    this.list.style.height = `${Math.max(1, Math.min(items.length, MAX_ROWS_IN_VIEW)) * ROW_H + 2}px`;
+    const viewRows = Math.max(1, Math.min(items.length, MAX_ROWS_IN_VIEW));
+    this.list.style.height = `${viewRows * ROW_H + 2}px`;
+    const geometry = spacerGeometry(items.length, ROW_H, viewRows * ROW_H);
+    this.spacer.style.height = `${geometry.height}px`;
+    this.ratio = geometry.ratio;
     this.list.hidden = items.length === 0;
     this.list.scrollTop = 0;
     this.rendered = { first: -1, last: -1 };
@@ -234,16 +259,20 @@ export class ContextPanel {
   }
 
   private renderWindow(): void {
+    // With a scaled spacer (see MAX_SPACER_PX) the list's own offset is scrollTop * ratio;
+    // rows are placed relative to the scroll position so they sit in view.
+    const scrollTop = this.list.scrollTop;
+    const offset = scrollTop * this.ratio;
     const { first, last } = listWindow(
       this.items.length,
       ROW_H,
-      this.list.scrollTop,
+      offset,
       this.list.clientHeight || MAX_ROWS_IN_VIEW * ROW_H,
     );
-    if (first === this.rendered.first && last === this.rendered.last) return;
+    if (first === this.rendered.first && last === this.rendered.last && this.ratio === 1) return;
     this.rendered = { first, last };
     const rows: HTMLElement[] = [];
-    for (let i = first; i < last; i++) rows.push(this.buildRow(i));
+    for (let i = first; i < last; i++) rows.push(this.buildRow(i, scrollTop - offset));
     this.list.replaceChildren(this.spacer, ...rows);
   }
 
@@ -252,7 +281,7 @@ export class ContextPanel {
     return { ...this.rendered };
   }
 
-  private buildRow(i: number): HTMLElement {
+  private buildRow(i: number, shift = 0): HTMLElement {
     const k = this.items[i];
     const m = this.spec.matrices[this.matrix ?? 0];
     const ctx = m.contexts as Contexts;
@@ -266,7 +295,7 @@ export class ContextPanel {
     row.dataset.k = String(k);
     row.dataset.example = String(e);
     row.setAttribute("role", "listitem");
-    row.style.top = `${i * ROW_H}px`;
+    row.style.top = `${i * ROW_H + shift}px`;
     if (this.selection?.example === e) row.classList.add("th-selected");
 
     let scores: Float32Array | null = null;

@@ -26,6 +26,7 @@ from tokenheat.analyses._perturb import (
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import link_key, normalize_word
 from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.models._state import preserves_model_state
 
 __all__ = ["flip_rate"]
 
@@ -277,6 +278,7 @@ class _Collector:
         )
 
 
+@preserves_model_state
 def flip_rate(
     classifier: Any,
     texts: Iterable[str],

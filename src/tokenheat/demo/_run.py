@@ -24,26 +24,21 @@ class DemoSize:
 
     frames: int | None
     quick_words: bool
-    ig_steps: int
+    ig_steps: int | str
     pause_texts: int | None
     max_distance: int
 
 
-FULL = DemoSize(None, False, 32, None, 24)
-QUICK = DemoSize(187, True, 16, 6, 16)
+FULL = DemoSize(None, False, "auto", None, 24)
+QUICK = DemoSize(187, True, 32, 6, 16)
 
 #: Cell size of the demo page (px): the lens's top-1 tokens and the printed attributions fit.
 DEMO_CELL_SIZE = 24
 #: The lens prompt: the emotion words of the flip-rate figure, so clicking one links.
 LENS_PROMPT = "The news was gloomy, yet she spoke with optimism. Sadly, was it hopeful?"
-#: The research figure's five arithmetic examples: (question, answer, column label).
-ARITHMETIC = (
-    ("8 x 48", "384", "8 x 48 = 384"),
-    ("3 x 4", "12", "3 x 4 = 12"),
-    ("6 - 4", "2", "6 - 4 = 2"),
-    ("10 x 5", "50", "50(10x5)"),
-    ("$85 - $50", "$35", "$35 ($85 - $50)"),
-)
+#: Column labels of the five arithmetic examples (``th.datasets.arithmetic_figure()``), as
+#: the research figure writes them.
+ARITHMETIC_LABELS = ("8 x 48 = 384", "3 x 4 = 12", "6 - 4 = 2", "50(10x5)", "$35 ($85 - $50)")
 #: Before each arithmetic question: two worked examples and the emotion words it shares.
 ARITHMETIC_SHOTS = "A hopeful student, never gloomy, writes: 7 x 3 = 21. 9 - 5 = 4. "
 
@@ -121,15 +116,14 @@ def figure_attribution(model: Any, tokenizer: Any, size: DemoSize, progress: boo
     """The five arithmetic examples as columns, RdYlGn over -1..1, values printed."""
     from tokenheat.analyses import attribution
     from tokenheat.core import ColorScale, Display
+    from tokenheat.demo import datasets as data
 
-    inputs = [f"{ARITHMETIC_SHOTS}{q} =" for q, _, _ in ARITHMETIC]
-    m = attribution(
-        model, tokenizer, inputs, [f" {a}" for _, a, _ in ARITHMETIC],
-        method="integrated_gradients", steps=size.ig_steps, baseline="eos", progress=progress,
-    )  # fmt: skip
+    questions, answers = zip(*data.arithmetic_figure(), strict=True)
+    inputs = [f"{ARITHMETIC_SHOTS}{q}" for q in questions]
+    m = attribution(model, tokenizer, inputs, list(answers), steps=size.ig_steps, progress=progress)
     return restyled(
         m,
-        cols=[label for _, _, label in ARITHMETIC],
+        cols=list(ARITHMETIC_LABELS),
         col_tokens=None,
         title="Attribution of each answer to the question's tokens (integrated gradients)",
         scale=ColorScale("RdYlGn", domain=(-1.0, 1.0)),
