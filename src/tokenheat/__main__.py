@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a local Hugging Face model folder or .gguf file (default: SmolLM2-135M-Instruct)",
     )
     demo.add_argument(
-        "--quick", action="store_true", help="a smaller corpus: about a minute on 2 CPU cores"
+        "--quick",
+        action="store_true",
+        help="a smaller corpus: 26 emotion words in 187 sentences, 6 list texts, 16 IG steps",
     )
     demo.add_argument(
         "--save", default=None, help="also save the results (.th) for `tokenheat render`"

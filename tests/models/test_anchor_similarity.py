@@ -49,25 +49,30 @@ def anchor_position(tokenizer, text: str, k: int = 0) -> int:
     return hits[k]
 
 
+#: "_PAUSE_" is three tokens here: distances count back from its first, two before the last.
+PIECES = 3
+
+
 @pytest.mark.parametrize("family", ["gpt2", "llama", "gpt_neox"])
 def test_cosine_matches_numpy_on_hidden_states(family: str, tokenizer) -> None:
     model = make_causal_lm(family, len(tokenizer))
     text = TEXTS[0]
     h = hidden_states(model, tokenizer, text)
     m_pos = anchor_position(tokenizer, text)
-    result = th.anchor_similarity(model, tokenizer, text, max_distance=m_pos + 3, progress=False)
+    f = m_pos - PIECES + 1
+    result = th.anchor_similarity(model, tokenizer, text, max_distance=f + 3, progress=False)
     assert result.rows == ["emb", "L0", "L1"]
     assert result.cols[:2] == ["1", "2"] and result.col_kind == "distance"
     for r in range(h.shape[0]):
-        for t in range(1, m_pos + 1):
+        for t in range(1, f + 1):
             assert result.values[r, t - 1] == pytest.approx(
-                cosine(h[r, m_pos], h[r, m_pos - t]), abs=1e-5
+                cosine(h[r, m_pos], h[r, f - t]), abs=1e-5
             )
-    assert np.isnan(result.values[:, m_pos:]).all()  # m - T < 0
-    assert (result.counts[:, :m_pos] == 1).all() and (result.counts[:, m_pos:] == 0).all()
+    assert np.isnan(result.values[:, f:]).all()  # f - T < 0
+    assert (result.counts[:, :f] == 1).all() and (result.counts[:, f:] == 0).all()
     tokens = tokenizer.convert_ids_to_tokens(tokenizer(text).input_ids)
-    assert result.cell_text_at(1, 0) == tokens[m_pos - 1]
-    assert result.cell_text_at(0, m_pos) is None
+    assert result.cell_text_at(1, 0) == tokens[f - 1] == "Ġthen"  # not the anchor's own "PAUSE"
+    assert result.cell_text_at(0, f) is None
 
 
 def test_anchor_is_the_last_token_of_each_occurrence(tokenizer) -> None:
@@ -94,8 +99,9 @@ def test_mean_over_occurrences_with_counts(gpt2_lm, tokenizer) -> None:
     for k, (text, occ) in enumerate([(TEXTS[0], 0), (TEXTS[1], 0), (TEXTS[1], 1)]):
         h = hidden_states(gpt2_lm, tokenizer, text)
         m_pos = anchor_position(tokenizer, text, occ)
-        for t in range(1, min(20, m_pos) + 1):
-            expected[k, :, t - 1] = [cosine(h[r, m_pos], h[r, m_pos - t]) for r in range(3)]
+        f = m_pos - PIECES + 1
+        for t in range(1, min(20, f) + 1):
+            expected[k, :, t - 1] = [cosine(h[r, m_pos], h[r, f - t]) for r in range(3)]
     counts = (~np.isnan(expected)).sum(0)
     np.testing.assert_array_equal(result.counts, counts)
     with np.errstate(invalid="ignore"):
@@ -139,11 +145,12 @@ def test_contexts_mark_anchor_and_past_token_with_norms(neox_lm, tokenizer) -> N
     ctx = result.contexts.to_pandas()
     assert len(ctx) == 4
     row = ctx[ctx["col"] == 2].iloc[0]
-    assert (row["start"], row["end"]) == (m_pos - 2, m_pos + 1)  # the whole "_PAUSE_"
-    assert (row["start2"], row["end2"]) == (m_pos - 3, m_pos - 2)
+    f = m_pos - 2
+    assert (row["start"], row["end"]) == (f, m_pos + 1)  # the whole "_PAUSE_"
+    assert (row["start2"], row["end2"]) == (f - 3, f - 2)
     assert row["norm_anchor"] == pytest.approx(np.linalg.norm(h[2, m_pos]), rel=1e-5)
-    assert row["norm_past"] == pytest.approx(np.linalg.norm(h[2, m_pos - 3]), rel=1e-5)
-    assert row["cosine"] == pytest.approx(cosine(h[2, m_pos], h[2, m_pos - 3]), abs=1e-5)
+    assert row["norm_past"] == pytest.approx(np.linalg.norm(h[2, f - 3]), rel=1e-5)
+    assert row["cosine"] == pytest.approx(cosine(h[2, m_pos], h[2, f - 3]), abs=1e-5)
     assert result.scale.palette == "RdBu" and result.scale.domain == (-1.0, 1.0)
     assert result.scale.center == 0.0
     assert result.value_label == "cosine similarity"
@@ -166,7 +173,9 @@ def test_anchor_positions_and_padded_batches(qwen2_lm, tokenizer) -> None:
         qwen2_lm, tokenizer, TEXTS, anchor=[positions[0], [anchor_position(tokenizer, TEXTS[1], i) for i in (0, 1)]],
         max_distance=8, batch_size=2, progress=False,
     )  # fmt: skip
-    np.testing.assert_allclose(only_pause.values, by_string.values, atol=1e-5)
+    # positions make a one-token anchor: its T + 2 is the string anchor's T (counted from "Ġ_")
+    np.testing.assert_allclose(only_pause.values[:, 2:], by_string.values[:, :-2], atol=1e-5)
+    np.testing.assert_array_equal(only_pause.counts[:, 2:], by_string.counts[:, :-2])
 
 
 def test_missing_anchor_and_bad_arguments(gpt2_lm, tokenizer) -> None:
@@ -181,3 +190,46 @@ def test_missing_anchor_and_bad_arguments(gpt2_lm, tokenizer) -> None:
     with pytest.raises(ValueError, match="max_distance"):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, max_distance=0, progress=False)
     assert find_anchors(encode_prompts(tokenizer, TEXTS[0]), [[0]]) == [Occurrence(0, 0, 0)]
+
+
+def test_a_four_piece_anchor_counts_as_one_unit(llama_lm, tokenizer) -> None:
+    anchor = "_PAUSE_PAUSE"
+    text = f"one two three four {anchor} five"
+    enc = encode_prompts(tokenizer, [text])[0]
+    (occ,) = find_anchors([enc], anchor)
+    assert occ.last - occ.first + 1 == 4  # four pieces, like SmolLM2's "Ġ_ PA USE _"
+    h = hidden_states(llama_lm, tokenizer, text)
+    result = th.anchor_similarity(
+        llama_lm, tokenizer, text, anchor=anchor, max_distance=6, progress=False
+    )
+    for t in range(1, 7):
+        past = occ.first - t
+        want = [cosine(h[r, occ.last], h[r, past]) if past >= 0 else np.nan for r in range(3)]
+        np.testing.assert_allclose(result.values[:, t - 1], want, atol=1e-5)
+    assert result.cell_text_at(0, 0) == enc.tokens[occ.first - 1]  # the token before the anchor
+    assert set(enc.tokens[occ.first : occ.last + 1]).isdisjoint(
+        result.cell_text_array()[0, :4].tolist()
+    )
+    assert result.meta["distance_from"] == "first anchor token"
+
+
+def test_single_text_view_labels_columns_with_past_tokens(gpt2_lm, tokenizer) -> None:
+    mean = th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, max_distance=6, progress=False)
+    one = th.anchor_similarity(
+        gpt2_lm, tokenizer, TEXTS, max_distance=6, occurrence=-1, progress=False
+    )
+    tokens = encode_prompts(tokenizer, TEXTS)[1].tokens
+    f = anchor_position(tokenizer, TEXTS[1], 1) - PIECES + 1
+    assert one.col_kind == "position" and one.cols == [tokens[f - t] for t in range(1, 7)]
+    assert one.meta["n_occurrences"] == 1 and "PAUSE" not in one.cols[:2]
+    assert mean.col_kind == "distance" and mean.meta["n_occurrences"] == 3
+    assert (one.counts == 1).all()
+    with pytest.raises(ValueError, match="occurrence=3 is out of range"):
+        th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, occurrence=3, progress=False)
+
+
+def test_centred_view_has_a_symmetric_data_scale(llama_lm, tokenizer) -> None:
+    m = th.anchor_similarity(
+        llama_lm, tokenizer, TEXTS, center="mean", max_distance=4, progress=False
+    )
+    assert m.scale.domain is None and m.scale.center == 0.0

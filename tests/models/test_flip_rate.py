@@ -334,13 +334,22 @@ def test_transformers_model_with_tokenizer(tokenizer: Any) -> None:
         ({"mask_token": "x"}, "only used with perturb='mask'"),
         ({"unit": "token"}, "needs a tokenizer"),
         ({"min_count": 1000}, "min_count=1000"),
+        ({"n_buckets": 200}, "n_buckets must be at most 100"),
+        ({"words": []}, "non-empty list"),
+        ({"words": ["cat", 3]}, "words holds 3"),
+        ({"device": "cpu"}, "device=/dtype= need a torch model"),
     ],
 )
 def test_bad_arguments_are_named(
     callable_clf: CallableClassifier, kwargs: dict, match: str
 ) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         flip_rate(callable_clf, TEXTS, progress=False, **kwargs)
+
+
+def test_words_as_one_string_is_rejected(callable_clf: CallableClassifier) -> None:
+    with pytest.raises(TypeError, match="words must be a list of str"):
+        flip_rate(callable_clf, TEXTS, words="cat", progress=False)
 
 
 def test_single_string_is_rejected(callable_clf: CallableClassifier) -> None:
@@ -430,3 +439,69 @@ def test_states_are_released_as_texts_finish() -> None:
     assert_matches_naive(m, occ, flips)
     # originals of at most one flush group of perturbed texts, plus one chunk: not all 360
     assert 0 < clf.peak <= 2 * _SHARED_FLUSH * 4 + 4
+
+
+def _restricted(full: Any, rows: list[str]) -> dict[str, Any]:
+    """The full run's rows ``rows`` (in its order), as comparable plain data."""
+    keep = [full.rows.index(r) for r in rows]
+    ctx = full.contexts.to_pandas()
+    ctx = ctx[ctx["row"].isin(keep)].assign(row=lambda d: d["row"].map(keep.index))
+    return _plain(full, keep, ctx)
+
+
+def _plain(m: Any, keep: list[int], ctx: Any) -> dict[str, Any]:
+    """Everything but the probabilities exactly; those to 4 decimals (a batch of other
+    lengths pads differently, which moves float32 logits in the last bits)."""
+    cols = ["row", "col", "example", "start", "orig_label", "new_label", "p_orig", "p_new"]
+    rounded = ctx[cols].round({"p_orig": 4, "p_new": 4})
+    return {
+        "rows": [m.rows[i] for i in keep],
+        "counts": m.counts[keep].tolist(),
+        "flips": m.extras["flips"][keep].tolist(),
+        "values": np.nan_to_num(m.values[keep], nan=-1).tolist(),
+        "contexts": sorted(map(tuple, rounded.itertuples(index=False))),
+    }
+
+
+@pytest.mark.parametrize(("which", "unit"), [("lm_clf", "word"), ("bert_clf", "token")])
+def test_words_equals_full_run_restricted_to_them(
+    which: str, unit: str, request: pytest.FixtureRequest
+) -> None:
+    clf = request.getfixturevalue(which)
+    kwargs = {"unit": unit, "n_buckets": 4, "min_count": 1, "top_k": 1000, "progress": False}
+    full = flip_rate(clf, TEXTS, **kwargs)
+    words = ["the", "cat", "sad", "nowhere"] if unit == "word" else ["the", "Ġcat", "sad"]
+    part = flip_rate(clf, TEXTS, words=words, **kwargs)
+    assert part.rows and set(part.rows) < set(full.rows)
+    got = _plain(part, list(range(len(part.rows))), part.contexts.to_pandas())
+    assert got == _restricted(full, part.rows)
+    assert part.meta["n_perturbations"] == int(part.counts.sum()) < full.meta["n_perturbations"]
+    assert part.meta["n_classified"] < full.meta["n_classified"]
+    if unit == "word":
+        assert part.rows == [r for r in full.rows if r in {"the", "cat", "sad"}]
+        assert part.meta["words_not_found"] == ["nowhere"]
+
+
+def test_words_skips_texts_without_them(callable_clf: CallableClassifier) -> None:
+    seen: list[str] = []
+
+    def record(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return keyword_probs(texts)
+
+    m = flip_rate(
+        CallableClassifier(record, labels=["x", "y", "z"]), TEXTS, words=["Paris"],
+        n_buckets=2, min_count=1, progress=False,
+    )  # fmt: skip
+    assert m.rows == ["paris"]
+    assert seen == ["The capital of France is Paris.", "The capital of France is"]
+    assert m.meta["n_texts"] == len(TEXTS) and m.meta["n_classified"] == 2
+
+
+def test_options_after_the_inputs_are_keyword_only(callable_clf: CallableClassifier) -> None:
+    with pytest.raises(TypeError, match="positional"):
+        flip_rate(callable_clf, TEXTS, "mask")  # type: ignore[misc]
+
+
+def test_thin_cells_are_faded_by_default(callable_clf: CallableClassifier) -> None:
+    assert flip_rate(callable_clf, TEXTS, progress=False).display.min_count == 3

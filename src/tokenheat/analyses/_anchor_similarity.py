@@ -1,7 +1,11 @@
 """Anchor similarity: how alike the hidden state at an anchor token is to the states before it.
 
-For each occurrence of the anchor at position ``m`` and each layer ``l``:
-``cos(h_l[m], h_l[m - T])`` for ``T = 1..max_distance``, averaged over occurrences.
+For each occurrence of the anchor and each layer ``l``: ``cos(h_l[m], h_l[f - T])`` for
+``T = 1..max_distance``, averaged over occurrences, where ``m`` is the anchor's last token
+(the first position that has read the whole anchor) and ``f`` its first. A multi-token anchor
+counts as one unit: its own pieces are not past tokens, so ``T = 1`` is the token just
+before the anchor (SmolLM2 splits ``_PAUSE_`` into ``Ġ_ PA USE _``; comparing ``_`` with
+``Ġ_`` would only measure the anchor against itself).
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One anchor occurrence: text ``example``, token span ``[first, last]``; ``last`` is ``m``."""
+    """One anchor occurrence: text ``example``, token span ``[first, last]``.
+
+    ``last`` is ``m``, whose hidden state is compared; distances count back from ``first``.
+    """
 
     example: int
     first: int
@@ -158,9 +165,9 @@ def anchor_arrays(
 
     Returns
     -------
-    cosine : (n_occ, R, D) float64, NaN where ``m - T < 0``
+    cosine : (n_occ, R, D) float64, ``cos(h[m], h[f - T])``, NaN where ``f - T < 0``
     norm_anchor : (n_occ, R) float64
-    norm_past : (n_occ, R, D) float64, NaN where ``m - T < 0``
+    norm_past : (n_occ, R, D) float64, NaN where ``f - T < 0``
     """
     n, rows, dist = len(occurrences), len(keys), max_distance
     cos = np.full((n, rows, dist), np.nan)
@@ -208,17 +215,18 @@ def iter_anchor(
         for b, j in enumerate(batch.index):
             mine = by_example[wanted[j]]
             last = [occurrences[k].last for k in mine]
-            lo, hi = max(0, min(last) - dist), max(last) + 1  # only the window is needed
+            firsts = [occurrences[k].first for k in mine]
+            lo, hi = max(0, min(firsts) - dist), max(last) + 1  # only the window is needed
             real = batch.valid(b)
             h = torch.stack([store[key][b, real][lo:hi] for key in keys]).double()
             if centre is not None:
                 h = h - centre
             norms = h.norm(dim=-1).cpu().numpy()  # (R, window)
-            for k, m_abs in zip(mine, last, strict=True):
-                m = m_abs - lo
-                t = np.arange(1, min(dist, m_abs) + 1)
-                dots = torch.einsum("rtd,rd->rt", h[:, m - t], h[:, m]).cpu().numpy()
-                na, npast = norms[:, m], norms[:, m - t]
+            for k, m_abs, f_abs in zip(mine, last, firsts, strict=True):
+                m, f = m_abs - lo, f_abs - lo
+                t = np.arange(1, min(dist, f_abs) + 1)
+                dots = torch.einsum("rtd,rd->rt", h[:, f - t], h[:, m]).cpu().numpy()
+                na, npast = norms[:, m], norms[:, f - t]
                 cos, norm_p = np.full((rows, dist), np.nan), np.full((rows, dist), np.nan)
                 denom = na[:, None] * npast
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -242,6 +250,7 @@ def anchor_similarity(
     dtype: Any = None,
     truncate: bool = False,
     max_contexts_per_cell: int = 50,
+    occurrence: int | None = None,
     progress: bool = True,
     engine: str = "local",
     ray_options: dict[str, Any] | None = None,
@@ -249,9 +258,11 @@ def anchor_similarity(
 ) -> TokenMatrix:
     """Cosine similarity of the hidden state at an anchor token with the states before it.
 
-    For each anchor occurrence at position ``m`` (the last token of the anchor) and each
-    layer: ``cos(h[m], h[m - T])`` for ``T = 1..max_distance`` (nearest first), NaN where
-    ``m - T < 0``, averaged over occurrences.
+    For each anchor occurrence and each layer: ``cos(h[m], h[f - T])`` for
+    ``T = 1..max_distance`` (nearest first), NaN where ``f - T < 0``, averaged over
+    occurrences. ``m`` is the anchor's last token (the first to have read all of it) and
+    ``f`` its first: a multi-token anchor counts as one unit, so its own pieces are never
+    "past tokens" and ``T = 1`` is the token just before the anchor.
 
     Parameters
     ----------
@@ -284,6 +295,11 @@ def anchor_similarity(
         Cut texts longer than the model's context instead of raising.
     max_contexts_per_cell : int
         At most this many occurrences contribute contexts to a cell (the first ones).
+    occurrence : int, optional
+        The single-text view: only this occurrence (index into all occurrences found, in
+        text order; negative counts from the end), with the past tokens as column labels
+        (kind ``"position"``, nearest first) and printed in the cells. Default: the mean
+        over every occurrence, columns labelled by distance.
     progress : bool
         Show a progress bar.
     engine : {"local", "ray"}
@@ -303,10 +319,11 @@ def anchor_similarity(
     Returns
     -------
     TokenMatrix
-        Rows = layers (kind ``"layer"``), cols = distance (kind ``"distance"``), values = mean
-        cosine, ``counts`` = occurrences per cell, cell text = the token at ``m - T`` when
-        there is one occurrence; contexts mark the anchor span and the past token, with
-        ``norm_anchor``, ``norm_past``, ``cosine``.
+        Rows = layers (kind ``"layer"``), cols = distance (kind ``"distance"``; the past
+        tokens with ``occurrence=``), values = mean cosine, ``counts`` = occurrences per cell,
+        cell text = the token at ``f - T`` when there is one occurrence; contexts mark the
+        anchor span and the past token, with ``norm_anchor``, ``norm_past``, ``cosine``. A
+        centred matrix's colour scale is symmetric about 0 over its values' range.
 
     Raises
     ------
@@ -327,13 +344,14 @@ def anchor_similarity(
             anchor=anchor, max_distance=max_distance, layers=layers, center=center,
             batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
             max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
+            occurrence=occurrence,
         )  # fmt: skip
         return _anchor_elsewhere(model, tokenizer, texts, engine, ray_options, options, progress)
     cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
     return anchor_shard(
         model, tokenizer, texts, anchor=anchor, max_distance=max_distance, layers=layers,
         center=center, batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
-        max_contexts_per_cell=cap, progress=progress, allow_empty=False,
+        max_contexts_per_cell=cap, occurrence=occurrence, progress=progress, allow_empty=False,
     )  # fmt: skip
 
 
@@ -392,6 +410,7 @@ def anchor_shard(
     max_contexts_per_cell: int,
     progress: bool,
     allow_empty: bool,
+    occurrence: int | None = None,
 ) -> TokenMatrix:
     """:func:`anchor_similarity` in process; ``allow_empty`` (a shard of a distributed run)
     gives an all-missing matrix instead of raising when the anchor does not occur."""
@@ -407,7 +426,7 @@ def anchor_shard(
     adapter = adapter_for(model, tokenizer)
     keys = select_layers(layers, adapter.n_layers, allow_emb=True)
     encoded = adapter.encode(texts, truncate=truncate)
-    occurrences = find_anchors(encoded, anchor, adapter.tokenizer)
+    occurrences = _chosen(find_anchors(encoded, anchor, adapter.tokenizer), occurrence)
     if not occurrences and not allow_empty:
         raise ValueError(
             f"anchor={anchor!r} was not found in any of the {len(encoded)} texts; pass a "
@@ -421,18 +440,24 @@ def anchor_shard(
             max_distance=max_distance, means=means, batch_size=batch_size, progress=progress,
         ):  # fmt: skip
             tally.add(k, occurrences[k], cos, na, npast)
+    cols, col_kind, cell_text = _columns(occurrences, encoded, len(keys), max_distance, occurrence)
     return build_anchor_matrix(
         tally.state(),
         rows=[layer_label(k) for k in keys],
+        cols=cols,
+        col_kind=col_kind,
+        example=occurrences[0].example if occurrence is not None and occurrences else None,
         corpus=Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded]),
         contexts=tally.contexts(),
-        cell_text=_single_text(encoded, occurrences, len(keys), max_distance),
+        cell_text=cell_text,
         meta={
             "analysis": "anchor_similarity",
             "anchor": anchor if isinstance(anchor, str) else "positions",
             "n_occurrences": len(occurrences),
             "center": "mean" if means is not None else None,
             "center_positions": n_centre,
+            "occurrence": occurrence,
+            "distance_from": "first anchor token",
             "model": adapter.name,
             "tokenizer": tokenizer_name(adapter.tokenizer),
             "family": adapter.family,
@@ -460,13 +485,36 @@ def _centre(
     return {k: v / count for k, v in sums.items()}, count
 
 
-def _single_text(
-    encoded: Any, occurrences: Sequence[Occurrence], n_rows: int, max_distance: int
-) -> np.ndarray | None:
-    """Cell text for a single occurrence: the token at ``m - T``."""
+def _chosen(found: list[Occurrence], occurrence: Any) -> list[Occurrence]:
+    """Every occurrence, or only the one ``occurrence=`` names."""
+    if occurrence is None:
+        return found
+    if isinstance(occurrence, bool) or not isinstance(occurrence, int | np.integer):
+        raise TypeError(f"occurrence must be an int or None, got {occurrence!r}")
+    if found and not -len(found) <= occurrence < len(found):
+        raise ValueError(
+            f"occurrence={occurrence} is out of range: the anchor occurs {len(found)} times; "
+            f"pass an index from {-len(found)} to {len(found) - 1}"
+        )
+    return [found[occurrence]] if found else []
+
+
+def _columns(
+    occurrences: Sequence[Occurrence],
+    encoded: Sequence[Any],
+    n_rows: int,
+    max_distance: int,
+    occurrence: int | None,
+) -> tuple[list[str], str, np.ndarray | None]:
+    """Column labels, column kind and cell text: distances, or one text's past tokens."""
+    distances = [str(t) for t in range(1, max_distance + 1)]
     if len(occurrences) != 1:
-        return None
+        return distances, "distance", None
     occ = occurrences[0]
     toks = encoded[occ.example].tokens
-    row = [toks[occ.last - t] if occ.last - t >= 0 else None for t in range(1, max_distance + 1)]
-    return np.array([row] * n_rows, dtype=object)
+    row = [toks[occ.first - t] if occ.first - t >= 0 else None for t in range(1, max_distance + 1)]
+    cell_text = np.array([row] * n_rows, dtype=object)
+    if occurrence is None:
+        return distances, "distance", cell_text
+    cols = [tok if tok is not None else f"(T={t}: before the text)" for t, tok in enumerate(row, 1)]
+    return cols, "position", cell_text

@@ -41,7 +41,8 @@ def merge_means(results: Sequence[HiddenMeans]) -> HiddenMeans:
 
 
 class AnchorTally:
-    """Sums of ``cos(h[m], h[m - T])`` per cell, and the arrays of occurrences ``0 .. cap-1``."""
+    """Sums of ``cos(h[m], h[f - T])`` per cell (``m`` the anchor's last token, ``f`` its
+    first), and the arrays of occurrences ``0 .. cap-1``."""
 
     def __init__(self, n_rows: int, max_distance: int, cap: int) -> None:
         self.sums = np.zeros((n_rows, max_distance))
@@ -70,7 +71,7 @@ class AnchorTally:
         for k in sorted(self.kept):
             occ, cos, norm_a, norm_p = self.kept[k]
             r, t = np.nonzero(~np.isnan(cos))
-            past = occ.last - (t + 1)
+            past = occ.first - (t + 1)
             for name, v in (
                 ("row", r), ("col", t), ("example", np.full(r.size, occ.example)),
                 ("start", np.full(r.size, occ.first)), ("end", np.full(r.size, occ.last + 1)),
@@ -97,23 +98,36 @@ def build_anchor_matrix(
     contexts: Contexts | None,
     cell_text: np.ndarray | None,
     meta: dict[str, Any],
+    cols: list[str] | None = None,
+    col_kind: str = "distance",
+    example: int | None = None,
 ) -> TokenMatrix:
-    """The anchor-similarity matrix of a tally (one run's or merged shards')."""
+    """The anchor-similarity matrix of a tally (one run's or merged shards').
+
+    Distances count back from the anchor's first token ``f``; ``cols``/``col_kind``/
+    ``example`` give the single-text view (one occurrence, its past tokens as columns). A
+    centred matrix's colour scale is symmetric about 0 over its own values.
+    """
     sums = np.asarray(state["sums"], np.float64)
     counts = np.asarray(state["counts"], np.float64)
-    centred = " (mean-centred)" if meta.get("center") else ""
+    centred = meta.get("center") is not None
+    where = "" if example is None else f", text {example}"
     return TokenMatrix(
         mean_with_counts(sums, counts),
         rows=rows,
-        cols=[str(t) for t in range(1, sums.shape[1] + 1)],
+        cols=cols if cols is not None else [str(t) for t in range(1, sums.shape[1] + 1)],
         row_kind="layer",
-        col_kind="distance",
-        col_title="distance T before the anchor",
-        title="Anchor similarity: cos(h[m], h[m−T])" + centred,
+        col_kind=col_kind,
+        col_title="distance T before the anchor"
+        if example is None
+        else f"past token (nearest first{where})",
+        title="Anchor similarity: cos(h[m], h[f−T])"
+        + (" (mean-centred)" if centred else "")
+        + ("" if example is None else f": one occurrence{where}"),
         value_label="cosine similarity",
         cell_text=cell_text,
         counts=counts,
-        scale=ColorScale.diverging("RdBu", center=0.0, domain=(-1.0, 1.0)),
+        scale=ColorScale.diverging("RdBu", center=0.0, domain=None if centred else (-1.0, 1.0)),
         corpus=corpus,
         contexts=contexts,
         meta={**meta, "tallies": state},
@@ -122,6 +136,13 @@ def build_anchor_matrix(
 
 def merge_anchor(results: Sequence[TokenMatrix]) -> TokenMatrix:
     """:func:`tokenheat.merge` for anchor-similarity results (already checked to be alike)."""
+    from tokenheat.errors import MergeError
+
+    if results[0].meta.get("occurrence") is not None:
+        raise MergeError(
+            "anchor-similarity results of the single-text view (occurrence=) cannot be merged; "
+            "merge the runs without occurrence= (the mean over every occurrence)"
+        )
     from tokenheat.analyses._lens_tally import concat_contexts
     from tokenheat.analyses._shards import concat_corpora
 

@@ -146,7 +146,7 @@ def make_score(model: Any, job: Job, kind: str, emb_layer: Any) -> Score:
     import torch
 
     from tokenheat.models._batching import accepts
-    from tokenheat.models._prefix import cache_layers
+    from tokenheat.models._prefix import cache_layers, output_cache
 
     device = emb_layer.weight.device
     if kind == "classifier":
@@ -178,7 +178,7 @@ def make_score(model: Any, job: Job, kind: str, emb_layer: Any) -> Score:
         ones = torch.ones((b, n), dtype=torch.long, device=device)
         out = model(inputs_embeds=emb, attention_mask=ones, use_cache=True, **extra)
         logp_in = torch.log_softmax(out.logits[:, -keep:].float(), -1)
-        layers = cache_layers(out.past_key_values)
+        layers = cache_layers(output_cache(out))
         cols: list[Any] = [None] * len(specs)
         for tail, members in tails.items():
             logp_tail = None
@@ -223,7 +223,7 @@ def _continue(model: Any, emb: Any, tail: Any, layers: Any, extra: dict) -> Any:
     """
     import torch
 
-    from tokenheat.models._prefix import make_cache
+    from tokenheat.models._prefix import cache_kwargs, make_cache
 
     b, n = emb.shape[:2]
     m = tail.shape[0]
@@ -233,7 +233,10 @@ def _continue(model: Any, emb: Any, tail: Any, layers: Any, extra: dict) -> Any:
         pos = torch.arange(n, n + m, device=emb.device)[None].expand(b, -1)
         mask = torch.ones((b, n + m), dtype=torch.long, device=emb.device)
         logits = model(
-            inputs_embeds=tail_b, attention_mask=mask, position_ids=pos, past_key_values=cache
+            inputs_embeds=tail_b,
+            attention_mask=mask,
+            position_ids=pos,
+            **cache_kwargs(model, cache),
         ).logits
     else:
         full = torch.cat([emb, tail_b], 1)

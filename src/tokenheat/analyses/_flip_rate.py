@@ -16,6 +16,7 @@ from tokenheat.analyses._perturb import (
     PerturbationPool,
     Record,
     Tally,
+    Units,
     checked_predict,
     perturb_text,
     prefix_sharing,
@@ -23,6 +24,8 @@ from tokenheat.analyses._perturb import (
     word_units,
 )
 from tokenheat.core import Corpus, TokenMatrix
+from tokenheat.core._tokens import link_key, normalize_word
+from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._state import preserves_model_state
 
 __all__ = ["flip_rate", "flip_rate_shard", "flip_shard"]
@@ -32,6 +35,8 @@ _UNITS = ("word", "token")
 _RANKS = ("rate", "count")
 #: With a prefix-sharing classifier, perturbed texts go to it in groups of this many batches.
 _SHARED_FLUSH = 32
+#: Bucket labels are whole percents ("10–20%"): beyond 100 buckets two would share one.
+_MAX_BUCKETS = 100
 
 
 def _resolve_target(target_class: Any, labels: list[str]) -> int | None:
@@ -42,7 +47,7 @@ def _resolve_target(target_class: Any, labels: list[str]) -> int | None:
             return int(target_class)
     elif isinstance(target_class, str) and target_class in labels:
         return labels.index(target_class)
-    raise ValueError(
+    raise ArgumentError(
         f"target_class={target_class!r} is not a label of the classifier; use one of {labels} "
         f"or an index 0..{len(labels) - 1}"
     )
@@ -52,11 +57,7 @@ def _check_args(
     perturb: str,
     unit: str,
     rank: str,
-    n_buckets: Any,
-    min_count: Any,
-    top_k: Any,
-    batch_size: Any,
-    cap: Any,
+    ints: dict[str, Any],
     mask_token: Any,
     replacement: Any,
 ) -> None:
@@ -66,61 +67,205 @@ def _check_args(
         ("rank", rank, _RANKS),
     ):
         if value not in allowed:
-            raise ValueError(
+            raise ArgumentError(
                 f"{name}={value!r} is not supported; use one of {', '.join(map(repr, allowed))}"
             )
-    for name, value, low in (
-        ("n_buckets", n_buckets, 1),
-        ("min_count", min_count, 1),
-        ("top_k", top_k, 1),
-        ("batch_size", batch_size, 1),
-        ("max_contexts_per_cell", cap, 0),
-    ):
+    for name, value in ints.items():
+        low = 0 if name == "max_contexts_per_cell" else 1
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            raise ArgumentError(f"{name} must be an int >= {low}, got {value!r}")
+    if ints["n_buckets"] > _MAX_BUCKETS:
+        raise ArgumentError(
+            f"n_buckets must be at most {_MAX_BUCKETS} (columns are labelled in whole percent "
+            f"of the text, so more buckets would share a label), got {ints['n_buckets']}"
+        )
     if perturb == "replace" and not (isinstance(replacement, str) or callable(replacement)):
-        raise ValueError(
+        raise ArgumentError(
             f"perturb='replace' needs replacement= (a str, or a callable word -> str), got {replacement!r}"
         )
     if perturb != "replace" and replacement is not None:
-        raise ValueError(f"replacement= is only used with perturb='replace' (perturb={perturb!r})")
+        raise ArgumentError(
+            f"replacement= is only used with perturb='replace' (perturb={perturb!r})"
+        )
     if perturb != "mask" and mask_token is not None:
-        raise ValueError(f"mask_token= is only used with perturb='mask' (perturb={perturb!r})")
+        raise ArgumentError(f"mask_token= is only used with perturb='mask' (perturb={perturb!r})")
     if mask_token is not None and not isinstance(mask_token, str):
-        raise TypeError(f"mask_token must be a str, got {type(mask_token).__name__}")
+        raise ArgumentTypeError(f"mask_token must be a str, got {type(mask_token).__name__}")
+
+
+def _word_filter(words: Any, unit: str, normalize: bool) -> Callable[[str], bool] | None:
+    """``words=`` as a test on a unit's row key (None: every unit is perturbed)."""
+    if words is None:
+        return None
+    if isinstance(words, str) or not isinstance(words, Iterable):
+        raise ArgumentTypeError(
+            f"words must be a list of str (the words or tokens to perturb), got {words!r}; "
+            f"e.g. words=['sadly', 'gloomy']"
+        )
+    given = list(words)
+    bad = [w for w in given if not isinstance(w, str) or not w.strip()]
+    if bad or not given:
+        raise ArgumentError(
+            f"words must be a non-empty list of non-blank str, got {given!r}"
+            if not bad
+            else f"words holds {bad[0]!r}, which is not a non-blank str; pass words as text"
+        )
+    if unit == "word":
+        keys = {normalize_word(w.strip()) if normalize else w for w in given}
+        return keys.__contains__
+    raw, linked = set(given), {link_key(w) for w in given}
+    return lambda token: token in raw or link_key(token) in linked
+
+
+def _not_found(asked: list[str], unit: str, normalize: bool, seen: set[str]) -> list[str]:
+    """The entries of ``words=`` that matched no unit of the texts used."""
+    out = []
+    for w in asked:
+        match = _word_filter([w], unit, normalize)
+        if match is not None and not any(match(key) for key in seen):
+            out.append(w)
+    return out
+
+
+class _Collector:
+    """Reads texts, queues the perturbations of the units asked about, counts the results."""
+
+    def __init__(
+        self,
+        clf: Any,
+        k: int,
+        *,
+        unit: str,
+        tokenizer: Any,
+        normalize: bool,
+        wanted: Callable[[str], bool] | None,
+        target: int | None,
+        perturbation: tuple[str, Any],
+        n_buckets: int,
+        cap: int,
+        batch_size: int,
+    ) -> None:
+        self.predict = checked_predict(clf, k)
+        self.sharing = prefix_sharing(clf, k)
+        self.tally = Tally(n_buckets, cap)
+        self.pool = PerturbationPool(
+            self.predict,
+            batch_size,
+            self.tally.add,
+            continued=None if self.sharing is None else self.sharing[1],
+            flush_at=None if self.sharing is None else _SHARED_FLUSH * batch_size,
+        )
+        self.k, self.unit, self.tok, self.normalize = k, unit, tokenizer, normalize
+        self.wanted, self.target, self.perturbation = wanted, target, perturbation
+        self.vocab: dict[str, int] = {}
+        self.ids, self.offsets = array("i"), array("q", [0])
+        self.n_texts = self.n_used = self.n_originals = 0
+        self.seen: set[str] = set()
+
+    def units(self, text: str) -> Units:
+        if self.unit == "token":
+            return token_units(text, self.tok)
+        return word_units(text, self.normalize)
+
+    def read(self, chunk: list[str]) -> None:
+        """Store a chunk of texts in the corpus and queue the perturbations they need."""
+        todo: list[tuple[int, Units, list[int]]] = []  # (index in chunk, units, positions)
+        first = self.n_texts
+        for j, text in enumerate(chunk):
+            if not isinstance(text, str):
+                raise ArgumentTypeError(
+                    f"texts[{self.n_texts + j}] must be a str, got {type(text).__name__}"
+                )
+            units = self.units(text)
+            self.ids.extend(self.vocab.setdefault(s, len(self.vocab)) for s in units.surface)
+            self.offsets.append(len(self.ids))
+            keys = units.keys
+            positions = [i for i in range(len(keys)) if self.wanted is None or self.wanted(keys[i])]
+            if positions:
+                todo.append((j, units, positions))
+            else:  # nothing asked about here: the text is not classified
+                self.tally.skip(first + j)
+        self.n_texts += len(chunk)
+        if not todo:
+            return
+        batch = [chunk[j] for j, _, _ in todo]
+        if self.sharing is None:
+            originals, states = self.predict(batch), [None] * len(batch)
+        else:
+            originals, states = self.sharing[0](batch)
+        self.n_originals += len(batch)
+        for text, (j, units, positions), p, state in zip(
+            batch, todo, originals, states, strict=True
+        ):
+            self._queue(text, first + j, units, positions, p, state)
+
+    def _queue(
+        self, text: str, example: int, units: Units, positions: list[int], p: Any, state: Any
+    ) -> None:
+        orig = int(p.argmax())
+        if self.target is not None and orig != self.target:
+            self.tally.skip(example)
+            return
+        self.n_used += 1
+        mode, fill = self.perturbation
+        variants: dict[str, int] = {}
+        slot = [
+            variants.setdefault(
+                perturb_text(text, units.spans[i], mode, fill, tidy_space=self.unit == "word"),
+                len(variants),
+            )
+            for i in positions
+        ]
+        self.seen.update(units.keys[i] for i in positions)
+        rec = Record(
+            example, units, orig, p, slot, np.zeros((len(variants), self.k), np.float32),
+            len(variants), state, positions,
+        )  # fmt: skip
+        for variant, s in variants.items():
+            self.pool.add(variant, rec, s)
+
+    def corpus(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return (
+            list(self.vocab),
+            np.frombuffer(self.ids, np.int32),
+            np.frombuffer(self.offsets, np.int64),
+        )
 
 
 @preserves_model_state
 def flip_rate(
     classifier: Any,
     texts: Iterable[str],
+    *,
     perturb: str = "delete",
     unit: str = "word",
+    words: Sequence[str] | None = None,
     n_buckets: int = 10,
     min_count: int = 2,
-    top_k: int = 30,
+    top_k: int | None = None,
     target_class: str | int | None = None,
     rank: str = "rate",
     mask_token: str | None = None,
     replacement: str | Callable[[str], str] | None = None,
-    batch_size: int = 32,
-    progress: bool = True,
     labels: Sequence[str] | None = None,
-    *,
     tokenizer: Any = None,
     normalize: bool = True,
     max_contexts_per_cell: int = 200,
-    title: str | None = None,
+    batch_size: int = 32,
     device: Any = None,
     dtype: Any = None,
+    progress: bool = True,
+    title: str | None = None,
     engine: str = "local",
     ray_options: dict[str, Any] | None = None,
 ) -> TokenMatrix:
     """Share of occurrences of each word (or token) whose removal flips the prediction.
 
-    Every unit of every text is perturbed once; a *flip* is a change of the predicted label
-    (argmax) from the original text's. Results are aggregated per (unit, relative position
-    bucket), where unit ``i`` of ``n`` falls in bucket ``min(B - 1, floor(B * i / n))``.
+    Every unit of every text (or, with ``words=``, every occurrence of those words) is
+    perturbed once; a *flip* is a change of the predicted label (argmax) from the original
+    text's. Results are aggregated per (unit, relative position bucket), where unit ``i`` of
+    ``n`` falls in bucket ``min(B - 1, floor(B * i / n))`` (``n`` counts every unit of the
+    text, asked about or not).
 
     All perturbed texts go to the classifier in batches of ``batch_size`` (identical texts
     once); counts are aggregated as batches come back, so memory stays flat in the number
@@ -142,12 +287,20 @@ def flip_rate(
         Remove the unit, replace it with ``mask_token``, or replace it with ``replacement``.
     unit : {"word", "token"}
         Whitespace-separated words, or the tokenizer's tokens (needs a fast tokenizer).
+    words : list of str, optional
+        Perturb only the occurrences of these words (tokens): a figure over 30 words in
+        thousands of texts then costs one forward per occurrence, and texts holding none of
+        them are not classified at all. For ``unit="word"`` a word matches a unit's row key
+        (normalised like the units when ``normalize``); for ``unit="token"`` an entry matches
+        a token by its raw string or its link key (``"sadly"`` matches ``"Ġsadly"``). The
+        result equals the full run restricted to those rows. ``meta["words_not_found"]``
+        lists the ones that never occurred.
     n_buckets : int
-        Number of relative position buckets (columns).
+        Number of relative position buckets (columns), 1 to 100.
     min_count : int
         Rows need at least this many occurrences in total.
-    top_k : int
-        Number of rows kept.
+    top_k : int, optional
+        Number of rows kept (default 30, or every word of ``words``).
     target_class : str or int, optional
         Only use texts whose original prediction is this label (name or index).
     rank : {"rate", "count"}
@@ -157,10 +310,6 @@ def flip_rate(
         else ``"[MASK]"``).
     replacement : str or callable, optional
         For ``perturb="replace"``: the new text, or a function of the removed unit.
-    batch_size : int
-        Texts per classifier call.
-    progress : bool
-        Show a progress bar over texts.
     labels : list of str, optional
         Class names for a callable classifier, or label words for a causal LM.
     tokenizer : transformers tokenizer, optional
@@ -170,6 +319,10 @@ def flip_rate(
     max_contexts_per_cell : int
         Keep at most this many contexts per cell: those of its first occurrences in (text,
         position) order, the same ones however the texts are split into shards.
+    batch_size : int
+        Texts per classifier call.
+    progress : bool
+        Show a progress bar over texts.
     title : str, optional
         Heatmap title.
     device, dtype : optional
@@ -186,12 +339,13 @@ def flip_rate(
     Returns
     -------
     TokenMatrix
-        Rows: units (kind ``"token"``), columns: buckets (kind ``"bucket"``); values: flip
-        rate in [0, 1], NaN where a unit never occurs in a bucket; ``counts``: occurrences;
-        extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%). ``meta["tallies"]`` holds
-        every unit's counts, so :func:`tokenheat.merge` ranks shards' rows after merging. Contexts per occurrence with
-        ``orig_label``, ``new_label``, ``p_orig``, ``p_new`` (probability of the original label
-        before and after) and ``flipped``.
+        Rows: units (kind ``"token"``) ranked by ``rank``, columns: buckets (kind
+        ``"bucket"``); values: flip rate in [0, 1], NaN where a unit never occurs in a bucket;
+        ``counts``: occurrences; extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%).
+        Contexts per occurrence with ``orig_label``, ``new_label``, ``p_orig``, ``p_new``
+        (probability of the original label before and after) and ``flipped``. Its display
+        fades cells with fewer than 3 occurrences. ``meta["tallies"]`` holds every
+        unit's counts, so :func:`tokenheat.merge` ranks shards' rows after merging.
 
     Raises
     ------
@@ -200,32 +354,35 @@ def flip_rate(
 
     Examples
     --------
-    >>> m = th.flip_rate(clf, texts, perturb="mask", unit="word")  # doctest: +SKIP
+    >>> m = th.flip_rate(clf, texts, perturb="mask", words=["sadly", "gloomy"])  # doctest: +SKIP
     >>> m.to_pandas().sort_values("value").tail()  # doctest: +SKIP
     """
+    if texts is None or isinstance(texts, str):
+        raise ArgumentTypeError(
+            f"texts must be a list of str, got {texts!r:.60}; wrap it in a list: [text]"
+        )
+    if _word_filter(words, unit, normalize) is not None:  # checks words= early
+        words = sorted(set(words))  # type: ignore[arg-type]
+    if top_k is None:
+        top_k = 30 if words is None else len(words)
+    options = dict(
+        perturb=perturb, unit=unit, words=words, n_buckets=n_buckets, min_count=min_count,
+        top_k=top_k, target_class=target_class, rank=rank, mask_token=mask_token,
+        replacement=replacement, batch_size=batch_size, labels=labels, normalize=normalize,
+        max_contexts_per_cell=max_contexts_per_cell, device=device, dtype=dtype,
+    )  # fmt: skip
     if engine != "local" or ray_options is not None:
         from tokenheat.analyses._merge import merge
         from tokenheat.engines import run_engine
 
         return run_engine(
             "flip_rate", engine, ray_options, classifier, texts, tokenizer=tokenizer,
-            shard=flip_rate_shard, merge=merge,
-            options=dict(
-                perturb=perturb, unit=unit, n_buckets=n_buckets, min_count=min_count,
-                top_k=top_k, target_class=target_class, rank=rank, mask_token=mask_token,
-                replacement=replacement, batch_size=batch_size, labels=labels,
-                normalize=normalize, max_contexts_per_cell=max_contexts_per_cell, title=title,
-                device=device, dtype=dtype,
-            ),
+            shard=flip_rate_shard, merge=merge, options={**options, "title": title},
             progress=progress,
         )  # fmt: skip
     state, corpus, meta = flip_shard(
-        classifier, texts, perturb=perturb, unit=unit, n_buckets=n_buckets,
-        min_count=min_count, top_k=top_k, target_class=target_class, rank=rank,
-        mask_token=mask_token, replacement=replacement, batch_size=batch_size,
-        progress=progress, labels=labels, tokenizer=tokenizer, normalize=normalize,
-        max_contexts_per_cell=max_contexts_per_cell, device=device, dtype=dtype,
-    )  # fmt: skip
+        classifier, texts, tokenizer=tokenizer, progress=progress, **options
+    )
     return build_flip_matrix(state, corpus=corpus, top_k=top_k, title=title, meta=meta)
 
 
@@ -250,24 +407,33 @@ def flip_shard(
     max_contexts_per_cell: int,
     device: Any,
     dtype: Any,
+    words: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], Corpus, dict[str, Any]]:
     """The counting part of :func:`flip_rate`: ``(tallies, corpus, meta)`` before any row is
     chosen, so a shard in which no unit reaches ``min_count`` still merges."""
     cap = max_contexts_per_cell
-    _check_args(
-        perturb, unit, rank, n_buckets, min_count, top_k, batch_size, cap, mask_token, replacement
-    )
+    ints = {"n_buckets": n_buckets, "min_count": min_count, "top_k": top_k,
+            "batch_size": batch_size, "max_contexts_per_cell": cap}  # fmt: skip
+    _check_args(perturb, unit, rank, ints, mask_token, replacement)
     if isinstance(texts, str):
-        raise TypeError("texts must be a list of str, got a single str; wrap it in a list: [text]")
+        raise ArgumentTypeError(
+            "texts must be a list of str, got a single str; wrap it in a list: [text]"
+        )
+    wanted = _word_filter(words, unit, normalize)
     with placed_module(classifier, device, dtype):
         setup = _setup(classifier, tokenizer, labels, batch_size, unit, perturb, mask_token)
         setup.fill = replacement if perturb != "mask" else setup.fill
         target = _resolve_target(target_class, setup.labels)
-        opts = dict(
-            unit=unit, perturb=perturb, normalize=normalize, batch_size=batch_size,
-            n_buckets=n_buckets, cap=cap,
+        run = _Collector(
+            setup.clf, len(setup.labels), unit=unit, tokenizer=setup.tok, normalize=normalize,
+            wanted=wanted, target=target, perturbation=(perturb, setup.fill), n_buckets=n_buckets,
+            cap=cap, batch_size=batch_size,
         )  # fmt: skip
-        tally, corpus, counts = _count(setup, texts, opts, target, progress)
+        total = len(texts) if isinstance(texts, Sequence) else None
+        iterator = iter(progress_bar(texts, total=total, desc="flip rate", enabled=bool(progress)))
+        while chunk := list(islice(iterator, batch_size)):
+            run.read(chunk)
+        run.pool.flush()
     fill = setup.fill
     meta = {
         "analysis": "flip_rate",
@@ -275,18 +441,26 @@ def flip_shard(
         "unit": unit,
         "normalize": bool(normalize) if unit == "word" else False,
         "fill": fill if isinstance(fill, str) else (None if fill is None else "callable"),
+        "words": None if words is None else list(words),
+        "words_not_found": None
+        if words is None
+        else _not_found(list(words), unit, normalize, run.seen),
         "n_buckets": n_buckets,
         "min_count": min_count,
         "rank": rank,
         "target_class": None if target is None else setup.labels[target],
         "labels": setup.labels,
-        **counts,
+        "n_texts": run.n_texts,
+        "n_texts_used": run.n_used,
+        "n_perturbations": run.tally.n_perturbations,
+        "n_classified": run.pool.n_classified + run.n_originals,
         "max_contexts_per_cell": cap,
         "model": setup.name,
         "top_k": top_k,
     }
+    corpus = run.corpus()
     texts_kept = texts if isinstance(texts, list) else None
-    return tally_state(tally), Corpus(*corpus, texts=texts_kept), meta
+    return tally_state(run.tally), Corpus(*corpus, texts=texts_kept), meta
 
 
 def flip_rate_shard(
@@ -333,93 +507,6 @@ def _setup(
             mask_token or getattr(tok, "mask_token", None) or getattr(clf, "mask_string", "[MASK]")
         )
     return _Setup(clf, [str(label) for label in clf.labels], tok, fill, model_name(classifier))
-
-
-def _count(
-    setup: _Setup,
-    texts: Iterable[str],
-    opts: dict[str, Any],
-    target: int | None,
-    progress: bool,
-) -> tuple[Tally, tuple[list[str], np.ndarray, np.ndarray], dict[str, int]]:
-    """Classify every text and its perturbations, counting flips per (unit, bucket)."""
-    clf, k, batch_size, unit = setup.clf, len(setup.labels), opts["batch_size"], opts["unit"]
-    predict = checked_predict(clf, k)
-    sharing = prefix_sharing(clf, k)
-    tally = Tally(opts["n_buckets"], opts["cap"])
-    pool = PerturbationPool(
-        predict,
-        batch_size,
-        tally.add,
-        continued=None if sharing is None else sharing[1],
-        flush_at=None if sharing is None else _SHARED_FLUSH * batch_size,
-    )
-    vocab: dict[str, int] = {}
-    ids, offsets = array("i"), array("q", [0])
-    n_texts = n_used = 0
-    total = len(texts) if isinstance(texts, Sequence) else None
-    iterator = iter(progress_bar(texts, total=total, desc="flip rate", enabled=bool(progress)))
-    while chunk := list(islice(iterator, batch_size)):
-        for j, t in enumerate(chunk):
-            if not isinstance(t, str):
-                raise TypeError(f"texts[{n_texts + j}] must be a str, got {type(t).__name__}")
-        if sharing is None:
-            originals, states = predict(chunk), [None] * len(chunk)
-        else:
-            originals, states = sharing[0](chunk)
-        for text, p, state in zip(chunk, originals, states, strict=True):
-            example = n_texts
-            n_texts += 1
-            if unit == "token":
-                units = token_units(text, setup.tok)
-            else:
-                units = word_units(text, opts["normalize"])
-            ids.extend(vocab.setdefault(s, len(vocab)) for s in units.surface)
-            offsets.append(len(ids))
-            orig = int(p.argmax())
-            if (target is not None and orig != target) or not len(units):
-                tally.skip(example)
-                continue
-            n_used += 1
-            _queue(pool, text, units, example, orig, p, state, k, opts["perturb"], setup.fill, unit)
-    pool.flush()
-    counts = {
-        "n_texts": n_texts,
-        "n_texts_used": n_used,
-        "n_perturbations": tally.n_perturbations,
-        "n_classified": pool.n_classified + n_texts,
-    }
-    corpus = (list(vocab), np.frombuffer(ids, np.int32), np.frombuffer(offsets, np.int64))
-    return tally, corpus, counts
-
-
-def _queue(
-    pool: PerturbationPool,
-    text: str,
-    units: Any,
-    example: int,
-    orig: int,
-    p: np.ndarray,
-    state: Any,
-    k: int,
-    perturb: str,
-    fill: Any,
-    unit: str,
-) -> None:
-    """Send each distinct perturbation of one text to the pool."""
-    variants: dict[str, int] = {}
-    slot = [
-        variants.setdefault(
-            perturb_text(text, span, perturb, fill, tidy_space=unit == "word"), len(variants)
-        )
-        for span in units.spans
-    ]
-    rec = Record(
-        example, units, orig, p, slot, np.zeros((len(variants), k), np.float32), len(variants),
-        state,
-    )  # fmt: skip
-    for variant, s in variants.items():
-        pool.add(variant, rec, s)
 
 
 def model_name(model: Any) -> str:

@@ -11,9 +11,12 @@ import numpy as np
 
 from tokenheat.analyses._perturb import Tally, bucket_labels, wilson_interval
 from tokenheat.analyses._shards import concat_corpora, first_per_cell, summed
-from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
+from tokenheat.core import ColorScale, Contexts, Corpus, Display, TokenMatrix
 
 __all__ = ["build_flip_matrix", "merge_flip", "tally_state"]
+
+#: Cells backed by fewer occurrences than this are drawn faded (their rate is a guess).
+THIN_CELL = 3
 
 
 def tally_state(tally: Tally) -> dict[str, Any]:
@@ -126,6 +129,7 @@ def build_flip_matrix(
         corpus=corpus,
         contexts=_shown_contexts(state, chosen, meta["labels"]),
         meta=meta,
+        display=Display(min_count=THIN_CELL),
     )
 
 

@@ -186,10 +186,11 @@ class Record:
     units: Units
     orig: int
     p_orig: np.ndarray
-    slot: list[int]  # unit -> row of ``probs``
+    slot: list[int]  # perturbed unit (in ``positions`` order) -> row of ``probs``
     probs: np.ndarray  # (unique perturbed texts, k)
     remaining: int
     state: Any = None  # the classifier's cached prompt state, dropped once all are classified
+    positions: list[int] | None = None  # the units perturbed (None: every unit)
 
 
 class Tally:
@@ -246,20 +247,21 @@ class Tally:
         probs = rec.probs[rec.slot]
         new = probs.argmax(1)
         p_new = probs[:, rec.orig]
-        for i in range(n):
+        positions = range(n) if rec.positions is None else rec.positions
+        for j, i in enumerate(positions):
             r, b = self.row(rec.units.keys[i]), bucket_of(i, n, self.n_buckets)
-            flipped = int(new[i] != rec.orig)
+            flipped = int(new[j] != rec.orig)
             if self.occ[r, b] < self.cap:
                 self.ctx_cell.append(r * self.n_buckets + b)
                 self.ctx_example.append(rec.example)
                 self.ctx_start.append(i)
                 self.ctx_orig.append(rec.orig)
-                self.ctx_new.append(int(new[i]))
+                self.ctx_new.append(int(new[j]))
                 self.ctx_p_orig.append(float(rec.p_orig[rec.orig]))
-                self.ctx_p_new.append(float(p_new[i]))
+                self.ctx_p_new.append(float(p_new[j]))
             self.occ[r, b] += 1
             self.flips[r, b] += flipped
-        self.n_perturbations += n
+        self.n_perturbations += len(positions)
 
 
 class PerturbationPool:

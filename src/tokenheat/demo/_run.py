@@ -22,21 +22,30 @@ EMOTION_TEMPLATE = "{text}\nThis sentence expresses the emotion of"
 class DemoSize:
     """How much of the bundled corpus each analysis reads."""
 
-    sentences_per_label: int | None
-    flip_top_k: int
-    flip_min_count: int
-    ig_steps: int
+    frames: int | None
+    quick_words: bool
+    ig_steps: int | str
     pause_texts: int | None
     max_distance: int
 
 
-FULL = DemoSize(None, 30, 3, 32, None, 24)
-QUICK = DemoSize(12, 20, 2, 32, 6, 16)
+FULL = DemoSize(None, False, "auto", None, 24)
+QUICK = DemoSize(187, True, "auto", 6, 16)
+
+#: Cell size of the demo page (px): the lens's top-1 tokens and the printed attributions fit.
+DEMO_CELL_SIZE = 24
+#: The lens prompt: the emotion words of the flip-rate figure, so clicking one links.
+LENS_PROMPT = "The news was gloomy, yet she spoke with optimism. Sadly, was it hopeful?"
+#: Column labels of the five arithmetic examples (``th.datasets.arithmetic_figure()``), as
+#: the research figure writes them.
+ARITHMETIC_LABELS = ("8 x 48 = 384", "3 x 4 = 12", "6 - 4 = 2", "50(10x5)", "$35 ($85 - $50)")
+#: Before each arithmetic question: two worked examples and the emotion words it shares.
+ARITHMETIC_SHOTS = "A hopeful student, never gloomy, writes: 7 x 3 = 21. 9 - 5 = 4. "
 
 
 @dataclass
 class DemoResult:
-    """The four matrices and how long each step took (seconds)."""
+    """The matrices (dashboard order) and how long each step took (seconds)."""
 
     matrices: list[TokenMatrix]
     timings: dict[str, float] = field(default_factory=dict)
@@ -50,6 +59,101 @@ def _timed(timings: dict[str, float], name: str, log: Callable[[str], None]) -> 
     log(f"  {name:<18} {timings[name]:6.1f} s")
 
 
+def restyled(m: TokenMatrix, **changes: Any) -> TokenMatrix:
+    """A copy of ``m`` with some constructor arguments changed (validated again)."""
+    fields = {
+        "values": m.values, "rows": m.rows, "cols": m.cols, "row_kind": m.row_kind,
+        "col_kind": m.col_kind, "row_title": m.row_title, "col_title": m.col_title,
+        "title": m.title, "value_label": m.value_label, "cell_text": m.cell_text_array(),
+        "counts": m.counts, "extras": m.extras, "scale": m.scale, "row_tokens": m.row_tokens,
+        "col_tokens": m.col_tokens, "row_examples": m.row_examples,
+        "col_examples": m.col_examples, "corpus": m.corpus, "contexts": m.contexts,
+        "meta": m.meta, "display": m.display,
+    }  # fmt: skip
+    return TokenMatrix(**{**fields, **changes})
+
+
+def figure_flip_rate(model: Any, tokenizer: Any, size: DemoSize, progress: bool) -> TokenMatrix:
+    """Flip rate of the emotion words by relative position, ranked by flip rate."""
+    from tokenheat.analyses import flip_rate
+    from tokenheat.demo import datasets as data
+    from tokenheat.models import LMClassifier
+
+    frames = data.emotion_frames(size.frames)
+    words = data.QUICK_EMOTION_WORDS if size.quick_words else data.EMOTION_WORDS
+    classifier = LMClassifier(model, tokenizer, template=EMOTION_TEMPLATE, labels=list(EMOTIONS))
+    return flip_rate(
+        classifier,
+        frames["text"].tolist(),
+        perturb="delete",
+        words=list(words),
+        min_count=2,
+        progress=progress,
+        title="Flip rate when an emotion word is deleted, by relative position",
+    )
+
+
+def figure_lens(
+    model: Any, tokenizer: Any, progress: bool, *, translator: Any = None
+) -> TokenMatrix:
+    """Lens entropy, blue (low) to red (high) over 0-10 nats, dummies marked; the logit lens,
+    or the tuned lens when ``translator`` is given."""
+    from tokenheat.analyses import lens
+    from tokenheat.core import ColorScale, Display, Group
+
+    m = lens(
+        model, tokenizer, [[{"role": "user", "content": LENS_PROMPT}]], chat=True,
+        append=" ...", n_dummy=6, stat="entropy", translator=translator, progress=progress,
+    )  # fmt: skip
+    n = m.shape[1]
+    dummies = int(m.meta.get("appended_tokens") or 0)
+    groups = (Group("dummy tokens", n - dummies, n),) if dummies else ()
+    return restyled(
+        m,
+        scale=ColorScale("RdBu", domain=(0.0, 10.0), center=5.0, reverse=True),
+        display=Display(cell_text="auto", col_groups=groups),
+    )
+
+
+def figure_attribution(model: Any, tokenizer: Any, size: DemoSize, progress: bool) -> TokenMatrix:
+    """The five arithmetic examples as columns, RdYlGn over -1..1, values printed."""
+    from tokenheat.analyses import attribution
+    from tokenheat.core import ColorScale, Display
+    from tokenheat.demo import datasets as data
+
+    questions, answers = zip(*data.arithmetic_figure(), strict=True)
+    inputs = [f"{ARITHMETIC_SHOTS}{q}" for q in questions]
+    m = attribution(model, tokenizer, inputs, list(answers), steps=size.ig_steps, progress=progress)
+    return restyled(
+        m,
+        cols=list(ARITHMETIC_LABELS),
+        col_tokens=None,
+        title="Attribution of each answer to the question's tokens (integrated gradients)",
+        scale=ColorScale("RdYlGn", domain=(-1.0, 1.0)),
+        display=Display(cell_text="value", digits=2, mark_outliers=True),
+    )
+
+
+def figure_anchor(model: Any, tokenizer: Any, size: DemoSize, progress: bool) -> list[TokenMatrix]:
+    """Mean-centred anchor similarity: one text's view (past tokens as columns), then the
+    mean over every occurrence."""
+    from tokenheat.analyses import anchor_similarity
+    from tokenheat.demo import datasets as data
+
+    texts = data.pause_texts()
+    if size.pause_texts is not None:
+        texts = texts[: size.pause_texts]
+    common: dict[str, Any] = {"anchor": data.PAUSE, "center": "mean", "progress": progress}
+    # the first text's last anchor, centred on the mean over every text like the mean view
+    last_of_first = texts[0].count(data.PAUSE) - 1
+    one = anchor_similarity(
+        model, tokenizer, texts, max_distance=size.max_distance, occurrence=last_of_first,
+        **common,
+    )  # fmt: skip
+    mean = anchor_similarity(model, tokenizer, texts, max_distance=size.max_distance, **common)
+    return [one, mean]
+
+
 def build_demo(
     model: Any,
     tokenizer: Any,
@@ -59,14 +163,14 @@ def build_demo(
     log: Callable[[str], None] = print,
     tuned_lens: Any = None,
 ) -> DemoResult:
-    """Run the four analyses of the demo on ``model``.
+    """Run the four analyses of the demo on ``model``, each drawn as its authors drew it.
 
     Parameters
     ----------
     model, tokenizer
         A Hugging Face causal LM with a chat template (SmolLM2-135M-Instruct by default).
     quick : bool
-        Read a smaller slice of the corpus (about a minute on two CPU cores).
+        Read a smaller slice of the corpus.
     progress : bool
         Show progress bars.
     log : callable
@@ -77,83 +181,25 @@ def build_demo(
     Returns
     -------
     DemoResult
-        ``matrices`` in dashboard order: flip rate, logit-lens entropy, attribution,
-        anchor similarity; with ``tuned_lens``, the logit and the tuned lens first (one
-        row of the dashboard), then the others.
+        ``matrices`` in dashboard order: flip rate (emotion words ranked by flip rate, thin
+        cells faded), logit-lens entropy (blue-white-red over 0-10 nats, dummy tokens
+        marked), attribution (the five arithmetic examples as columns, RdYlGn -1..1, values
+        printed, outliers marked), anchor similarity (mean-centred: one text with its past
+        tokens as columns, then the mean over all occurrences).
+        With ``tuned_lens``, the logit and the tuned lens come first (one row of the
+        dashboard).
     """
-    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
-    from tokenheat.demo import datasets as data
-    from tokenheat.models import LMClassifier
-
     size = QUICK if quick else FULL
     timings: dict[str, float] = {}
     matrices: list[TokenMatrix] = []
-
     with _timed(timings, "flip_rate", log):
-        emotions = data.emotions(n_per_label=size.sentences_per_label)
-        classifier = LMClassifier(
-            model, tokenizer, template=EMOTION_TEMPLATE, labels=list(EMOTIONS)
-        )
-        matrices.append(
-            flip_rate(
-                classifier,
-                emotions["text"].tolist(),
-                perturb="delete",
-                unit="word",
-                top_k=size.flip_top_k,
-                min_count=size.flip_min_count,
-                progress=progress,
-                title="Flip rate when a word is deleted, by relative position",
-            )
-        )
-
+        matrices.append(figure_flip_rate(model, tokenizer, size, progress))
     with _timed(timings, "lens", log):
-        matrices.append(
-            lens(
-                model,
-                tokenizer,
-                [[{"role": "user", "content": data.chat_prompts()[0]}]],
-                chat=True,
-                append=" ...",
-                n_dummy=6,
-                stat="entropy",
-                progress=progress,
-            )
-        )
-
+        matrices.append(figure_lens(model, tokenizer, progress))
     with _timed(timings, "attribution", log):
-        question = data.arithmetic(shots=2).iloc[0]
-        answer = int(question["answer"])
-        targets = [f" {answer}", f" {answer + 1}", f" {answer - 1}"]
-        matrices.append(
-            attribution(
-                model,
-                tokenizer,
-                question["input"],
-                targets,
-                method="integrated_gradients",
-                steps=size.ig_steps,
-                # From EOS the path converges better on SmolLM2 than from zeros (worst
-                # completeness error 16% vs 31% at 32 steps; bench/README.md).
-                baseline="eos",
-                progress=progress,
-            )
-        )
-
+        matrices.append(figure_attribution(model, tokenizer, size, progress))
     with _timed(timings, "anchor_similarity", log):
-        texts = data.pause_texts()
-        if size.pause_texts is not None:
-            texts = texts[: size.pause_texts]
-        matrices.append(
-            anchor_similarity(
-                model,
-                tokenizer,
-                texts,
-                anchor="_PAUSE_",
-                max_distance=size.max_distance,
-                progress=progress,
-            )
-        )
+        matrices.extend(figure_anchor(model, tokenizer, size, progress))
     if tuned_lens is not None:
         with _timed(timings, "tuned lens", log):
             matrices = beside_logit_lens(
@@ -192,15 +238,8 @@ def demo_tuned_lens(model: Any, tokenizer: Any, *, progress: bool = True) -> Any
 
 
 def tuned_lens_figure(model: Any, tokenizer: Any, tuned: Any, *, progress: bool) -> TokenMatrix:
-    """The demo's lens figure (entropy on the first chat prompt) through ``tuned``."""
-    from tokenheat.analyses import lens
-    from tokenheat.demo import datasets as data
-
-    prompt = [[{"role": "user", "content": data.chat_prompts()[0]}]]
-    return lens(
-        model, tokenizer, prompt, chat=True, append=" ...", n_dummy=6, stat="entropy",
-        translator=tuned, progress=progress,
-    )  # fmt: skip
+    """The demo's lens figure through the tuned lens ``tuned``."""
+    return figure_lens(model, tokenizer, progress, translator=tuned)
 
 
 def beside_logit_lens(matrices: list[TokenMatrix], tuned: TokenMatrix) -> list[TokenMatrix]:
@@ -246,6 +285,7 @@ def run_demo(
     to_html(
         result.matrices,
         path,
+        cell_size=DEMO_CELL_SIZE,
         title="tokenheat demo: SmolLM2-135M-Instruct" if not model else f"tokenheat demo: {model}",
     )
     if save:

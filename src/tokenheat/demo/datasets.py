@@ -3,8 +3,10 @@
 Four small sets, one per analysis, as files next to this module (CSV and JSON, part of
 the wheel) and loaded into plain Python structures:
 
-- :func:`emotions`: 336 short sentences labelled sadness, joy, anger or optimism (84 each),
-  for ``flip_rate``.
+- :func:`emotions`: 336 short sentences labelled sadness, joy, anger or optimism (84 each).
+- :func:`emotion_frames`: 592 sentences built from frames so that each of
+  :data:`EMOTION_WORDS` (32 emotion words) lands at every relative position, for the demo's
+  ``flip_rate(..., words=EMOTION_WORDS)``.
 - :func:`chat_prompts` / :func:`chat_messages` / :func:`with_dummy_tokens`: 22 short
   questions for the chat-templated logit ``lens``, with appended dummy tokens.
 - :func:`arithmetic`: 20 few-shot (8 worked examples) arithmetic questions with their answers as targets, for
@@ -33,12 +35,15 @@ import pandas as pd
 
 __all__ = [
     "EMOTION_LABELS",
+    "EMOTION_WORDS",
     "PAUSE",
+    "QUICK_EMOTION_WORDS",
     "arithmetic",
     "arithmetic_figure",
     "chat_answers",
     "chat_messages",
     "chat_prompts",
+    "emotion_frames",
     "emotions",
     "pause_table",
     "pause_texts",
@@ -47,6 +52,24 @@ __all__ = [
 
 #: The four emotion labels, in the order used by the demo.
 EMOTION_LABELS: tuple[str, ...] = ("sadness", "joy", "anger", "optimism")
+#: The emotion words of :func:`emotion_frames`, eight per label (sadness, joy, anger,
+#: optimism), of four kinds: adverbs, adjectives of a person, of a situation, and nouns.
+EMOTION_WORDS: tuple[str, ...] = (
+    "sadly", "gloomy", "depressing", "despair", "grief", "heartbroken", "miserable", "lonely",
+    "happily", "joyfully", "wonderful", "joy", "laughter", "delighted", "cheerful", "thrilled",
+    "angrily", "furious", "outraged", "bitter", "rage", "fury", "infuriating", "outrageous",
+    "hopefully", "optimism", "hope", "hopeful", "optimistic", "confident", "promising",
+    "encouraging",
+)  # fmt: skip
+#: The 26 words the first :data:`QUICK_FRAMES` sentences of :func:`emotion_frames` cover.
+QUICK_EMOTION_WORDS: tuple[str, ...] = tuple(
+    w
+    for w in EMOTION_WORDS
+    if w not in {"joyfully", "lonely", "outrageous", "fury", "hope", "thrilled"}
+)
+#: The first this many sentences of :func:`emotion_frames` hold 6 of the 10 position
+#: buckets of each of :data:`QUICK_EMOTION_WORDS` at least 3 times (where the frames allow).
+QUICK_FRAMES = 187
 #: The meta token between list items in :func:`pause_texts` (always with a space each side).
 PAUSE = "_PAUSE_"
 
@@ -91,6 +114,43 @@ def emotions(labels: Sequence[str] | None = None, n_per_label: int | None = None
         if isinstance(n_per_label, bool) or not isinstance(n_per_label, int) or n_per_label < 1:
             raise ValueError(f"n_per_label must be a positive int or None, got {n_per_label!r}")
         frame = frame[frame.groupby("label").cumcount() < n_per_label]
+    return frame.reset_index(drop=True)
+
+
+def emotion_frames(n: int | None = None) -> pd.DataFrame:
+    """Sentences that place each emotion word at every relative position.
+
+    Written for this project from frames (``scripts/make_emotion_frames.py``): neutral
+    clauses ("my aunt sold the house by the lake") joined with clauses carrying one emotion
+    word each ("sadly, ...", "... and felt miserable", "with grief, ..."), one to three words
+    of one emotion per sentence, labelled with that emotion. The rows are ordered so that
+    every prefix covers the (word, position bucket) cells as evenly as it can: the first
+    :data:`QUICK_FRAMES` hold 6 of the 10 buckets of each of :data:`QUICK_EMOTION_WORDS` at
+    least 3 times; all of them hold nearly every (word, bucket) cell of
+    :data:`EMOTION_WORDS` at least 5 times.
+
+    Parameters
+    ----------
+    n
+        Keep the first ``n`` sentences; None keeps all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``text``, ``label`` (the emotion) and ``words`` (the emotion words it holds,
+        space-separated).
+
+    Examples
+    --------
+    >>> df = emotion_frames(3)
+    >>> list(df.columns), len(df)
+    (['text', 'label', 'words'], 3)
+    """
+    frame = pd.read_csv(io.StringIO(_read("emotion_frames.csv")), dtype=str, keep_default_na=False)
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int or None, got {n!r}")
+        frame = frame.iloc[:n]
     return frame.reset_index(drop=True)
 
 

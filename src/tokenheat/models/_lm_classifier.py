@@ -30,7 +30,9 @@ from tokenheat.models._batching import (
 )
 from tokenheat.models._prefix import (
     PromptState,
+    cache_kwargs,
     continuation_batch,
+    output_cache,
     prompt_states,
     shared_length,
 )
@@ -193,13 +195,13 @@ class LMClassifier:
             input_ids=ids,
             attention_mask=mask,
             position_ids=pos,
-            past_key_values=past,
             use_cache=want_cache,
+            **cache_kwargs(self.model, past),
             **extra,
         )
         states = None
         if keep_states and prompts is not None:
-            states = prompt_states(out.past_key_values, prompts, ids.shape[1])
+            states = prompt_states(output_cache(out), prompts, ids.shape[1])
         first = torch.log_softmax(out.logits[:, -1].float(), -1)  # (n, V)
         firsts = torch.tensor([s[0] for s in self.label_ids], device=device)
         scores = first[:, firsts]  # (n, k)
@@ -212,7 +214,7 @@ class LMClassifier:
         cont = [s[:-1] + [s[0]] * (width - len(s) + 1) for s in self.label_ids]
         cont_ids = torch.tensor(cont, device=device).repeat(n, 1)  # (n*k, width)
         valid = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rest], device=device)
-        cache = out.past_key_values
+        cache = output_cache(out)
         if hasattr(cache, "batch_repeat_interleave"):
             cache.batch_repeat_interleave(k)
             full_mask = torch.cat([mask.repeat_interleave(k, 0), valid.repeat(n, 1)], 1)
@@ -223,7 +225,7 @@ class LMClassifier:
                 input_ids=cont_ids,
                 attention_mask=full_mask,
                 position_ids=cont_pos,
-                past_key_values=cache,
+                **cache_kwargs(self.model, cache),
             ).logits
         else:  # no cache API: rerun prompt + label for every label
             if prompts is None:

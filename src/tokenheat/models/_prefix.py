@@ -84,7 +84,7 @@ def prompt_states(
     Parameters
     ----------
     cache
-        The ``past_key_values`` of a forward over ``prompts``, left-padded to ``width``.
+        The key/value cache of a forward over ``prompts``, left-padded to ``width``.
     prompts
         The unpadded id lists, in batch order.
     width
@@ -125,8 +125,8 @@ def continuation_batch(
 
     Returns
     -------
-    input_ids, attention_mask, position_ids, past_key_values
-        Ready for the model's forward; the last column of ``input_ids`` is every row's last
+    input_ids, attention_mask, position_ids, cache
+        Ready for the model's forward (pass the cache with :func:`cache_kwargs`); the last column of ``input_ids`` is every row's last
         token.
     """
     import torch
@@ -149,6 +149,22 @@ def continuation_batch(
     kv = kv.to(device)
     cache = make_cache([(kv[i, 0], kv[i, 1]) for i in range(n_layers)])
     return ids.to(device), mask.to(device), pos.to(device), cache
+
+
+def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
+    """``{name: cache}`` for ``model.forward``: ``cache`` where the model takes it (current
+    transformers, which warns about ``past_key_values``), else ``past_key_values``."""
+    from tokenheat.models._batching import accepts
+
+    return {"cache": cache} if accepts(model, "cache") else {"past_key_values": cache}
+
+
+def output_cache(out: Any) -> Any:
+    """The key/value cache a forward returned, under its current or its former name."""
+    keys = out.keys() if hasattr(out, "keys") else ()
+    if "cache" in keys:
+        return out["cache"]
+    return getattr(out, "past_key_values", None)
 
 
 def make_cache(layers: Sequence[tuple[Any, Any]]) -> Any:
