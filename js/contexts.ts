@@ -8,6 +8,7 @@ import type { ContextIndex } from "./contextIndex";
 import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
+import { cappedNote, totalBehind } from "./reading";
 import { contextToken, displayToken, linkKey } from "./tokens";
 import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
 
@@ -82,12 +83,16 @@ export class ContextPanel {
   readonly list: HTMLDivElement;
   private readonly heading: HTMLDivElement;
   private readonly status: HTMLDivElement;
+  private readonly capped: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private items: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private matrix: number | null = null;
   private groups: ColumnGroup[] = [];
   private rendered = { first: -1, last: -1 };
   private selection: Selection | null = null;
+  private rowsInView = MAX_ROWS_IN_VIEW;
+  /** What names each listed context: the example, or the other axis's label (see `nameOf`). */
+  private naming: "example" | "row" | "col" = "example";
 
   constructor(
     private readonly spec: Spec,
@@ -105,6 +110,10 @@ export class ContextPanel {
     this.status.className = "th-contexts-status";
     this.status.dataset.testid = "th-contexts-status";
     head.append(this.heading, this.status);
+    this.capped = document.createElement("div");
+    this.capped.className = "th-contexts-capped";
+    this.capped.dataset.testid = "th-contexts-capped";
+    this.capped.hidden = true;
     this.list = document.createElement("div");
     this.list.className = "th-context-list";
     this.list.dataset.testid = "th-context-list";
@@ -113,10 +122,21 @@ export class ContextPanel {
     this.spacer = document.createElement("div");
     this.spacer.className = "th-context-spacer";
     this.list.appendChild(this.spacer);
-    this.el.append(head, this.list);
+    this.el.append(head, this.capped, this.list);
     this.list.addEventListener("scroll", this.onScroll, { passive: true });
     this.list.addEventListener("click", this.onClick);
     this.show({ matrix: null, row: null, col: null, token: null, example: null });
+  }
+
+  /** How many list rows show before the list scrolls (more when the panel is docked beside). */
+  setRowsInView(n: number): void {
+    if (n === this.rowsInView) return;
+    this.rowsInView = n;
+    if (this.selection) {
+      const sel = this.selection;
+      this.selection = null;
+      this.show(sel);
+    }
   }
 
   /** Number of contexts listed now. */
@@ -143,18 +163,35 @@ export class ContextPanel {
     let items: Int32Array<ArrayBufferLike> = new Int32Array(0);
     let title = "Contexts";
     let note = "Click a cell to list the contexts behind it.";
+    let capped: string | null = null;
     if (m && (sel.row !== null || sel.col !== null)) {
       const rowLabel = sel.row !== null ? displayIf(m.rows, sel.row) : null;
       const colLabel = sel.col !== null ? displayIf(m.cols, sel.col) : null;
       title = `${m.title || "matrix"} · ${[rowLabel, colLabel].filter((x) => x !== null).join(" × ")}`;
       if (!index) note = "This matrix has no contexts.";
       else {
-        if (sel.row !== null && sel.col !== null) items = index.cell(sel.row, sel.col);
-        else if (sel.row !== null) items = index.row(sel.row);
-        else if (sel.col !== null) items = index.col(sel.col);
+        let cells: number[] = [];
+        if (sel.row !== null && sel.col !== null) {
+          items = index.cell(sel.row, sel.col);
+          cells = [sel.row * m.nCols + sel.col];
+        } else if (sel.row !== null) {
+          items = index.row(sel.row);
+          cells = Array.from({ length: m.nCols }, (_, c) => (sel.row as number) * m.nCols + c);
+        } else if (sel.col !== null) {
+          items = index.col(sel.col);
+          cells = Array.from({ length: m.nRows }, (_, r) => r * m.nCols + (sel.col as number));
+        }
         note = `${items.length.toLocaleString("en-US")} context${items.length === 1 ? "" : "s"}`;
+        capped = cappedNote(m, items.length, totalBehind(m, cells));
       }
     }
+    // A row's (column's) contexts differ by column (row): that label names each of them.
+    this.naming =
+      sel.row !== null && sel.col === null
+        ? "col"
+        : sel.col !== null && sel.row === null
+          ? "row"
+          : "example";
     this.heading.replaceChildren();
     const t = document.createElement("span");
     t.className = "th-contexts-name";
@@ -164,12 +201,14 @@ export class ContextPanel {
     n.dataset.testid = "th-contexts-count";
     n.textContent = note;
     this.heading.append(t, n);
+    this.capped.textContent = capped ?? "";
+    this.capped.hidden = capped === null;
     this.items = items;
     this.matrix = sel.matrix;
     const ctx = this.contexts();
     this.groups = ctx ? groupColumns(ctx) : [];
     this.spacer.style.height = `${items.length * ROW_H}px`;
-    this.list.style.height = `${Math.max(1, Math.min(items.length, MAX_ROWS_IN_VIEW)) * ROW_H + 2}px`;
+    this.list.style.height = `${Math.max(1, Math.min(items.length, this.rowsInView)) * ROW_H + 2}px`;
     this.list.hidden = items.length === 0;
     this.list.scrollTop = 0;
     this.rendered = { first: -1, last: -1 };
@@ -215,6 +254,19 @@ export class ContextPanel {
   private corpusOf(matrix: number | null): number | null {
     if (matrix !== null) return this.spec.matrices[matrix].corpus;
     return this.spec.matrices.find((m) => m.corpus !== null)?.corpus ?? null;
+  }
+
+  /**
+   * The name of context `k` in the list: a cell's contexts differ by example; a column's (row's)
+   * by row (column), e.g. the layer of a logit-lens column, then also by example when the
+   * corpus holds several.
+   */
+  private nameOf(m: Spec["matrices"][number], ctx: Contexts, k: number, corpus: Corpus): string {
+    const example = this.exampleName(m.corpus ?? 0, ctx.example[k]);
+    if (this.naming === "example") return example;
+    const label =
+      this.naming === "row" ? displayIf(m.rows, ctx.row[k]) : displayIf(m.cols, ctx.col[k]);
+    return corpus.offsets.length > 2 ? `${label} · ${example}` : label;
   }
 
   private exampleName(corpus: number, e: number): string {
@@ -319,7 +371,8 @@ export class ContextPanel {
     };
     const name = document.createElement("span");
     name.className = "th-ctx-name";
-    name.textContent = this.exampleName(m.corpus ?? 0, e);
+    name.textContent = this.nameOf(m, ctx, k, corpus);
+    name.title = name.textContent;
     const kw = document.createElement("div");
     kw.className = "th-ctx-kw";
     for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++)
@@ -381,5 +434,5 @@ function displayIf(
   i: number,
 ): string {
   const label = axis.labels[i] ?? "";
-  return axis.tokens !== null || axis.kind === "token" ? displayToken(label) : label;
+  return displayToken(label);
 }

@@ -20,6 +20,9 @@ export interface Frame {
   rowFont: string;
   colFont: string;
   colRotated: boolean;
+  /** Left edge of the row-group band, top edge of the column-group band (canvas CSS px). */
+  bandX: number;
+  bandY: number;
   /** Size of the whole plot (canvas CSS px). */
   width: number;
   height: number;

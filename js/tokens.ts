@@ -24,9 +24,9 @@ const BYTE_OF = new Map<number, number>();
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’"), or return null when the
- * string is not one (no remapped byte in it, a character outside the byte alphabet, or bytes
- * that are not complete UTF-8).
+ * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’", "ç¤º" → "示"), or return null
+ * when the string is not one: plain ASCII, a character outside the byte alphabet, or bytes that
+ * are not complete UTF-8 (so "café" and "naïve" stay as they are).
  */
 export function decodeByteLevel(token: string): string | null {
   let remapped = false;
@@ -35,7 +35,7 @@ export function decodeByteLevel(token: string): string | null {
     const code = token.charCodeAt(i);
     const b = BYTE_OF.get(code);
     if (b === undefined) return null;
-    if (code >= 256) remapped = true;
+    if (code >= 256 || b >= 0x80) remapped = true;
     bytes[i] = b;
   }
   if (!remapped) return null;

@@ -36,6 +36,15 @@ describe("visible whitespace", () => {
     expect(decodeByteLevel("âĢĻ")).toBe("’");
     expect(decodeByteLevel("ĠcafÃ©")).toBe(" café");
     expect(decodeByteLevel("plain")).toBeNull();
+    // Every byte printable Latin-1, none remapped: still byte-level when it is UTF-8.
+    expect(decodeByteLevel("ç¤º")).toBe("示");
+    expect(displayToken("Ġç¤º")).toBe("␣示");
+    expect(decodeByteLevel("café")).toBeNull(); // é alone is no UTF-8
+    expect(displayToken("naïve")).toBe("naïve");
+    // The cases tests/unit/test_altair.py checks for the Python twin.
+    expect(displayToken("8 x 48 = 384")).toBe("8 x 48 = 384");
+    expect(displayToken("ĠĠa b")).toBe("␣␣a b");
+    expect(displayToken("the ")).toBe("the␣");
     expect(decodeByteLevel("Ġâ")).toBeNull(); // an incomplete UTF-8 sequence
     expect(tokenText("Ġâ")).toBe(" â");
     expect(decodeByteLevel("日本")).toBeNull();

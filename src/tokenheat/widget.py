@@ -10,6 +10,7 @@ import anywidget
 import pandas as pd
 import traitlets
 
+from tokenheat.core._display import ORDERS
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
@@ -71,6 +72,11 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     height = traitlets.Int(0).tag(sync=True)
     """Maximum height in pixels of each heatmap's scroll area (0 = automatic)."""
 
+    orders = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The row and column order of each heatmap as the reader left it, written by the page's
+    sort menus: ``[{"row": "mean", "col": "original"}, ...]`` (one entry per matrix; empty
+    until the reader sorts, when each matrix's ``display`` applies). ``to_html`` keeps it."""
+
     def __init__(
         self,
         matrices: Sequence[TokenMatrix],
@@ -112,6 +118,28 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             )
         return value
 
+    @traitlets.validate("orders")
+    def _validate_orders(self, proposal: Any) -> list[dict[str, str]]:
+        value = list(proposal["value"] or [])
+        if len(value) > len(self.matrices):
+            raise traitlets.TraitError(
+                f"orders has {len(value)} entries; the dashboard has {len(self.matrices)} matrices"
+            )
+        out = []
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or set(entry) - {"row", "col"}:
+                raise traitlets.TraitError(
+                    f"orders[{i}] must be a dict with keys 'row' and 'col', got {entry!r}"
+                )
+            for axis in ("row", "col"):
+                mode = entry.get(axis, "original")
+                if mode not in ORDERS:
+                    raise traitlets.TraitError(
+                        f"orders[{i}][{axis!r}] must be one of {', '.join(ORDERS)}, got {mode!r}"
+                    )
+            out.append({"row": entry.get("row", "original"), "col": entry.get("col", "original")})
+        return out
+
     def clear_selection(self) -> None:
         """Clear the selection here and in the page."""
         self.selected = dict(EMPTY_SELECTION)
@@ -150,8 +178,12 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         keep = (frame["row"] == int(sel["row"])) & (frame["col"] == int(sel["col"]))
         return frame.loc[keep].reset_index(drop=True)
 
-    def to_html(self, path: Any = None, **kwargs: Any) -> str:
-        """Write this dashboard as one offline, interactive HTML file."""
+    def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
+        """Write this dashboard as one offline, interactive HTML file, sorted and selected as
+        it is now; returns the file's path (or, without a path, the page's text).
+
+        See :func:`tokenheat.to_html`.
+        """
         return upper("to_html")(self, path, **kwargs)
 
     def to_altair(self, **kwargs: Any) -> Any:

@@ -347,6 +347,7 @@ def anchor_similarity(
             "analysis": "anchor_similarity",
             "anchor": anchor if isinstance(anchor, str) else "positions",
             "n_occurrences": len(occurrences),
+            "contexts_per_cell": contexts_per_cell,
             "center": "mean" if means else None,
             "model": adapter.name,
             "family": adapter.family,

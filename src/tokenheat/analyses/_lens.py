@@ -425,10 +425,11 @@ def _to_matrix(
         tokens.append(single)
         labels.append(single if single is not None else str(c if align == "left" else c - n_cols))
     corpus = Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded])
-    contexts = _contexts(encoded, results, shift, strings, top_k, contexts_per_cell)
+    rows = [layer_label(k) for k in keys] + ["output"]
+    contexts = _contexts(encoded, results, shift, strings, top_k, contexts_per_cell, rows)
     return TokenMatrix(
         means[stat],
-        rows=[layer_label(k) for k in keys] + ["output"],
+        rows=rows,
         cols=labels,
         row_kind="layer",
         col_kind="position",
@@ -449,6 +450,7 @@ def _to_matrix(
             "n_prompts": len(encoded),
             "align": align,
             "top_k": top_k,
+            "contexts_per_cell": contexts_per_cell,
             "appended_tokens": encoded[0].n_appended,
             "truncated_tokens": [e.truncated for e in encoded],
         },
@@ -462,6 +464,7 @@ def _contexts(
     strings: dict[int, str],
     top_k: int,
     limit: int,
+    rows: list[str],
 ) -> Contexts | None:
     if limit == 0:
         return None
@@ -484,6 +487,8 @@ def _contexts(
             labels.setdefault(f"top{j + 1}", []).append(lookup(res.top_ids[:, :, j].ravel()))
         nxt = np.array([*e.tokens[1:], ""], dtype=object)
         labels.setdefault("next", []).append(nxt[pp])
+        # What tells a column's contexts apart in the panel: the layer each one is read at.
+        labels.setdefault("layer", []).append(np.asarray(rows, dtype=object)[rr])
         for name, values in part.items():
             cols.setdefault(name, []).append(np.asarray(values))
     flat = {name: np.concatenate(v) for name, v in cols.items()}

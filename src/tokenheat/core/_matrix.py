@@ -16,6 +16,8 @@ from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
 
 if TYPE_CHECKING:
+    import pathlib
+
     import altair
 
 #: Axis kinds on which a label may repeat (a token at two positions, two examples alike).
@@ -376,8 +378,12 @@ class TokenMatrix:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return upper("Heatmap")(self)._repr_mimebundle_(**kwargs)
 
-    def to_html(self, path: Any = None, **kwargs: Any) -> str:
-        """Write one self-contained, offline, interactive HTML file (see :func:`tokenheat.to_html`)."""
+    def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
+        """Write one self-contained, offline, interactive HTML file; returns its path (a
+        :class:`pathlib.Path`), or the page's text when ``path`` is ``None``.
+
+        See :func:`tokenheat.to_html`.
+        """
         return upper("to_html")(self, path, **kwargs)
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:

@@ -54,11 +54,25 @@ def _axis_spec(m: TokenMatrix, axis: str) -> dict[str, Any]:
     }
 
 
+#: Options by which the analyses cap the contexts they keep, as recorded in ``meta``.
+CONTEXT_LIMITS = ("max_contexts_per_cell", "contexts_per_cell")
+
+
+def _context_limit(m: TokenMatrix) -> dict[str, Any] | None:
+    """The option that capped the contexts, so a shortened list can say what to raise."""
+    for option in CONTEXT_LIMITS:
+        value = m.meta.get(option)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"option": option, "value": value}
+    return None
+
+
 def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
     ctx = m.contexts
     if ctx is None:
         return None
     return {
+        "limit": _context_limit(m),
         "n": len(ctx),
         "row": _i32(ctx.row),
         "col": _i32(ctx.col),

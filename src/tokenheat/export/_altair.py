@@ -12,6 +12,7 @@ have a word joiner after each ``<``. No raw ``<`` from a token reaches the page.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token, link_key
+from tokenheat.export._order import axis_order
 
 #: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
 DEFAULT_MAX_ROWS = 5000
@@ -80,12 +82,21 @@ def _ink(values: np.ndarray, lo: float, hi: float, palette: str, reverse: bool) 
     return np.where(dark & np.isfinite(values), "white", "black")
 
 
-def _axis_labels(labels: list[str], tokens: list[str | None] | None) -> list[str]:
-    if tokens is None:
-        return list(labels)
-    return [
-        display_token(lab) if tok == lab else lab for lab, tok in zip(labels, tokens, strict=True)
-    ]
+def _axis_labels(labels: list[str], tokens: list[str | None] | None = None) -> list[str]:
+    """Labels as the widget draws them: every axis decoded like tokens ("Ġmovie" → "␣movie")."""
+    return [display_token(lab) for lab in labels]
+
+
+def _fixed(value: float, digits: int) -> str:
+    """A printed cell value, as ``formatFixed`` in ``js/reading.ts`` ("−0.50"; "" for NaN)."""
+    if np.isnan(value):
+        return ""
+    if not np.isfinite(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}f}"
+    if re.fullmatch(r"-0(\.0*)?", text):
+        text = text[1:]
+    return text.replace("-", "−")
 
 
 def _unique(titles: list[str]) -> list[str]:
@@ -106,6 +117,8 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
     shortest = m.values.astype(str)
     texts = m.cell_text_array()
     ink = _ink(values, lo, hi, m.scale.palette, m.scale.reverse)
+    display = m.display
+    min_count = display.min_count
     extras = list(m.extras.values())
     fields = [
         f
@@ -127,7 +140,15 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
                 "ink": str(ink[i, j]),
             }
             if m.counts is not None:
-                rec["n"] = _fmt(float(m.counts[i, j]))
+                n = float(m.counts[i, j])
+                thin = min_count is not None and n < min_count and np.isfinite(v)
+                rec["n"] = f"{_fmt(n)} (below {_fmt(min_count)})" if thin else _fmt(n)
+                rec["thin"] = bool(thin)
+            if display.cell_text == "value":
+                rec["pv"] = _fixed(v, display.digits)
+            if display.mark_outliers and np.isfinite(v) and (v > hi or v < lo):
+                rec["beyond"] = "▲" if v > hi else "▼"
+                rec["vt"] += f" (beyond the scale's end, {_fmt(hi if v > hi else lo)})"
             ct = m.col_tokens[j] if m.col_tokens is not None else None
             tt = texts[i, j] if texts is not None else None
             if texts is not None:
@@ -169,14 +190,19 @@ def _chart(
     cell_size: int | None,
     cell_text: bool | None,
     link: Any,
+    orders: dict[str, str] | None = None,
 ) -> alt.Chart | alt.LayerChart:
     lo, hi = m.scale.resolve(m.values)
     records, fields = _records(m, lo, hi)
     r, c = m.shape
-    draw_text = m.cell_text is not None and (
-        cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
-    )
-    step = cell_size or (36 if draw_text else 16)
+    display = m.display
+    fits = cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
+    draw_values = display.cell_text == "value" and fits
+    draw_text = m.cell_text is not None and display.cell_text == "auto" and fits and not draw_values
+    orders = orders or {}
+    row_order = axis_order(m, "row", orders.get("row", display.row_order))
+    col_order = axis_order(m, "col", orders.get("col", display.col_order))
+    step = cell_size or (36 if draw_text or draw_values else 16)
     data = alt.InlineData(values=_script_safe_json(records), format=alt.DataFormat(type="json"))
     scale: dict[str, Any] = {
         "scheme": VEGA_SCHEMES[m.scale.palette],
@@ -203,13 +229,13 @@ def _chart(
     x = alt.X(
         "c:O",
         title=_safe_title(m.col_title),
-        scale=alt.Scale(domain=list(range(c))),
+        scale=alt.Scale(domain=[int(i) for i in col_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.cols, m.col_tokens))),
     )
     y = alt.Y(
         "r:O",
         title=_safe_title(m.row_title),
-        scale=alt.Scale(domain=list(range(r))),
+        scale=alt.Scale(domain=[int(i) for i in row_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.rows, m.row_tokens))),
     )
     color = alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
@@ -231,7 +257,31 @@ def _chart(
             ),
             strokeWidth=alt.condition(match, alt.value(2), alt.value(0)),
         ).add_params(link)
-    chart: alt.Chart | alt.LayerChart = rect
+    if display.min_count is not None and m.counts is not None:
+        # Few observations: drawn faded (fill only, so the link's opacity and outline still work).
+        rect = rect.encode(fillOpacity=alt.condition("datum.thin", alt.value(0.4), alt.value(1.0)))
+    layers: list[Any] = [rect]
+    if draw_values:
+        layers.append(
+            base.transform_filter("datum.pv !== ''")
+            .mark_text(fontSize=10)
+            .encode(
+                x=x,
+                y=y,
+                text="pv:N",
+                color=alt.condition(
+                    "datum.ink === 'white'", alt.value("white"), alt.value("black")
+                ),
+                tooltip=tooltip,
+            )
+        )
+    if display.mark_outliers and any("beyond" in rec for rec in records):
+        layers.append(
+            base.transform_filter("isValid(datum.beyond)")
+            .mark_text(fontSize=8, align="right", baseline="top", dx=step / 2 - 1, dy=-step / 2 + 1)
+            .encode(x=x, y=y, text="beyond:N", tooltip=tooltip)
+        )
+    chart: alt.Chart | alt.LayerChart = rect if len(layers) == 1 else alt.LayerChart(layer=layers)
     if draw_text:
         text = (
             base.transform_filter("isValid(datum.tt)")
@@ -246,7 +296,7 @@ def _chart(
                 tooltip=tooltip,
             )
         )
-        chart = alt.LayerChart(layer=[rect, text])
+        chart = alt.LayerChart(layer=[*layers, text])
     props: dict[str, Any] = {"width": alt.Step(step), "height": alt.Step(step)}
     if m.title:
         props["title"] = _safe_title(m.title)
@@ -348,7 +398,17 @@ def to_altair(
             clear="dblclick" if link_on == "click" else "pointerout",
             toggle=False,
         )
-    charts = [_chart(m, cell_size=cell_size, cell_text=cell_text, link=link) for m in matrices]
+    chosen = list(getattr(obj, "orders", None) or [])
+    charts = [
+        _chart(
+            m,
+            cell_size=cell_size,
+            cell_text=cell_text,
+            link=link,
+            orders=chosen[i] if i < len(chosen) else None,
+        )
+        for i, m in enumerate(matrices)
+    ]
     if single:
         return charts[0]
     with warnings.catch_warnings():
