@@ -2,7 +2,7 @@
 // the selection bus and its sync with the `selected` trait, keyboard, theme and resizing.
 
 import { ContextIndex } from "./contextIndex";
-import { ContextPanel } from "./contexts";
+import { ContextPanel, TALL_ROW_H } from "./contexts";
 import { Heatmap, type HeatmapHost } from "./heatmap";
 import type { Rect } from "./layout";
 import { cellSelection, normalizeSelection, SelectionBus } from "./link";
@@ -146,9 +146,8 @@ export class App implements HeatmapHost {
     // The context panel docks beside the heatmaps when the page is wide enough for both.
     const side = total >= SIDE_PANEL_MIN && this.indexes.some((x) => x !== null);
     this.root.classList.toggle("th-side", side);
-    this.panel.setRowsInView(
-      side ? Math.max(12, Math.floor(((window.innerHeight || 800) - 140) / 28)) : 12,
-    );
+    const tall = Math.floor(((window.innerHeight || 800) - 140) / TALL_ROW_H);
+    this.panel.setLayout(side, side ? Math.max(8, tall) : 12);
     const width = side ? this.grid.clientWidth || Math.round(total * 0.62) : total;
     const cols = this.columns(width);
     this.grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;

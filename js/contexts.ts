@@ -13,6 +13,8 @@ import { contextToken, displayToken, linkKey } from "./tokens";
 import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
 
 export const ROW_H = 28;
+/** Row height when the panel is docked beside the heatmaps: two lines (name and columns, then the text). */
+export const TALL_ROW_H = 46;
 const WINDOW = 14;
 const SCORED_WINDOW = 256;
 const MAX_ROWS_IN_VIEW = 12;
@@ -91,6 +93,7 @@ export class ContextPanel {
   private rendered = { first: -1, last: -1 };
   private selection: Selection | null = null;
   private rowsInView = MAX_ROWS_IN_VIEW;
+  private rowH = ROW_H;
   /** What names each listed context: the example, or the other axis's label (see `nameOf`). */
   private naming: "example" | "row" | "col" = "example";
 
@@ -128,10 +131,15 @@ export class ContextPanel {
     this.show({ matrix: null, row: null, col: null, token: null, example: null });
   }
 
-  /** How many list rows show before the list scrolls (more when the panel is docked beside). */
-  setRowsInView(n: number): void {
-    if (n === this.rowsInView) return;
+  /**
+   * Docked beside the heatmaps (`side`), rows take two lines, as the panel is narrow, and the
+   * list shows `n` of them before it scrolls; below them, one line each.
+   */
+  setLayout(side: boolean, n: number): void {
+    const rowH = side ? TALL_ROW_H : ROW_H;
+    if (n === this.rowsInView && rowH === this.rowH) return;
     this.rowsInView = n;
+    this.rowH = rowH;
     if (this.selection) {
       const sel = this.selection;
       this.selection = null;
@@ -207,8 +215,8 @@ export class ContextPanel {
     this.matrix = sel.matrix;
     const ctx = this.contexts();
     this.groups = ctx ? groupColumns(ctx) : [];
-    this.spacer.style.height = `${items.length * ROW_H}px`;
-    this.list.style.height = `${Math.max(1, Math.min(items.length, this.rowsInView)) * ROW_H + 2}px`;
+    this.spacer.style.height = `${items.length * this.rowH}px`;
+    this.list.style.height = `${Math.max(1, Math.min(items.length, this.rowsInView)) * this.rowH + 2}px`;
     this.list.hidden = items.length === 0;
     this.list.scrollTop = 0;
     this.rendered = { first: -1, last: -1 };
@@ -281,9 +289,9 @@ export class ContextPanel {
   private renderWindow(): void {
     const { first, last } = listWindow(
       this.items.length,
-      ROW_H,
+      this.rowH,
       this.list.scrollTop,
-      this.list.clientHeight || MAX_ROWS_IN_VIEW * ROW_H,
+      this.list.clientHeight || MAX_ROWS_IN_VIEW * this.rowH,
     );
     if (first === this.rendered.first && last === this.rendered.last) return;
     this.rendered = { first, last };
@@ -311,7 +319,7 @@ export class ContextPanel {
     row.dataset.k = String(k);
     row.dataset.example = String(e);
     row.setAttribute("role", "listitem");
-    row.style.top = `${i * ROW_H}px`;
+    row.style.top = `${i * this.rowH}px`;
     if (this.selection?.example === e) row.classList.add("th-selected");
 
     let scores: Float32Array | null = null;
