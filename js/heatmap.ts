@@ -3,7 +3,14 @@
 
 import { CellImage } from "./cellImage";
 import { Controls } from "./controls";
-import { cellsCarryText, drawBase, drawOverlay, GROUP_BAND, marksSummary } from "./draw";
+import {
+  cellsCarryText,
+  drawBase,
+  drawOverlay,
+  GROUP_BAND,
+  marksSummary,
+  visibleGroups,
+} from "./draw";
 import type { Frame, Marks } from "./frame";
 import { type LabelsDrawn, labelFont, titleFont } from "./labels";
 import {
@@ -448,6 +455,7 @@ export class Heatmap {
       shownRows: this.order.length,
       order: Array.from(this.order.subarray(0, 2000)),
       colOrder: Array.from(this.colOrder.subarray(0, 2000)),
+      groups: groupsSummary(this.frame()),
       colRotated: this.colRotated,
       marked: marksSummary(this.marks),
       labelsDrawn: this.labelsDrawn,
@@ -563,6 +571,13 @@ export class Heatmap {
     this.unlisten();
     this.el.remove();
   }
+}
+
+/** The groups drawn, with their display spans (for tests and debugging). */
+function groupsSummary(f: Frame) {
+  const { rows, cols } = visibleGroups(f);
+  const one = (x: (typeof rows)[number]) => ({ label: x.g.label, ...x.span });
+  return { rows: rows.map(one), cols: cols.map(one) };
 }
 
 /** Cells below the display's `minCount` (drawn faded), by cell index; null when none is set. */

@@ -392,3 +392,50 @@ def test_matrix_method_delegates_to_export(tokens_matrix):
     if not hasattr(export, "to_altair"):
         pytest.skip("tokenheat.export does not re-export to_altair yet")
     assert tokens_matrix.to_altair().to_dict() == to_altair(tokens_matrix).to_dict()
+
+
+def _domain(chart, channel):
+    return _unit(chart.to_dict())["encoding"][channel]["scale"]["domain"]
+
+
+def test_the_display_order_is_the_charts_order():
+    m = th.TokenMatrix(
+        [[0.1, 0.2], [0.9, 0.8], [0.5, 0.4]],
+        rows=["a", "b", "c"],
+        cols=["x", "y"],
+        col_kind="example",
+        display={"row_order": "mean", "col_order": "label"},
+    )
+    chart = to_altair(m, link_on=None)
+    assert _domain(chart, "y") == [1, 2, 0]
+    assert _domain(chart, "x") == [0, 1]
+
+
+def test_a_dashboards_chosen_orders_reach_its_charts():
+    pytest.importorskip("anywidget")
+    m = th.TokenMatrix([[0.1], [0.9]], rows=["a", "b"], cols=["x"])
+    dash = th.Dashboard([m, m])
+    dash.orders = [{"row": "mean", "col": "original"}]
+    charts = to_altair(dash, link_on=None).to_dict()["concat"]
+    domains = [_unit(c)["encoding"]["y"]["scale"]["domain"] for c in charts]
+    assert domains == [[1, 0], [0, 1]]
+
+
+def test_printed_values_faded_thin_cells_and_outliers_follow_the_display():
+    m = th.TokenMatrix(
+        [[0.5, 1.4], [-0.25, np.nan]],
+        rows=["a", "b"],
+        cols=["x", "y"],
+        counts=[[2, 5], [5, 0]],
+        scale=th.ColorScale.diverging("RdYlGn", domain=(-1.0, 1.0)),
+        display={"cell_text": "value", "digits": 2, "min_count": 3, "mark_outliers": True},
+    )
+    chart = to_altair(m, link_on=None)
+    recs = {(r["r"], r["c"]): r for r in _records(chart)}
+    assert recs[0, 0]["pv"] == "0.50" and recs[1, 0]["pv"] == "−0.25" and recs[1, 1]["pv"] == ""
+    assert recs[0, 0]["n"] == "2 (below 3)" and recs[0, 0]["thin"] is True
+    assert recs[0, 1]["thin"] is False
+    assert recs[0, 1]["beyond"] == "▲" and "beyond the scale's end" in recs[0, 1]["vt"]
+    layers = chart.to_dict()["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["rect", "text", "text"]
+    assert layers[0]["encoding"]["fillOpacity"]["condition"]["test"] == "datum.thin"
