@@ -292,10 +292,11 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     ctx.lineTo(x1, y + 4);
     ctx.lineTo(x1, y);
     ctx.stroke();
-    const room = Math.max(x1 - x0, Math.min(200, f.width - x0));
-    const text = fitText(ctx, g.label, room);
-    const cx = Math.min(f.width - ctx.measureText(text).width / 2 - 2, (x0 + x1) / 2);
-    ctx.fillText(text, Math.max(ox + ctx.measureText(text).width / 2, cx), y + 12);
+    // Centred under the bracket; a name wider than it may use the plot's width.
+    const text = fitText(ctx, g.label, Math.max(x1 - x0, f.width - ox - 4));
+    const half = ctx.measureText(text).width / 2;
+    const cx = Math.max(ox + half, Math.min(f.width - 2 - half, (x0 + x1) / 2));
+    ctx.fillText(text, cx, y + 12);
   }
   for (const { g, span } of rows) {
     const y0 = Math.max(oy, oy + span.first * v.cellH - v.scrollY + 1);

@@ -38,7 +38,7 @@ export function scaleTicks(scale: Scale, count = 5): number[] {
  * Ticks a reader can read off the bar: the domain's ends, the centre of a diverging scale, and
  * round values between them at least `minGap` (a fraction of the bar) from those, ascending.
  */
-export function legendTicks(scale: Scale, count = 5, minGap = 0.12): number[] {
+export function legendTicks(scale: Scale, count = 5, minGap = 0.15): number[] {
   const [lo, hi] = scale.domain;
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
   if (!(hi > lo)) return [lo];
@@ -119,22 +119,18 @@ export class Legend {
     ctx.font = `${Math.max(10, theme.fontSize - 1)}px ${theme.font}`;
     ctx.textBaseline = "top";
     const ticks = legendTicks(scale);
-    ticks.forEach((t, k) => {
+    for (const t of ticks) {
       const x = pad + (hi > lo ? ((t - lo) / (hi - lo)) * BAR_W : BAR_W / 2);
       ctx.fillStyle = theme.muted;
       ctx.fillRect(Math.round(x) - 0.5, BAR_H, 1, 4);
-      // The end numbers sit inside the canvas: flush with their end when they are wide.
-      ctx.textAlign =
-        ticks.length > 1 && k === 0 ? "left" : k === ticks.length - 1 && k > 0 ? "right" : "center";
-      const tx =
-        ctx.textAlign === "left"
-          ? Math.max(0, x - pad)
-          : ctx.textAlign === "right"
-            ? Math.min(w, x + pad)
-            : x;
+      // Centred under its tick, but pushed inside the canvas at the ends.
+      const text = formatValue(t);
+      const half = ctx.measureText(text).width / 2;
+      ctx.textAlign = "center";
+      const tx = Math.max(half, Math.min(w - half, x));
       ctx.fillStyle = theme.foreground;
-      ctx.fillText(formatValue(t), tx, BAR_H + 5);
-    });
+      ctx.fillText(text, tx, BAR_H + 5);
+    }
     this.canvas.dataset.ticks = ticks.map(formatValue).join(" ");
   }
 }

@@ -18,7 +18,7 @@ export const SORT_MODES: readonly SortMode[] = [
 ];
 
 /** Lines beyond this many are not clustered (the chain is quadratic); the option says so. */
-export const MAX_CLUSTER = 3000;
+export const MAX_CLUSTER = 2000;
 /** Profiles longer than this are averaged into this many bins before clustering. */
 const CLUSTER_DIMS = 64;
 

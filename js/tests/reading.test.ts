@@ -139,6 +139,6 @@ describe("colour bar ticks", () => {
     expect(t).toContain(4);
     expect(t).not.toContain(10);
     for (let i = 1; i < t.length; i++)
-      expect(t[i] - t[i - 1]).toBeGreaterThanOrEqual(0.12 * 9.7 - 1e-9);
+      expect(t[i] - t[i - 1]).toBeGreaterThanOrEqual(0.15 * 9.7 - 1e-9);
   });
 });

@@ -333,8 +333,11 @@ def to_altair(
     """Draw a matrix as a Vega-Lite heatmap, or several as linked charts.
 
     Each cell is a rect coloured like the widget (same palette, domain, centre and
-    direction), missing (NaN) cells grey, row/column order kept (labels may repeat), and a
-    tooltip with row, column, value, ``n``, cell text and extras. Clicking a cell (or
+    direction), missing (NaN) cells grey, and a tooltip with row, column, value, ``n``, cell
+    text and extras. The matrix's :class:`~tokenheat.Display` applies as in the widget: rows
+    and columns in its order (for a dashboard, the orders its reader chose), values printed
+    with ``digits`` for ``cell_text="value"``, cells with ``n`` below ``min_count`` faded and
+    their ``n`` marked "(below …)", values beyond the scale flagged with ▲ / ▼. Clicking a cell (or
     hovering, with ``link_on="pointerover"``) selects its token (the row's, else the
     column's, else the cell text); every cell carrying that token as row token, column
     token or cell text, in every chart, is outlined and the others are dimmed.
@@ -349,8 +352,8 @@ def to_altair(
     cell_size : int, optional
         Cell size in pixels (default 16, or 36 when cell text is drawn).
     cell_text : bool, optional
-        Draw cell text inside the cells; default: when there is cell text and at most
-        400 cells.
+        Draw cell text (or, with ``display.cell_text="value"``, the printed values) inside
+        the cells; default: when there is something to print and at most 400 cells.
     link_on : {"click", "pointerover"} or None
         The event that selects a token; ``None`` drops the linking selection.
     columns : int, optional

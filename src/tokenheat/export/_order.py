@@ -20,7 +20,7 @@ from tokenheat.core._tokens import display_token
 #: Profiles longer than this are averaged into this many bins before clustering (as in JS).
 CLUSTER_DIMS = 64
 #: Lines beyond this many are not clustered (the JS menu disables the option); kept as is.
-MAX_CLUSTER = 3000
+MAX_CLUSTER = 2000
 
 _LEADING_MARKS = re.compile(r"^[␣⏎⇥\s]+")
 
