@@ -3,7 +3,7 @@
 // outline (hover, selection, linked tokens and examples) and the scroll shadows, so hovering
 // never repaints the cells. All text goes through fillText.
 
-import type { CellImage } from "./cellImage";
+import { type CellImage, FADE } from "./cellImage";
 import { colorOf, luminance } from "./colors";
 import type { Frame, Marks } from "./frame";
 import { drawLabels, fitText, type LabelsDrawn } from "./labels";
@@ -79,6 +79,14 @@ function inkOn(rgb: readonly number[]): string {
     : "rgba(255,255,255,0.95)";
 }
 
+/** Text colour for cell `i` of the frame: on the colour it is drawn with, faded or not. */
+function inkAt(f: Frame, i: number): string {
+  const rgb = colorOf(f.m.scale, f.m.values[i], f.theme.missing);
+  if (!f.thin?.[i]) return inkOn(rgb);
+  const veil = f.theme.backgroundRgb;
+  return inkOn(rgb.map((c, k) => c + (veil[k] - c) * FADE));
+}
+
 /**
  * Each visible cell's value with `digits` after the point, in a size that fits the cell (down
  * to 8 px); a value that does not fit whole is left out rather than cut ("0.2…" would mislead).
@@ -108,7 +116,7 @@ function drawValueText(ctx: CanvasRenderingContext2D, f: Frame): number {
         w = ctx.measureText(text).width;
         if (w > maxW) continue;
       }
-      ctx.fillStyle = inkOn(colorOf(m.scale, value, theme.missing));
+      ctx.fillStyle = inkAt(f, row * m.nCols + c);
       const { x, y, w: cw, h } = cellRect(v, r, c);
       ctx.fillText(text, ox + x + cw / 2, oy + y + h / 2 + 0.5);
       drawn++;
@@ -352,7 +360,7 @@ function drawCellText(
         fitted.set(code, text);
       }
       if (text === "") continue;
-      ctx.fillStyle = inkOn(colorOf(m.scale, m.values[row * m.nCols + c], theme.missing));
+      ctx.fillStyle = inkAt(f, row * m.nCols + c);
       const { x, y, w, h } = cellRect(v, r, c);
       ctx.fillText(text, ox + x + w / 2, oy + y + h / 2 + 0.5);
       drawn++;

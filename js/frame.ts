@@ -17,6 +17,8 @@ export interface Frame {
   rowShown: readonly string[];
   colShown: readonly string[];
   cellShown: readonly string[] | null;
+  /** Cells drawn faded (n below the display's minCount), by cell index of `m`; null: none. */
+  thin: Uint8Array | null;
   rowFont: string;
   colFont: string;
   colRotated: boolean;

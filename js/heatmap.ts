@@ -108,6 +108,8 @@ export class Heatmap {
   private colRotated = false;
   /** Top-left corner of the group bands (right of and below the cells' scroller). */
   private band = { x: 0, y: 0 };
+  /** Cells drawn faded, by cell index of the matrix in display columns (see `thinMask`). */
+  private thin: Uint8Array | null = null;
   private size = { width: 0, height: 0 };
   /** The cell or label last clicked: its tooltip stays hidden until the pointer leaves it. */
   private quiet: string | null = null;
@@ -394,8 +396,9 @@ export class Heatmap {
   /** Rebuild the 1-px cell image (after a change of order or theme). */
   rebuildImage(): void {
     const theme = this.host.theme();
+    this.thin = thinMask(this.mv);
     this.image.build(this.mv.values, this.mv.nCols, this.order, this.mv.scale, theme.missing, {
-      thin: thinMask(this.mv),
+      thin: this.thin,
       veil: theme.backgroundRgb,
     });
   }
@@ -481,6 +484,7 @@ export class Heatmap {
       rowShown: this.rowShown,
       colShown: this.colShown,
       cellShown: this.cellShown,
+      thin: this.thin,
       rowFont: fonts.row,
       colFont: fonts.col,
       colRotated: this.colRotated,
