@@ -47,6 +47,7 @@ import {
   TEXT_CELL_H,
 } from "./plot";
 import { listen, PlotDom, scrollbarSize } from "./plotDom";
+import { thinMask } from "./reading";
 import type { Theme } from "./theme";
 import { cellToken, displayToken } from "./tokens";
 import type { Tooltip } from "./tooltip";
@@ -582,21 +583,6 @@ function groupsSummary(f: Frame) {
   const { rows, cols } = visibleGroups(f);
   const one = (x: (typeof rows)[number]) => ({ label: x.g.label, ...x.span });
   return { rows: rows.map(one), cols: cols.map(one) };
-}
-
-/** Cells below the display's `minCount` (drawn faded), by cell index; null when none is set. */
-export function thinMask(m: Matrix): Uint8Array | null {
-  const min = m.display.minCount;
-  if (min === null || !m.counts) return null;
-  const mask = new Uint8Array(m.counts.length);
-  let any = false;
-  for (let i = 0; i < mask.length; i++) {
-    if (m.counts[i] < min && !Number.isNaN(m.values[i])) {
-      mask[i] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : null;
 }
 
 /** A string naming what a hit is on, or null for nothing. */

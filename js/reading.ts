@@ -81,3 +81,18 @@ export function groupSpan(group: Group, inv: Int32Array): { first: number; last:
   if (shown === 0 || last - first + 1 !== shown) return null;
   return { first, last };
 }
+
+/** Cells below the display's `minCount` (drawn faded), by cell index; null when none is set. */
+export function thinMask(m: Matrix): Uint8Array | null {
+  const min = m.display.minCount;
+  if (min === null || !m.counts) return null;
+  const mask = new Uint8Array(m.counts.length);
+  let any = false;
+  for (let i = 0; i < mask.length; i++) {
+    if (m.counts[i] < min && !Number.isNaN(m.values[i])) {
+      mask[i] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : null;
+}

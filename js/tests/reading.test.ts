@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { legendTicks } from "../legend";
-import { beyondScale, cappedNote, formatFixed, groupSpan, listedOf, totalBehind } from "../reading";
+import {
+  beyondScale,
+  cappedNote,
+  formatFixed,
+  groupSpan,
+  listedOf,
+  thinMask,
+  totalBehind,
+} from "../reading";
 import type { Contexts, Scale } from "../types";
 import { isIdentity, permuteColumns } from "../view";
 import { axis, DEFAULT_DISPLAY, matrix } from "./fixtures";
@@ -140,5 +148,18 @@ describe("colour bar ticks", () => {
     expect(t).not.toContain(10);
     for (let i = 1; i < t.length; i++)
       expect(t[i] - t[i - 1]).toBeGreaterThanOrEqual(0.15 * 9.7 - 1e-9);
+  });
+});
+
+describe("thin cells", () => {
+  it("are the cells with a value and fewer observations than minCount", () => {
+    const m = matrix(1, 4, {
+      values: Float32Array.from([0.1, 0.2, Number.NaN, 0.4]),
+      counts: Float32Array.from([2, 3, 0, 5]),
+      display: { ...DEFAULT_DISPLAY, minCount: 3 },
+    });
+    expect(Array.from(thinMask(m) ?? [])).toEqual([1, 0, 0, 0]);
+    expect(thinMask({ ...m, display: DEFAULT_DISPLAY })).toBeNull();
+    expect(thinMask({ ...m, counts: null })).toBeNull();
   });
 });
