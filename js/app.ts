@@ -144,7 +144,11 @@ export class App implements HeatmapHost {
   private resize(): void {
     const total = this.root.clientWidth || 800;
     // The context panel docks beside the heatmaps when the page is wide enough for both.
-    const side = total >= SIDE_PANEL_MIN && this.indexes.some((x) => x !== null);
+    // A margin against flip-flopping: docking changes the page's height, which may add or
+    // remove a page scrollbar and so change the width this depends on.
+    const was = this.root.classList.contains("th-side");
+    const min = was ? SIDE_PANEL_MIN - 24 : SIDE_PANEL_MIN;
+    const side = total >= min && this.indexes.some((x) => x !== null);
     this.root.classList.toggle("th-side", side);
     const tall = Math.floor(((window.innerHeight || 800) - 140) / TALL_ROW_H);
     this.panel.setLayout(side, side ? Math.max(8, tall) : 12);
