@@ -70,7 +70,7 @@ def examples_matrix(**display: Any) -> Any:
     )
 
 
-def lens_matrix() -> Any:
+def lens_matrix(**display: Any) -> Any:
     """Layers × positions of one prompt, its last two tokens set apart as a group; one context
     per cell, labelled with its layer."""
     n_rows, n_cols = len(LAYERS), len(PROMPT)
@@ -95,7 +95,7 @@ def lens_matrix() -> Any:
         col_tokens=PROMPT,
         corpus=th.Corpus.from_tokens([PROMPT]),
         contexts=contexts,
-        display=th.Display(col_groups=[th.Group("dummy tokens", n_cols - 2, n_cols)]),
+        display=th.Display(col_groups=[th.Group("dummy tokens", n_cols - 2, n_cols)], **display),
     )
 
 
@@ -214,6 +214,25 @@ def test_a_group_is_bracketed_and_named(open_widget, tmp_path):
     left = widget.call("cellRect", 0, 2, n - 2)
     line = widget.pixel(0, left["x"], left["y"] + left["h"] / 2, layer="overlay")
     assert line[3] > 0
+
+
+def test_a_row_group_is_drawn_only_while_the_order_keeps_it_together(open_widget, tmp_path):
+    groups = [th.Group("middle layers", 1, 3)]
+    widget = open_widget(html_file=export(lens_matrix(row_groups=groups), tmp_path / "r.html"))
+    assert widget.state()["matrices"][0]["groups"]["rows"] == [
+        {"label": "middle layers", "first": 1, "last": 2}
+    ]
+    widget.page.select_option("[data-testid=th-sort-0]", "label")  # L0 L1 L2 L3 output: kept
+    assert len(widget.state()["matrices"][0]["groups"]["rows"]) == 1
+    widget.page.fill("[data-testid=th-filter-0]", "L2")  # only L2 shown: one member, together
+    assert widget.state()["matrices"][0]["groups"]["rows"] == [
+        {"label": "middle layers", "first": 0, "last": 0}
+    ]
+    widget.page.fill("[data-testid=th-filter-0]", "")
+    widget.page.select_option("[data-testid=th-sort-0]", "cluster")
+    order = widget.state()["matrices"][0]["order"]
+    together = abs(order.index(1) - order.index(2)) == 1
+    assert (len(widget.state()["matrices"][0]["groups"]["rows"]) == 1) == together
 
 
 # ---- page ---------------------------------------------------------------------------------
