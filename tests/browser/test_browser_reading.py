@@ -150,6 +150,17 @@ def test_sorted_columns_keep_data_indices_in_the_selection_and_tooltip(open_widg
     assert rect["x"] > first["x"]  # drawn to the right of data column 1
 
 
+def test_arrow_keys_walk_the_columns_in_their_display_order(open_widget, tmp_path):
+    widget = open_widget(html_file=export(examples_matrix(col_order="label"), tmp_path / "k.html"))
+    widget.page.locator("[data-testid=th-root]").focus()
+    widget.page.keyboard.press("ArrowDown")
+    cols = [widget.selected()["col"]]
+    for _ in range(3):
+        widget.page.keyboard.press("ArrowRight")
+        cols.append(widget.selected()["col"])
+    assert cols == [1, 2, 0, 0]  # display order 1, 2, 0; then the right edge
+
+
 def test_column_sort_is_offered_only_where_columns_are_not_ordinal(open_widget, tmp_path):
     widget = open_widget(html_file=export([words_matrix(), examples_matrix()], tmp_path / "o.html"))
     assert widget.page.locator("[data-testid=th-colsort-0]").count() == 0  # buckets
