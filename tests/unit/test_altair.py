@@ -439,3 +439,31 @@ def test_printed_values_faded_thin_cells_and_outliers_follow_the_display():
     layers = chart.to_dict()["layer"]
     assert [layer["mark"]["type"] for layer in layers] == ["rect", "text", "text"]
     assert layers[0]["encoding"]["fillOpacity"]["condition"]["test"] == "datum.thin"
+
+
+def test_groups_get_separators_and_names_while_the_order_keeps_them_together():
+    groups = {
+        "col_groups": [th.Group("dummy tokens", 2, 4)],
+        "row_groups": [th.Group("late", 1, 3)],
+    }
+    m = th.TokenMatrix(
+        np.arange(12.0).reshape(3, 4), rows=["L0", "L1", "out"], cols=list("abcd"), display=groups
+    )
+    chart = to_altair(m, link_on=None)
+    recs = {(r["r"], r["c"]): r for r in _records(chart)}
+    assert recs[0, 2]["cg"] == "dummy tokens" and recs[0, 3]["cge"] is True
+    assert recs[1, 0]["rg"] == "late" and recs[2, 0]["rge"] is True
+    marks = [(layer["mark"]["type"], layer["encoding"]) for layer in chart.to_dict()["layer"][1:]]
+    rules = [enc for kind, enc in marks if kind == "rule"]
+    assert sorted(next(iter(e.values()))["bandPosition"] for e in rules) == [0, 0, 1, 1]
+    svg = _svg(chart)
+    assert "dummy tokens" in svg and ">late<" in svg
+    # An order that splits a group draws no bracket for it.
+    split = th.TokenMatrix(
+        [[0.0, 9.0, 1.0, 8.0]],
+        rows=["x"],
+        cols=list("abcd"),
+        col_kind="example",
+        display={"col_groups": [th.Group("pair", 1, 3)], "col_order": "mean"},
+    )
+    assert not any("cg" in rec for rec in _records(to_altair(split, link_on=None)))

@@ -22,6 +22,7 @@ import numpy as np
 
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token, link_key
+from tokenheat.export._altair_groups import group_layers, mark_records
 from tokenheat.export._order import axis_order
 
 #: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
@@ -203,6 +204,7 @@ def _chart(
     row_order = axis_order(m, "row", orders.get("row", display.row_order))
     col_order = axis_order(m, "col", orders.get("col", display.col_order))
     step = cell_size or (36 if draw_text or draw_values else 16)
+    grouped = mark_records(records, c, display.row_groups, display.col_groups, row_order, col_order)
     data = alt.InlineData(values=_script_safe_json(records), format=alt.DataFormat(type="json"))
     scale: dict[str, Any] = {
         "scheme": VEGA_SCHEMES[m.scale.palette],
@@ -238,10 +240,14 @@ def _chart(
         scale=alt.Scale(domain=[int(i) for i in row_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.rows, m.row_tokens))),
     )
+    legend: dict[str, Any] = {"title": titles[2]}
+    names = [g.label for g in display.row_groups]
+    if grouped and names:  # row-group names stand right of the cells: the legend makes room
+        legend["offset"] = 18 + 7 * max(len(n) for n in names)
     color = alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
         "!isValid(datum.value)",
         alt.value(MISSING_COLOR),
-        alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(title=titles[2])),
+        alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(**legend)),
     )
     base = alt.Chart(data)
     rect = base.mark_rect(invalid=None, stroke=None if link is None else "black").encode(
@@ -281,6 +287,8 @@ def _chart(
             .mark_text(fontSize=8, align="right", baseline="top", dx=step / 2 - 1, dy=-step / 2 + 1)
             .encode(x=x, y=y, text="beyond:N", tooltip=tooltip)
         )
+    if grouped:
+        layers += group_layers(base, x, y, width=step * c)
     chart: alt.Chart | alt.LayerChart = rect if len(layers) == 1 else alt.LayerChart(layer=layers)
     if draw_text:
         text = (
@@ -337,7 +345,8 @@ def to_altair(
     text and extras. The matrix's :class:`~tokenheat.Display` applies as in the widget: rows
     and columns in its order (for a dashboard, the orders its reader chose), values printed
     with ``digits`` for ``cell_text="value"``, cells with ``n`` below ``min_count`` faded and
-    their ``n`` marked "(below …)", values beyond the scale flagged with ▲ / ▼. Clicking a cell (or
+    their ``n`` marked "(below …)", values beyond the scale flagged with ▲ / ▼, and groups
+    set apart by separator lines and named (while the order keeps each group together). Clicking a cell (or
     hovering, with ``link_on="pointerover"``) selects its token (the row's, else the
     column's, else the cell text); every cell carrying that token as row token, column
     token or cell text, in every chart, is outlined and the others are dimmed.
