@@ -9,7 +9,7 @@ import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
 import { cappedNote, totalBehind } from "./reading";
-import { contextToken, displayToken, linkKey } from "./tokens";
+import { contextToken, displayToken, linkKey, runningTexts } from "./tokens";
 import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
 
 export const ROW_H = 28;
@@ -94,6 +94,8 @@ export class ContextPanel {
   private selection: Selection | null = null;
   private rowsInView = MAX_ROWS_IN_VIEW;
   private rowH = ROW_H;
+  /** Running text per example, for the rows in view (see `textsOf`). */
+  private readonly texts = new Map<string, string[]>();
   /** What names each listed context: the example, or the other axis's label (see `nameOf`). */
   private naming: "example" | "row" | "col" = "example";
 
@@ -277,6 +279,22 @@ export class ContextPanel {
     return corpus.offsets.length > 2 ? `${label} · ${example}` : label;
   }
 
+  /** Running text of example `e`, one string per token (see `runningTexts`); cached. */
+  private textsOf(corpusIndex: number, e: number, corpus: Corpus): string[] {
+    const key = `${corpusIndex}:${e}`;
+    let texts = this.texts.get(key);
+    if (!texts) {
+      const lo = corpus.offsets[e] ?? 0;
+      const hi = corpus.offsets[e + 1] ?? lo;
+      const tokens: string[] = [];
+      for (let i = lo; i < hi; i++) tokens.push(corpus.vocab[corpus.ids[i]] ?? "");
+      texts = runningTexts(tokens);
+      if (this.texts.size > 512) this.texts.clear();
+      this.texts.set(key, texts);
+    }
+    return texts;
+  }
+
   private exampleName(corpus: number, e: number): string {
     return this.spec.corpora[corpus]?.names?.[e] ?? `#${e}`;
   }
@@ -347,9 +365,10 @@ export class ContextPanel {
       }
       return span;
     };
+    const texts = this.textsOf(m.corpus ?? 0, e, corpus);
     // In running text a token's leading space stays outside its marks and colours.
     const running = (el: HTMLElement, p: number) => {
-      const text = contextToken(corpus.vocab[corpus.ids[lo + p]] ?? "");
+      const text = texts[p] ?? "";
       const lead = /^ +/.exec(text)?.[0] ?? "";
       if (lead && lead.length < text.length) {
         const space = document.createElement("span");
@@ -383,8 +402,11 @@ export class ContextPanel {
     name.title = name.textContent;
     const kw = document.createElement("div");
     kw.className = "th-ctx-kw";
-    for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++)
-      kw.appendChild(token(p, displayToken(corpus.vocab[corpus.ids[lo + p]] ?? "")));
+    for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++) {
+      const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
+      // A piece of a character split over tokens shows the character (or nothing after it).
+      kw.appendChild(token(p, texts[p] !== contextToken(raw) ? texts[p] : displayToken(raw)));
+    }
     const cols = document.createElement("div");
     cols.className = "th-ctx-cols";
     const chips = columnChips(ctx, this.groups, k);

@@ -5,6 +5,7 @@ import {
   decodeByteLevel,
   displayToken,
   linkKey,
+  runningTexts,
   tokenText,
   truncate,
 } from "../tokens";
@@ -90,5 +91,18 @@ describe("link keys", () => {
     expect(linkKey("!!")).toBe("!!");
     expect(linkKey("Ġ")).toBe("Ġ");
     expect(linkKey("")).toBe("");
+  });
+});
+
+describe("running text", () => {
+  it("shows a character split over byte-level tokens once, on its first piece", () => {
+    expect(runningTexts(["Ġthe", "Ġç¤", "º", "!"])).toEqual([" the", " 示", "", "!"]);
+    expect(runningTexts(["Ã", "©", "t", "Ã©"])).toEqual(["é", "", "t", "é"]);
+  });
+
+  it("leaves a piece that completes nothing as it is", () => {
+    expect(runningTexts(["ç¤", "x"])).toEqual(["ç¤", "x"]);
+    expect(runningTexts(["ç¤"])).toEqual(["ç¤"]);
+    expect(runningTexts(["Ġthe", "Ċ", "\t"])).toEqual([" the", "⏎", "⇥"]);
   });
 });

@@ -305,3 +305,19 @@ def test_labels_on_every_axis_are_decoded(open_widget, tmp_path):
     widget = open_widget(html_file=export(examples_matrix(), tmp_path / "x.html"))
     widget.hover_cell(0, 3, 0)  # a position axis, not a token axis
     assert widget.tooltip_lines()["position"] == "␣movie"
+
+
+def test_a_character_split_over_tokens_reads_whole_in_the_contexts(open_widget, tmp_path):
+    tokens = ["I", "Ġsaw", "Ġç¤", "º", "Ġtoday", "."]
+    m = th.TokenMatrix(
+        [[0.5]],
+        rows=["Ġsaw"],
+        cols=["all"],
+        row_kind="token",
+        corpus=th.Corpus.from_tokens([tokens]),
+        contexts=th.Contexts(row=[0], col=[0], example=[0], start=[1], end=[2]),
+    )
+    widget = open_widget(html_file=export(m, tmp_path / "s.html"))
+    widget.click_cell(0, 0, 0)
+    right = widget.context_rows().first.locator(".th-ctx-right")
+    assert right.text_content().startswith(" 示 today.")
