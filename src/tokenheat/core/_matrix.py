@@ -384,7 +384,8 @@ class TokenMatrix:
 
         See :func:`tokenheat.to_html`.
         """
-        return upper("to_html")(self, path, **kwargs)
+        written: pathlib.Path | str = upper("to_html")(self, path, **kwargs)
+        return written
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""

@@ -142,9 +142,10 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
             }
             if m.counts is not None:
                 n = float(m.counts[i, j])
-                thin = min_count is not None and n < min_count and np.isfinite(v)
-                rec["n"] = f"{_fmt(n)} (below {_fmt(min_count)})" if thin else _fmt(n)
-                rec["thin"] = bool(thin)
+                thin = min_count is not None and n < min_count and bool(np.isfinite(v))
+                below = f" (below {_fmt(min_count)})" if min_count is not None and thin else ""
+                rec["n"] = _fmt(n) + below
+                rec["thin"] = thin
             if display.cell_text == "value":
                 rec["pv"] = _fixed(v, display.digits)
             if display.mark_outliers and np.isfinite(v) and (v > hi or v < lo):

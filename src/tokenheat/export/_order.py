@@ -79,15 +79,15 @@ def cluster_order(m: TokenMatrix, axis: str) -> np.ndarray:
         if sums[line] > sums[cur] + 1e-12:
             cur = line
     placed = np.zeros(n, dtype=bool)
-    out = []
+    out: list[int] = []
     for _ in range(n):
         out.append(cur)
         placed[cur] = True
-        best, nearest = -1, np.inf
+        best, nearest = -1, float("inf")
         d2 = ((data - data[cur]) ** 2).sum(1)
-        for line in np.flatnonzero(~placed):
-            if d2[line] < nearest - 1e-12:
-                best, nearest = int(line), d2[line]
+        for cand in np.flatnonzero(~placed):
+            if d2[cand] < nearest - 1e-12:
+                best, nearest = int(cand), float(d2[cand])
         if best < 0:
             break
         cur = best
