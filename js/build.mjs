@@ -1,5 +1,6 @@
-// Bundles the front end into src/tokenheat/static/: widget.js (ESM, `export default { render }`
-// for anywidget), standalone.js (classic script for the offline HTML export) and widget.css.
+// Bundles the front end into src/tokenheat/static/: widget.js (ESM, one default export
+// `{ render }` for anywidget), standalone.js (classic script for the offline HTML export)
+// and widget.css.
 // Usage: node js/build.mjs [--watch] [--dev]
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

@@ -10,7 +10,14 @@ import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
 import { cappedNote, totalBehind } from "./reading";
 import { contextToken, displayToken, linkKey, runningTexts } from "./tokens";
-import type { Contexts, Corpus, Scale, Selection, Spec } from "./types";
+import {
+  type Contexts,
+  type Corpus,
+  EMPTY_SELECTION,
+  type Scale,
+  type Selection,
+  type Spec,
+} from "./types";
 
 export const ROW_H = 28;
 /** Row height when the panel is docked beside the heatmaps: two lines (name and columns, then the text). */
@@ -130,7 +137,7 @@ export class ContextPanel {
     this.el.append(head, this.capped, this.list);
     this.list.addEventListener("scroll", this.onScroll, { passive: true });
     this.list.addEventListener("click", this.onClick);
-    this.show({ matrix: null, row: null, col: null, token: null, example: null });
+    this.show({ ...EMPTY_SELECTION });
   }
 
   /**

@@ -21,8 +21,8 @@
 // - The page makes no network request: no fonts, images or scripts are loaded.
 
 import { reviveBuffers } from "./codec";
-import type { WidgetModel } from "./types";
-import { render as widgetRender } from "./widget";
+import { render as widgetRender } from "./render";
+import { EMPTY_SELECTION, type WidgetModel } from "./types";
 
 type Callback = (...args: unknown[]) => void;
 type Render = (props: { model: WidgetModel; el: HTMLElement }) => (() => void) | undefined;
@@ -127,7 +127,7 @@ const instances: Mounted[] = [];
 export function mount(el: HTMLElement, data: ExportData, render: Render = widgetRender): Mounted {
   const model = new ModelShim({
     _spec: reviveBuffers(data.spec),
-    selected: data.selected ?? { matrix: null, row: null, col: null, token: null, example: null },
+    selected: data.selected ?? { ...EMPTY_SELECTION },
     height: typeof data.height === "number" ? data.height : 0,
   });
   const cleanup = render({ model, el });

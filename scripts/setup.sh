@@ -21,10 +21,12 @@ as_root() {
 }
 
 # --- system packages -------------------------------------------------------------------
+# shellcheck source=scripts/_apt.sh
+source scripts/_apt.sh  # apt_run: waits (bounded) for another apt/dpkg to release its lock
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium (browser tests)"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  apt_run as_root apt-get update -qq
+  apt_run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 command -v node >/dev/null || { echo "Node.js (>= 18) and npm are needed to build the front end" >&2; exit 1; }
 
@@ -54,11 +56,13 @@ fi
 
 # --- front end -------------------------------------------------------------------------
 if [ "$mode" = test ]; then
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "installing npm packages"
-    # npm ci would refuse: the registry mirror lacks rollup builds for other platforms, so
-    # the lockfile cannot list them; npm install from the lockfile leaves it unchanged.
-    npm install --no-audit --no-fund --loglevel=error
+  lock_sum=$(sha256sum package-lock.json | cut -c1-16)
+  if [ "$(cat node_modules/.tokenheat-lock 2>/dev/null)" != "$lock_sum" ]; then
+    say "installing npm packages (npm ci: exactly the lockfile, which it never rewrites)"
+    # The lockfile lists every platform's optional builds (rollup's), so npm ci accepts it;
+    # it refuses a lockfile out of step with package.json instead of rewriting it.
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" > node_modules/.tokenheat-lock
   fi
 fi
 if [ -d node_modules ]; then

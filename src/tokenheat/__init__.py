@@ -7,9 +7,9 @@ The data model (:class:`TokenMatrix`, :class:`Corpus`, :class:`Contexts`,
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from tokenheat._lazy import lazy_attributes
 from tokenheat._version import __version__
 from tokenheat.core import ColorScale, Contexts, Corpus, Display, Group, TokenMatrix
 
@@ -36,23 +36,34 @@ __all__ = [
     "ColorScale",
     "Contexts",
     "Corpus",
+    "Dashboard",
     "Display",
     "Group",
+    "Heatmap",
     "TokenMatrix",
     "__version__",
-    *_LAZY,
+    "analyses",
+    "anchor_similarity",
+    "attribution",
+    "data",
+    "datasets",
+    "flip_rate",
+    "lens",
+    "load",
+    "models",
+    "save",
+    "to_altair",
+    "to_html",
 ]
 
+if TYPE_CHECKING:
+    from tokenheat import analyses, models
+    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
+    from tokenheat.demo import datasets
+    from tokenheat.demo import datasets as data
+    from tokenheat.export import to_altair, to_html
+    from tokenheat.store import load, save
+    from tokenheat.widget import Dashboard, Heatmap
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokenheat' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if name in _MODULES else getattr(mod, name)
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY, modules=_MODULES)

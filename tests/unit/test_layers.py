@@ -22,6 +22,7 @@ JS = ROOT / "js"
 LAYERS = {
     "tokenheat._version": 0,
     "tokenheat.errors": 0,
+    "tokenheat._lazy": 0,
     "tokenheat.core": 0,
     "tokenheat.models": 1,
     "tokenheat.analyses": 2,

@@ -80,7 +80,7 @@ def test_spec_rejects_non_matrices():
 
 def test_a_dashboard_keeps_its_layout_in_the_html_export():
     pytest.importorskip("anywidget")
-    from tokenheat.export._html import STATIC
+    from tokenheat.widget import STATIC
 
     if not (STATIC / "standalone.js").exists():
         pytest.skip("front-end bundle not built")
@@ -100,7 +100,7 @@ def test_the_spec_names_the_option_that_capped_the_contexts():
 
 def _bundle_or_skip():
     pytest.importorskip("anywidget")
-    from tokenheat.export._html import STATIC
+    from tokenheat.widget import STATIC
 
     if not (STATIC / "standalone.js").exists():
         pytest.skip("front-end bundle not built")

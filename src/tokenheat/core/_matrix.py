@@ -165,11 +165,21 @@ class TokenMatrix:
         return (int(self.values.shape[0]), int(self.values.shape[1]))
 
     def __repr__(self) -> str:
+        """Title, shape, kinds and the range of the finite values, e.g.
+        ``TokenMatrix('flips', 3 token × 10 bucket, flip rate 0.02 to 0.91, 57 contexts)``."""
         ctx = f", {len(self.contexts)} contexts" if self.contexts is not None else ""
         title = f"{self.title!r}, " if self.title else ""
+        finite = self.values[np.isfinite(self.values)]
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+            span = f"{lo:.4g}" if lo == hi else f"{lo:.4g} to {hi:.4g}"
+        else:
+            span = "no finite values"
+        missing = self.values.size - finite.size
+        gaps = f", {missing} missing" if missing else ""
         return (
             f"TokenMatrix({title}{self.shape[0]} {self.row_kind} × {self.shape[1]} "
-            f"{self.col_kind}, {self.value_label}{ctx})"
+            f"{self.col_kind}, {self.value_label} {span}{gaps}{ctx})"
         )
 
     def cell_text_at(self, row: int, col: int) -> str | None:
@@ -205,8 +215,10 @@ class TokenMatrix:
             return False
         if (self.counts is None) != (other.counts is None):
             return False
-        if self.counts is not None and not np.array_equal(
-            self.counts, other.counts, equal_nan=True
+        if (
+            self.counts is not None
+            and other.counts is not None
+            and not np.array_equal(self.counts, other.counts, equal_nan=True)
         ):
             return False
         if not all(
@@ -347,7 +359,9 @@ class TokenMatrix:
             extra_grids = {e: grid(grouped[e].agg(agg)) for e in extras}
         except (TypeError, AttributeError, ValueError) as err:
             raise ValueError(f"agg={agg!r} could not aggregate the value column: {err}") from None
-        counts = grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
+        counts: np.ndarray | None = (
+            grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
+        )
         cell_text = None
         if text is not None:
             firsts = grouped[text].first()
@@ -376,7 +390,12 @@ class TokenMatrix:
 
     # ------------------------------------------------------------------ display / export
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return upper("Heatmap")(self)._repr_mimebundle_(**kwargs)
+        # The widget's bundle, with this matrix's repr as the text a terminal shows.
+        bundle = upper("Heatmap")(self)._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return {"text/plain": repr(self)}
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        return {**data, "text/plain": repr(self)}, metadata
 
     def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
         """Write one self-contained, offline, interactive HTML file; returns its path (a
@@ -389,7 +408,8 @@ class TokenMatrix:
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""
-        return upper("to_altair")(self, **kwargs)
+        chart: altair.Chart = upper("to_altair")(self, **kwargs)
+        return chart
 
 
 def _cell_text(cell_text: Any, shape: tuple[int, int]) -> tuple[list[str], np.ndarray] | None:

@@ -170,14 +170,14 @@ def run_demo(
     import warnings
 
     from tokenheat.export import to_html
-    from tokenheat.models import load, load_default
+    from tokenheat.models import load_default, load_model
 
     started = time.perf_counter()
     print(
         f"tokenheat demo{' (quick)' if quick else ''}: loading {'model ' + model if model else 'SmolLM2-135M-Instruct'}"
     )
     load_start = time.perf_counter()
-    lm, tokenizer = load(model) if model else load_default()
+    lm, tokenizer = load_model(model) if model else load_default()
     print(f"  {'load model':<18} {time.perf_counter() - load_start:6.1f} s")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

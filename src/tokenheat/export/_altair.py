@@ -206,7 +206,8 @@ def _chart(
     col_order = axis_order(m, "col", orders.get("col", display.col_order))
     step = cell_size or (36 if draw_text or draw_values else 16)
     grouped = mark_records(records, c, display.row_groups, display.col_groups, row_order, col_order)
-    data = alt.InlineData(values=_script_safe_json(records), format=alt.DataFormat(type="json"))
+    data_format = alt.DataFormat(type="json")  # type: ignore[no-untyped-call]
+    data = alt.InlineData(values=_script_safe_json(records), format=data_format)
     scale: dict[str, Any] = {
         "scheme": VEGA_SCHEMES[m.scale.palette],
         "domain": [lo, hi],
@@ -428,4 +429,7 @@ def to_altair(
         # Altair merges the one shared selection of every chart and warns that it did so.
         warnings.filterwarnings("ignore", message="Automatically deduplicated selection")
         concat = alt.concat(*charts, columns=columns or min(len(charts), 2))
-    return concat.resolve_scale(color="independent", x="independent", y="independent")
+    linked: alt.TopLevelMixin = concat.resolve_scale(
+        color="independent", x="independent", y="independent"
+    )
+    return linked

@@ -17,8 +17,7 @@ from typing import Any
 from tokenheat._version import __version__
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
-
-STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+from tokenheat.widget import EMPTY_SELECTION, _LinkedHeatmaps, bundle
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -44,21 +43,13 @@ body {{ margin: 16px; font-family: system-ui, -apple-system, "Segoe UI", sans-se
 
 
 def _read_static(name: str) -> str:
-    path = STATIC / name
-    if not path.exists():
-        raise FileNotFoundError(
-            f"the front-end bundle {path} is missing; build it with `npm install && npm run build` "
-            "in the source tree, or reinstall tokenheat from a wheel"
-        )
-    return path.read_text(encoding="utf-8")
+    return bundle(name).read_text(encoding="utf-8")
 
 
 def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
-    from tokenheat.widget import Dashboard
-
     if isinstance(obj, TokenMatrix):
         return [obj], {}
-    if isinstance(obj, Dashboard):
+    if isinstance(obj, _LinkedHeatmaps):
         return list(obj.matrices), {
             "selected": dict(obj.selected),
             "height": obj.height,
@@ -118,8 +109,7 @@ def to_html(
     _apply_orders(spec, state.get("orders") or [])
     payload = {
         "spec": spec,
-        "selected": state.get("selected")
-        or {"matrix": None, "row": None, "col": None, "token": None, "example": None},
+        "selected": state.get("selected") or dict(EMPTY_SELECTION),
         "height": state.get("height", 0),
     }
     page_title = title if title is not None else " · ".join(m.title for m in matrices if m.title)

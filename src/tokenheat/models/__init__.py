@@ -7,8 +7,9 @@ add it to ``_LAZY`` (name -> private module) and to ``__all__``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tokenheat._lazy import lazy_attributes
 
 _LAZY: dict[str, str] = {
     # _adapter.py (imports torch)
@@ -27,7 +28,8 @@ _LAZY: dict[str, str] = {
     "as_classifier": "tokenheat.models._classifier",
     # _default.py (torch and transformers imported inside the functions)
     "load_default": "tokenheat.models._default",
-    "load": "tokenheat.models._default",
+    "load_model": "tokenheat.models._default",
+    "load": "tokenheat.models._default",  # the 0.1 name of load_model
     "default_model_dir": "tokenheat.models._default",
     "DefaultModelNotFoundError": "tokenheat.models._default",
 }
@@ -46,6 +48,7 @@ __all__ = [
     "encode_prompts",
     "load",
     "load_default",
+    "load_model",
     "render_prompt",
     "tokenize_texts",
 ]
@@ -64,18 +67,9 @@ if TYPE_CHECKING:
         default_model_dir,
         load,
         load_default,
+        load_model,
     )
     from tokenheat.models._text import EncodedText, encode_prompts, render_prompt, tokenize_texts
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokenheat.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

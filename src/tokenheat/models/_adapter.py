@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tokenheat.models._batching import model_max_length, pad, pad_id, placed_model, position_ids
 from tokenheat.models._text import EncodedText, encode_prompts
 
 #: model_type -> (base model attribute, block list attribute, final norm attribute).
@@ -119,21 +120,13 @@ class ModelAdapter:
 
     @property
     def max_length(self) -> int | None:
-        """The context size: ``config.max_position_embeddings`` (or ``n_positions``)."""
-        for name in ("max_position_embeddings", "n_positions", "n_ctx"):
-            value = getattr(self.config, name, None)
-            if isinstance(value, int) and value > 0:
-                return value
-        return None
+        """The context size (see :func:`~tokenheat.models._batching.model_max_length`)."""
+        return model_max_length(self.model, self.tokenizer)
 
     @property
     def pad_id(self) -> int:
-        """Id written at padded positions (masked out): pad, else eos, else 0."""
-        for name in ("pad_token_id", "eos_token_id"):
-            value = getattr(self.tokenizer, name, None)
-            if isinstance(value, int):
-                return value
-        return 0
+        """Id written at padded positions (masked out; see :func:`_batching.pad_id`)."""
+        return pad_id(self.tokenizer)
 
     @property
     def device(self) -> torch.device:
@@ -164,22 +157,11 @@ class ModelAdapter:
     @contextlib.contextmanager
     def placed(self, device: Any = None, dtype: Any = None) -> Iterator[ModelAdapter]:
         """Put the model on ``device``/``dtype`` in eval mode, and undo all of it on exit."""
-        params = next(self.model.parameters())
-        old_device, old_dtype, was_training = params.device, params.dtype, self.model.training
-        new_device = torch.device(device) if device is not None else old_device
-        if dtype is not None and not isinstance(dtype, torch.dtype):
-            raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
-        new_dtype = dtype or old_dtype
-        moved = new_device != old_device or new_dtype != old_dtype
-        if moved:
-            self.model.to(device=new_device, dtype=new_dtype)
-        self.model.eval()
-        try:
+        with placed_model(self.model, device, dtype, self._move):
             yield self
-        finally:
-            if moved:
-                self.model.to(device=old_device, dtype=old_dtype)
-            self.model.train(was_training)
+
+    def _move(self, device: torch.device, dtype: torch.dtype) -> None:
+        self.model.to(device=device, dtype=dtype)
 
     @contextlib.contextmanager
     def capture(
@@ -233,14 +215,8 @@ class ModelAdapter:
         for s in range(0, len(order), batch_size):
             index = order[s : s + batch_size]
             lengths = [len(encoded[i]) for i in index]
-            width = max(lengths)
-            ids = torch.full((len(index), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(index), width), dtype=torch.long)
-            for b, i in enumerate(index):
-                ids[b, width - lengths[b] :] = torch.tensor(encoded[i].ids, dtype=torch.long)
-                mask[b, width - lengths[b] :] = 1
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            yield Batch(index, ids.to(device), mask.to(device), positions.to(device), lengths)
+            ids, mask = pad([encoded[i].ids for i in index], self.pad_id, "left", device)
+            yield Batch(index, ids, mask, position_ids(mask), lengths)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Run the base model (no LM head) on a batch; return the final, normed hidden states."""

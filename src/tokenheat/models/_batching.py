@@ -1,12 +1,15 @@
-"""Batching helpers shared by the classifier wrappers: padding, limits, placement.
+"""Batching helpers shared by the model adapters and the classifier wrappers: padding,
+the pad id, the context length, placement.
 
-Every function imports torch lazily; tokenizers are used as they are, never modified.
+The one place each of these rules is written. Every function imports torch lazily;
+tokenizers are used as they are, never modified.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 
@@ -29,10 +32,16 @@ def check_batch_size(batch_size: object) -> int:
     return batch_size
 
 
-def model_max_length(model: Any, tokenizer: Any) -> int | None:
-    """The model's context size (config, else the tokenizer's ``model_max_length``)."""
+#: Config attributes that hold a model's context size, in the order they are tried.
+CONTEXT_SIZE_FIELDS = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length")
+
+
+def model_max_length(model: Any, tokenizer: Any = None) -> int | None:
+    """The model's context size: the first of :data:`CONTEXT_SIZE_FIELDS` in its config, else
+    the tokenizer's ``model_max_length`` (when it is not transformers' "unlimited" sentinel),
+    else ``None`` (no limit known)."""
     config = getattr(model, "config", None)
-    for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+    for name in CONTEXT_SIZE_FIELDS:
         value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
             return value
@@ -72,6 +81,42 @@ def prepare_model(model: Any, device: Any, dtype: Any) -> Any:
         model.to(device=device, dtype=dtype)
     model.eval()
     return model
+
+
+@contextlib.contextmanager
+def placed_model(
+    model: Any, device: Any, dtype: Any, move: Callable[[Any, Any], object]
+) -> Iterator[None]:
+    """Put ``model`` on ``device``/``dtype`` in eval mode for the block; undo all of it after.
+
+    Parameters
+    ----------
+    model
+        A torch module; its first parameter tells where it is now.
+    device, dtype
+        Where to put it (``None``: where it is). ``dtype`` must be a ``torch.dtype``.
+    move
+        ``move(device, dtype)`` moves the model (each adapter knows how: a Hugging Face
+        model in one ``.to``, a HookedTransformer keeping its ``cfg`` in step).
+    """
+    import torch
+
+    params = next(model.parameters())
+    old_device, old_dtype, was_training = params.device, params.dtype, model.training
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
+    new_device = torch.device(device) if device is not None else old_device
+    new_dtype = dtype or old_dtype
+    moved = (new_device, new_dtype) != (old_device, old_dtype)
+    if moved:
+        move(new_device, new_dtype)
+    model.eval()
+    try:
+        yield
+    finally:
+        if moved:
+            move(old_device, old_dtype)
+        model.train(was_training)
 
 
 def model_device(model: Any) -> Any:

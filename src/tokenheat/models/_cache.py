@@ -15,6 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
+from tokenheat.errors import ArgumentTypeError
+
 MARKER = "tokenheat-cache.json"
 # Temporary build folders older than this are left over from a killed process.
 STALE_TEMP_SECONDS = 3600.0
@@ -31,8 +35,10 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     Returns
     -------
     Path
-        ``cache_dir``, else ``$TOKENHEAT_CACHE``, else ``$XDG_CACHE_HOME/tokenheat``, else
-        ``~/.cache/tokenheat``. Empty variables count as unset. The folder is not created.
+        ``cache_dir``, else ``$TOKENHEAT_CACHE``, else the platform's user cache folder for
+        tokenheat (platformdirs): ``$XDG_CACHE_HOME/tokenheat`` or ``~/.cache/tokenheat`` on
+        Linux, ``~/Library/Caches/tokenheat`` on macOS, ``%LOCALAPPDATA%\\tokenheat\\Cache``
+        on Windows. Empty variables count as unset. The folder is not created.
 
     Examples
     --------
@@ -41,15 +47,13 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """
     if cache_dir is not None:
         if not isinstance(cache_dir, (str, os.PathLike)):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"cache_dir must be a path (str or os.PathLike) or None, got {cache_dir!r}"
             )
         return Path(cache_dir).expanduser()
     if os.environ.get("TOKENHEAT_CACHE"):
         return Path(os.environ["TOKENHEAT_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "tokenheat"
-    return Path.home() / ".cache" / "tokenheat"
+    return platformdirs.user_cache_path("tokenheat", appauthor=False)
 
 
 def build_atomically(

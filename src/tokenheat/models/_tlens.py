@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from tokenheat.models._adapter import Batch, ModelAdapter
+from tokenheat.models._batching import placed_model
 
 __all__ = [
     "HookedTransformerForCausalLM",
@@ -176,23 +177,13 @@ class TLensAdapter(ModelAdapter):
     @contextlib.contextmanager
     def placed(self, device: Any = None, dtype: Any = None) -> Iterator[ModelAdapter]:
         """Move to ``device``/``dtype`` (keeping ``cfg`` in step), eval mode; undone on exit."""
-        params = next(self.model.parameters())
-        old_device, old_dtype, was_training = params.device, params.dtype, self.model.training
-        if dtype is not None and not isinstance(dtype, torch.dtype):
-            raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
-        new_device = torch.device(device) if device is not None else old_device
-        moves = [(new_device, old_device), (dtype or old_dtype, old_dtype)]
-        for new, old in moves:
-            if new != old:
-                self.model.to(new, print_details=False)
-        self.model.eval()
-        try:
+        with placed_model(self.model, device, dtype, self._move):
             yield self
-        finally:
-            for new, old in moves:
-                if new != old:
-                    self.model.to(old, print_details=False)
-            self.model.train(was_training)
+
+    def _move(self, device: torch.device, dtype: torch.dtype) -> None:
+        # HookedTransformer.to takes one target at a time and updates cfg.device/cfg.dtype.
+        self.model.to(device, print_details=False)
+        self.model.to(dtype, print_details=False)
 
     @contextlib.contextmanager
     def capture(

@@ -58,7 +58,7 @@ import pathlib
 import secrets
 import zipfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from zlib import error as zlib_error
 
 from tokenheat._version import __version__
@@ -197,7 +197,7 @@ def _manifest(zf: zipfile.ZipFile, path: pathlib.Path) -> dict[str, Any]:
             )
         manifest = MIGRATIONS[version](manifest)
         version += 1
-    return manifest
+    return cast("dict[str, Any]", manifest)
 
 
 def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
