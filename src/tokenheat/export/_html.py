@@ -76,6 +76,9 @@ def to_html(
 ) -> pathlib.Path | str:
     """Write ``obj`` as one offline HTML file in which hover, click and linking all work.
 
+    A :class:`tokenheat.Dashboard` is exported as the reader left it: its selection and the
+    row and column orders chosen in its sort menus (the ``orders`` trait) become the file's.
+
     Parameters
     ----------
     obj : TokenMatrix, list of TokenMatrix, or Dashboard
@@ -87,9 +90,6 @@ def to_html(
         Page title and heading (default: the matrices' titles).
     columns, cell_size, max_bytes
         As for :class:`tokenheat.Dashboard`.
-
-    A :class:`tokenheat.Dashboard` is exported as the reader left it: its selection and the
-    row and column orders chosen in its sort menus (the ``orders`` trait) become the file's.
 
     Returns
     -------
