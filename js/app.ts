@@ -1,6 +1,7 @@
 // Everything one widget shows: the grid of heatmaps, the shared context panel, the tooltip,
 // the selection bus and its sync with the `selected` trait, keyboard, theme and resizing.
 
+import { shieldToken } from "./codec";
 import { ContextIndex } from "./contextIndex";
 import { ContextPanel, TALL_ROW_H } from "./contexts";
 import { Heatmap, type HeatmapHost } from "./heatmap";
@@ -166,7 +167,7 @@ export class App implements HeatmapHost {
     }
     this.panel.show(sel);
     if (source !== "model" && source !== "init") {
-      this.model.set("selected", { ...sel });
+      this.model.set("selected", { ...sel, token: shieldToken(sel.token) });
       this.model.save_changes();
     }
   }

@@ -19,6 +19,8 @@ import type {
 } from "./types";
 
 const PALETTES: readonly Palette[] = ["viridis", "magma", "Blues", "Greys", "RdBu", "RdYlGn"];
+/** The spec version this front end draws (`SPEC_VERSION` in src/tokenheat/core/_fields.py). */
+export const SPEC_VERSION = 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Raised for a `_spec` that does not follow js/PROTOCOL.md; the message names the field. */
@@ -147,6 +149,63 @@ export function toInt32(value: unknown, field: string): Int32Array | null {
     (dv, o) => dv.getInt32(o, true),
     (n) => new Int32Array(n),
   );
+}
+
+function isJsonLeaf(value: unknown): value is { $json: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    "$json" in value &&
+    Object.keys(value).length === 1
+  );
+}
+
+const textDecoder = new TextDecoder("utf-8");
+
+/**
+ * Replace every {"$json": <bytes>} leaf by the value its UTF-8 JSON holds. Python sends each
+ * string (or list of strings) that holds "<" this way, so the widget state a notebook stores
+ * carries no "<" that an HTML parser could take for "<!--" or "<script>".
+ */
+export function reviveStrings(value: unknown, field = "_spec"): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => reviveStrings(v, `${field}[${i}]`));
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+  if (isJsonLeaf(value)) {
+    const bytes = leafBytes(value.$json, `${field}.$json`);
+    if (bytes === null) throw new SpecError(`${field}: $json leaf without bytes`);
+    try {
+      return JSON.parse(textDecoder.decode(bytes));
+    } catch {
+      throw new SpecError(`${field}: $json leaf is not valid UTF-8 JSON`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = reviveStrings(v, `${field}.${k}`);
+  return out;
+}
+
+/**
+ * The selected token as the `selected` trait carries it: a token holding "<" travels as
+ * {"$json": <bytes>} (like the spec's strings), so a notebook's saved widget state holds no
+ * "<" from the data. `unshieldToken` reads either form.
+ */
+export function shieldToken(token: string | null): unknown {
+  if (token === null || !token.includes("<")) return token;
+  const bytes = new TextEncoder().encode(JSON.stringify(token));
+  return { $json: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+export function unshieldToken(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (!isJsonLeaf(value)) return null;
+  try {
+    const out = reviveStrings(value, "selected.token");
+    return typeof out === "string" ? out : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Replace every {"$b64"} leaf of a JSON value by a DataView (what ipywidgets would deliver). */
@@ -427,7 +486,14 @@ function decodeMatrix(raw: unknown, field: string, nCorpora: number): Matrix {
 
 /** Check and decode the raw `_spec` trait (DataView or {"$b64"} leaves) into a `Spec`. */
 export function decodeSpec(raw: unknown): Spec {
-  const o = obj(raw, "_spec");
+  const o = obj(reviveStrings(obj(raw, "_spec")), "_spec");
+  if (o.version !== SPEC_VERSION) {
+    throw new SpecError(
+      `_spec.version: this tokenheat front end draws spec version ${SPEC_VERSION}, got ` +
+        `${JSON.stringify(o.version) ?? "none"}; the Python package and the page's bundle ` +
+        "come from different tokenheat versions (reinstall tokenheat and re-run the cell)",
+    );
+  }
   const corpora = (Array.isArray(o.corpora) ? o.corpora : []).map((c, i) =>
     decodeCorpus(c, `corpora[${i}]`),
   );
@@ -440,7 +506,7 @@ export function decodeSpec(raw: unknown): Spec {
   const cellSize =
     typeof layout.cell_size === "number" && layout.cell_size >= 2 ? layout.cell_size : 14;
   return {
-    version: typeof o.version === "number" ? o.version : 1,
+    version: SPEC_VERSION,
     corpora,
     matrices,
     layout: { columns, cellSize },

@@ -9,7 +9,7 @@ import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
 import { cappedNote, totalBehind } from "./reading";
-import { contextToken, displayToken, linkKey, runningTexts } from "./tokens";
+import { contextToken, displayToken, isolate, linkKey, runningTexts } from "./tokens";
 import {
   type Contexts,
   type Corpus,
@@ -25,6 +25,25 @@ export const TALL_ROW_H = 46;
 const WINDOW = 14;
 const SCORED_WINDOW = 256;
 const MAX_ROWS_IN_VIEW = 12;
+/**
+ * The tallest spacer the list builds, in px: below every browser's maximum element height
+ * (Chromium about 33.5 million, Firefox about 17.9 million). A longer list scrolls through a
+ * spacer of this height, each pixel of scroll standing for `ratio` pixels of list, so every
+ * context stays reachable (1.5 million contexts are 42 million px of rows).
+ */
+export const MAX_SPACER_PX = 10_000_000;
+
+/** Spacer height and scroll ratio for `n` rows of `rowHeight` in a view `view` px tall. */
+export function spacerGeometry(
+  n: number,
+  rowHeight: number,
+  view: number,
+  max = MAX_SPACER_PX,
+): { height: number; ratio: number } {
+  const total = n * rowHeight;
+  if (total <= max) return { height: total, ratio: 1 };
+  return { height: max, ratio: (total - view) / Math.max(1, max - view) };
+}
 
 /** Token ranges [from, to) left and right of the highlight; a far second mark gets its own piece. */
 export interface Pieces {
@@ -98,6 +117,8 @@ export class ContextPanel {
   private matrix: number | null = null;
   private groups: ColumnGroup[] = [];
   private rendered = { first: -1, last: -1 };
+  /** List pixels per scroll pixel (1 unless the list is taller than MAX_SPACER_PX). */
+  private ratio = 1;
   private selection: Selection | null = null;
   private rowsInView = MAX_ROWS_IN_VIEW;
   private rowH = ROW_H;
@@ -184,7 +205,8 @@ export class ContextPanel {
     if (m && (sel.row !== null || sel.col !== null)) {
       const rowLabel = sel.row !== null ? displayIf(m.rows, sel.row) : null;
       const colLabel = sel.col !== null ? displayIf(m.cols, sel.col) : null;
-      title = `${m.title || "matrix"} · ${[rowLabel, colLabel].filter((x) => x !== null).join(" × ")}`;
+      const labels = [rowLabel, colLabel].filter((x): x is string => x !== null).map(isolate);
+      title = `${isolate(m.title || "matrix")} · ${labels.join(" × ")}`;
       if (!index) note = "This matrix has no contexts.";
       else {
         let cells: number[] = [];
@@ -224,8 +246,11 @@ export class ContextPanel {
     this.matrix = sel.matrix;
     const ctx = this.contexts();
     this.groups = ctx ? groupColumns(ctx) : [];
-    this.spacer.style.height = `${items.length * this.rowH}px`;
-    this.list.style.height = `${Math.max(1, Math.min(items.length, this.rowsInView)) * this.rowH + 2}px`;
+    const viewRows = Math.max(1, Math.min(items.length, this.rowsInView));
+    this.list.style.height = `${viewRows * this.rowH + 2}px`;
+    const geometry = spacerGeometry(items.length, this.rowH, viewRows * this.rowH);
+    this.spacer.style.height = `${geometry.height}px`;
+    this.ratio = geometry.ratio;
     this.list.hidden = items.length === 0;
     this.list.scrollTop = 0;
     this.rendered = { first: -1, last: -1 };
@@ -312,16 +337,20 @@ export class ContextPanel {
   }
 
   private renderWindow(): void {
+    // With a scaled spacer (see MAX_SPACER_PX) the list's own offset is scrollTop * ratio;
+    // rows are placed relative to the scroll position so they sit in view.
+    const scrollTop = this.list.scrollTop;
+    const offset = scrollTop * this.ratio;
     const { first, last } = listWindow(
       this.items.length,
       this.rowH,
-      this.list.scrollTop,
+      offset,
       this.list.clientHeight || MAX_ROWS_IN_VIEW * this.rowH,
     );
-    if (first === this.rendered.first && last === this.rendered.last) return;
+    if (first === this.rendered.first && last === this.rendered.last && this.ratio === 1) return;
     this.rendered = { first, last };
     const rows: HTMLElement[] = [];
-    for (let i = first; i < last; i++) rows.push(this.buildRow(i));
+    for (let i = first; i < last; i++) rows.push(this.buildRow(i, scrollTop - offset));
     this.list.replaceChildren(this.spacer, ...rows);
   }
 
@@ -330,7 +359,7 @@ export class ContextPanel {
     return { ...this.rendered };
   }
 
-  private buildRow(i: number): HTMLElement {
+  private buildRow(i: number, shift = 0): HTMLElement {
     const k = this.items[i];
     const m = this.spec.matrices[this.matrix ?? 0];
     const ctx = m.contexts as Contexts;
@@ -344,7 +373,7 @@ export class ContextPanel {
     row.dataset.k = String(k);
     row.dataset.example = String(e);
     row.setAttribute("role", "listitem");
-    row.style.top = `${i * this.rowH}px`;
+    row.style.top = `${i * this.rowH + shift}px`;
     if (this.selection?.example === e) row.classList.add("th-selected");
 
     let scores: Float32Array | null = null;

@@ -2,6 +2,7 @@
 // "Linking rules"). The bus holds the selection and tells subscribers; the rules that turn a
 // click into a selection, and a selection into highlighted cells, are plain functions.
 
+import { unshieldToken } from "./codec";
 import { linkKey } from "./tokens";
 import type { Axis, Matrix, Selection, Spec } from "./types";
 import { EMPTY_SELECTION } from "./types";
@@ -123,7 +124,7 @@ export function normalizeSelection(raw: unknown, spec: Spec): Selection {
     matrix,
     row: m ? index(o.row, m.nRows) : null,
     col: m ? index(o.col, m.nCols) : null,
-    token: typeof o.token === "string" ? o.token : null,
+    token: unshieldToken(o.token),
     example:
       typeof o.example === "number" && Number.isInteger(o.example) && o.example >= 0
         ? o.example

@@ -23,6 +23,24 @@ const BYTE_OF = new Map<number, number>();
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM): drawn as "·". */
+const ZERO_WIDTH = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]);
+/** Bidi controls (marks, embeddings, overrides, isolates): drawn as "⇄", never obeyed. */
+const BIDI = new Set([
+  0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+]);
+/** The marks drawn for invisible characters (the same in src/tokenheat/core/_tokens.py). */
+export const ZERO_WIDTH_MARK = "·";
+export const BIDI_MARK = "⇄";
+
+/**
+ * `text` wrapped in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a label of either
+ * direction (or holding bidi controls) cannot reorder the text around it.
+ */
+export function isolate(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 /**
  * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’", "ç¤º" → "示"), or return null
  * when the string is not one: plain ASCII, a character outside the byte alphabet, or bytes that
@@ -72,7 +90,8 @@ function visibleControls(text: string, spaces: boolean): string {
     else if (ch === "\t") out += TAB;
     else if (code < 0x20) out += String.fromCodePoint(0x2400 + code);
     else if (code === 0x7f) out += "␡";
-    else if (code === 0x200b || code === 0xfeff) out += "·";
+    else if (ZERO_WIDTH.has(code)) out += ZERO_WIDTH_MARK;
+    else if (BIDI.has(code)) out += BIDI_MARK;
     else out += ch;
   }
   return out;

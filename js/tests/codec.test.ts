@@ -5,8 +5,10 @@ import {
   leafBytes,
   reviveBuffers,
   SpecError,
+  shieldToken,
   toFloat32,
   toInt32,
+  unshieldToken,
 } from "../codec";
 
 function b64(bytes: Uint8Array): string {
@@ -216,5 +218,52 @@ describe("decodeSpec", () => {
       $b64: b64(new Uint8Array(new Int32Array([0, 2, 5]).buffer)),
     };
     expect(() => decodeSpec(reviveBuffers(raw))).toThrow(/corpora\[0\]\.offsets/);
+  });
+
+  it("refuses a spec of another version, saying what to do", () => {
+    const raw = minimalSpec();
+    raw.version = 2;
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /_spec\.version: this tokenheat front end draws spec version 1, got 2;.*reinstall/,
+    );
+    delete raw.version;
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(/got none/);
+  });
+
+  it("turns $json leaves (strings holding '<') back into strings, live and from HTML", () => {
+    const raw = minimalSpec();
+    const hostile = ["<!--", "<script>alert(1)</script>"];
+    const bytes = new TextEncoder().encode(JSON.stringify(hostile));
+    const m = (raw.matrices as Record<string, unknown>[])[0];
+    (m.rows as Record<string, unknown>).labels = { $json: { $b64: b64(bytes) } };
+    m.title = { $json: new DataView(new TextEncoder().encode('"<b>t</b>"').buffer) };
+    const spec = decodeSpec(reviveBuffers(raw));
+    expect(spec.matrices[0].rows.labels).toEqual(hostile);
+    expect(spec.matrices[0].title).toBe("<b>t</b>");
+  });
+
+  it("names the field of a $json leaf that is not JSON", () => {
+    const raw = minimalSpec();
+    (raw.matrices as Record<string, unknown>[])[0].title = {
+      $json: { $b64: b64(new TextEncoder().encode("{oops")) },
+    };
+    expect(() => decodeSpec(reviveBuffers(raw))).toThrow(
+      /matrices\[0\]\.title: \$json leaf is not valid UTF-8 JSON/,
+    );
+  });
+});
+
+describe("the selected token", () => {
+  it("travels as a $json leaf when it holds '<', and reads back from either form", () => {
+    expect(shieldToken("Ġthe")).toBe("Ġthe");
+    expect(shieldToken(null)).toBeNull();
+    const shielded = shieldToken("<!--<script>");
+    expect(typeof shielded).toBe("object");
+    expect(unshieldToken(shielded)).toBe("<!--<script>");
+    expect(unshieldToken("plain")).toBe("plain");
+    const b = new TextEncoder().encode('"<b>"');
+    expect(unshieldToken({ $json: { $b64: Buffer.from(b).toString("base64") } })).toBe("<b>");
+    expect(unshieldToken({ $json: { $b64: "e29vcHM=" } })).toBeNull();
+    expect(unshieldToken(3)).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_SPACER_PX, spacerGeometry } from "../contexts";
 import {
   cellAt,
   cellRect,
@@ -121,4 +122,21 @@ it("windows a virtual list with overscan", () => {
   expect(listWindow(1000, 28, 28 * 500, 280, 4)).toEqual({ first: 496, last: 514 });
   expect(listWindow(1000, 28, 28 * 995, 280, 4)).toEqual({ first: 991, last: 1000 });
   expect(listWindow(0, 28, 0, 280)).toEqual({ first: 0, last: 0 });
+});
+
+describe("a list taller than any element may be", () => {
+  it("keeps the spacer under the cap and reaches the last row", () => {
+    const n = 1_500_000;
+    const view = 12 * 28;
+    const { height, ratio } = spacerGeometry(n, 28, view);
+    expect(height).toBe(MAX_SPACER_PX);
+    expect(height).toBeLessThan(17_000_000); // Firefox's limit, below Chromium's 33.5M
+    const maxScroll = height - view;
+    const { last } = listWindow(n, 28, maxScroll * ratio, view, 0);
+    expect(last).toBe(n);
+  });
+
+  it("leaves a short list unscaled", () => {
+    expect(spacerGeometry(1000, 28, 336)).toEqual({ height: 28_000, ratio: 1 });
+  });
 });

@@ -4,6 +4,7 @@ import {
   contextToken,
   decodeByteLevel,
   displayToken,
+  isolate,
   linkKey,
   runningTexts,
   tokenText,
@@ -104,5 +105,27 @@ describe("running text", () => {
     expect(runningTexts(["ç¤", "x"])).toEqual(["ç¤", "x"]);
     expect(runningTexts(["ç¤"])).toEqual(["ç¤"]);
     expect(runningTexts(["Ġthe", "Ċ", "\t"])).toEqual([" the", "⏎", "⇥"]);
+  });
+});
+
+// The same cases as test_invisible_characters_match_the_front_end in tests/unit/test_hostile.py
+// (core/_tokens.py is the Python twin).
+describe("invisible characters", () => {
+  const cases: [string, string][] = [
+    ["a\u200bb", "a·b"],
+    ["a\u200cb", "a·b"],
+    ["a\u200db", "a·b"],
+    ["a\u2060b", "a·b"],
+    ["\ufeffx", "·x"],
+    ["abc\u202edef", "abc⇄def"],
+    ["\u2066x\u2069", "⇄x⇄"],
+    ["\u200e\u200f\u061c", "⇄⇄⇄"],
+  ];
+  it.each(cases)("shows %j as %j", (token, shown) => {
+    expect(displayToken(token)).toBe(shown);
+  });
+
+  it("isolates a label from its neighbours with FSI … PDI", () => {
+    expect(isolate("\u202eabc")).toBe("\u2068\u202eabc\u2069");
   });
 });

@@ -49,8 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
+    except (ValueError, TypeError, OSError, ImportError, UnicodeError) as err:
+        # one line, never a traceback: bad files, paths and arguments are the user's to fix
         print(f"tokenheat {args.command}: {err}", file=sys.stderr)
+        return 2
+    except (MemoryError, RecursionError):
+        print(
+            f"tokenheat {args.command}: out of memory; the input is too large to handle here",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"tokenheat {args.command}: interrupted; nothing was written", file=sys.stderr)

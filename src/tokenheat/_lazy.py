@@ -42,7 +42,16 @@ def lazy_attributes(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        imported = importlib.import_module(module)
+        try:
+            imported = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name in ("torch", "transformers"):  # a base install: say what to install
+                raise ModuleNotFoundError(
+                    f"{package}.{name} needs {err.name}, which is not installed; install it "
+                    "with pip install 'tokenheat[torch]'",
+                    name=err.name,
+                ) from err
+            raise
         value = imported if name in modules else getattr(imported, name)
         namespace[name] = value
         return value

@@ -10,10 +10,17 @@ import anywidget
 import pandas as pd
 import traitlets
 
+from tokenheat.core._checks import check_positive_int, check_str, fail
 from tokenheat.core._display import ORDERS
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec
+from tokenheat.core._spec import (
+    DEFAULT_MAX_BYTES,
+    build_spec,
+    check_matrices,
+    shield_strings,
+    unshield,
+)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -48,6 +55,23 @@ def _asset(name: str) -> pathlib.Path | str:
     return path if path.is_file() else f"missing bundle: {name}"
 
 
+def _selected_to_json(value: Any, widget: Any) -> Any:
+    """The selection as synced: a token holding ``<`` travels as ``{"$json": bytes}`` so the
+    widget state a notebook saves holds no ``<`` (see ``core/_spec.py``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("token"), str):
+        return value
+    return {**value, "token": shield_strings(value["token"])}
+
+
+def _selected_from_json(value: Any, widget: Any) -> Any:
+    if not isinstance(value, dict) or "token" not in value:
+        return value
+    try:
+        return {**value, "token": unshield(value["token"])}
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return {**value, "token": None}
+
+
 class _LinkedHeatmaps(anywidget.AnyWidget):
     """What :class:`Heatmap` and :class:`Dashboard` share: the front end, the spec, the
     selection and its readers. Not for direct use."""
@@ -58,7 +82,9 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
     _spec = traitlets.Dict().tag(sync=True)
     """Everything the front end draws (see ``js/PROTOCOL.md``); buffers travel as bytes."""
 
-    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(sync=True)
+    selected = traitlets.Dict(default_value=dict(EMPTY_SELECTION)).tag(
+        sync=True, to_json=_selected_to_json, from_json=_selected_from_json
+    )
     """The current selection, written by clicks and keys in the page: ``matrix``, ``row``,
     ``col`` (indices), ``token`` (str) and ``example`` (corpus index); ``None`` when unset."""
 
@@ -81,7 +107,7 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
     ) -> None:
         for name in ("widget.js", "widget.css"):
             bundle(name)
-        self.matrices: list[TokenMatrix] = matrices
+        self.matrices: list[TokenMatrix] = check_matrices(matrices)
         self._layout_options: dict[str, Any] = {"columns": columns, "cell_size": cell_size}
         spec = build_spec(self.matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
         super().__init__(_spec=spec, **kwargs)
@@ -142,6 +168,18 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
         example: int | None = None,
     ) -> None:
         """Select a cell, token or example from Python; the page follows."""
+        n = len(self.matrices)
+        if isinstance(matrix, bool) or not isinstance(matrix, int) or not 0 <= matrix < n:
+            fail("matrix", f"an int index in 0..{n - 1} (one per matrix)", matrix)
+        shape = self.matrices[matrix].shape
+        for name, value, size in (("row", row, shape[0]), ("col", col, shape[1])):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size
+            ):
+                fail(name, f"None or an int index in 0..{size - 1}", value)
+        check_str("token", token, allow_none=True)
+        if example is not None:
+            check_positive_int("example", example, minimum=0)
         self.selected = {
             "matrix": matrix,
             "row": row,
@@ -163,9 +201,8 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
         m = self.matrices[int(sel["matrix"])]
         if m.contexts is None:
             return pd.DataFrame()
-        frame = m.contexts.to_pandas(m.corpus)
-        keep = (frame["row"] == int(sel["row"])) & (frame["col"] == int(sel["col"]))
-        return frame.loc[keep].reset_index(drop=True)
+        entries = m.contexts.cell(int(sel["row"]), int(sel["col"]))
+        return m.contexts.to_pandas(m.corpus, entries=entries)
 
     def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
         """Write this dashboard as one offline, interactive HTML file, sorted and selected as
@@ -210,10 +247,12 @@ class Dashboard(_LinkedHeatmaps):
         max_bytes: int | None = DEFAULT_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
-        if isinstance(matrices, TokenMatrix):
-            matrices = [matrices]
         super().__init__(
-            list(matrices), columns=columns, cell_size=cell_size, max_bytes=max_bytes, **kwargs
+            check_matrices(matrices),
+            columns=columns,
+            cell_size=cell_size,
+            max_bytes=max_bytes,
+            **kwargs,
         )
 
 

@@ -80,3 +80,15 @@ def test_frontend_smoke_tooltips_show_the_hovered_cell():
         assert table_rows(out, row), f"no row {row!r}:\n{out}"
     altair = table_rows(out, "20 × 20")
     assert altair and altair[0][-1].endswith("×"), f"the Altair chart was not drawn:\n{out}"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_limits_smoke_reaches_the_last_context():
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is missing")
+    pytest.importorskip("playwright.sync_api")
+    out = run_bench("limits.py", "--smoke")
+    (row,) = table_rows(out, "2,000")[:1]
+    assert "yes (k=1,999" in " ".join(row), out
+    assert table_rows(out, "50 × 50"), out

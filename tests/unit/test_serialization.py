@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -60,7 +61,10 @@ def test_scale_domain_is_resolved_for_the_front_end():
 
 
 def test_size_guard_names_the_remedies():
-    with pytest.raises(ValueError, match=r"above max_bytes=.*top_k="):
+    with pytest.raises(
+        ValueError,
+        match=r"max_bytes must be at least the page.s payload, got max_bytes=100,000.*slice the matrix",
+    ):
         build_spec([matrix(values=np.zeros((200, 200)))], max_bytes=100_000)
 
 
@@ -70,11 +74,14 @@ def test_html_json_cannot_close_its_script_element():
         build_spec([th.TokenMatrix([[1.0]], rows=[hostile], cols=["<img src=x onerror=alert(1)>"])])
     )
     assert "<" not in text and ">" not in text
-    assert json.loads(text)["matrices"][0]["rows"]["labels"] == [hostile]
+    leaf = json.loads(text)["matrices"][0]["rows"]["labels"]["$json"]["$b64"]
+    assert json.loads(base64.b64decode(leaf).decode("utf-8")) == [hostile]
 
 
 def test_spec_rejects_non_matrices():
-    with pytest.raises(TypeError, match=r"matrices\[0\] is a list"):
+    with pytest.raises(
+        TypeError, match=r"matrices\[0\] must be a tokenheat.TokenMatrix, got a list"
+    ):
         build_spec([[1, 2]])
 
 

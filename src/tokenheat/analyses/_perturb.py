@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tokenheat.core._tokens import normalize_word
+from tokenheat.models._classifier import check_probabilities
 
 _WORD = re.compile(r"\S+")
 #: z for a two-sided 95% interval.
@@ -295,13 +296,7 @@ class PerturbationPool:
 
 
 def _checked(probs: Any, n: int, k: int) -> np.ndarray:
-    probs = np.asarray(probs, dtype=np.float32)
-    if probs.shape != (n, k):
-        raise ValueError(
-            f"classifier.predict_proba returned shape {probs.shape} for {n} texts; "
-            f"expected ({n}, {k}) (one column per label)"
-        )
-    return probs
+    return check_probabilities("classifier.predict_proba", probs, n, k)
 
 
 def checked_predict(clf: Any, k: int) -> Callable[[list[str]], np.ndarray]:

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_int_array, describe
+from tokenheat.core._checks import (
+    as_array,
+    as_float_grid,
+    as_int_array,
+    clean_text,
+    clean_texts,
+    fail,
+)
+from tokenheat.errors import ArgumentError
 
 
 class Contexts:
@@ -35,6 +43,9 @@ class Contexts:
         Extra numeric columns, e.g. ``{"p_orig": ..., "p_new": ...}``.
     labels : mapping of str to sequence of str, optional
         Extra categorical columns, e.g. ``{"orig_label": [...], "new_label": [...]}``.
+        ``None`` and ``NaN`` mark a missing label: stored as code ``-1``, given back as
+        ``None`` by :meth:`to_pandas`, saved and loaded as missing, drawn as ``—``. Other
+        values are kept as their ``str``.
 
     Examples
     --------
@@ -65,15 +76,28 @@ class Contexts:
         start = as_int_array("start", start, n)
         end = as_int_array("end", end, n)
         if (start2 is None) != (end2 is None):
-            raise ValueError("start2 and end2 go together: pass both or neither")
+            raise ArgumentError(
+                "start2 and end2 must be given together, got "
+                + ("start2 only" if end2 is None else "end2 only")
+            )
         if start2 is not None:
             start2 = as_int_array("start2", start2, n)
             end2 = as_int_array("end2", end2, n)
-        if n and (row.min() < 0 or col.min() < 0 or example.min() < 0):
-            raise ValueError("row, col and example must be non-negative indices")
+            none2 = (start2 == -1) & (end2 == -1)
+            bad = ~none2 & ((start2 < 0) | (end2 < start2))
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ArgumentError(
+                    "start2/end2 must be a span 0 <= start2 <= end2, or -1, -1 for none, got "
+                    f"start2={int(start2[k])}, end2={int(end2[k])} at entry {k}"
+                )
+        for name, arr in (("row", row), ("col", col), ("example", example), ("start", start)):
+            if n and arr.min() < 0:
+                k = int(np.argmin(arr))
+                fail(name, "non-negative indices", arr, f"entry {k} is {int(arr[k])}")
         if np.any(end < start):
             k = int(np.argmax(end < start))
-            raise ValueError(f"end must be >= start (entry {k}: start={start[k]}, end={end[k]})")
+            fail("end", ">= start", end, f"entry {k}: start={start[k]}, end={end[k]}")
         order = np.lexsort((col, row))
         self.row, self.col, self.example = row[order], col[order], example[order]
         self.start, self.end = start[order], end[order]
@@ -88,25 +112,18 @@ class Contexts:
 
         self.numeric: dict[str, np.ndarray] = {}
         for name, values in (numeric or {}).items():
-            arr = np.asarray(values, dtype=np.float64)
-            if arr.shape != (n,):
-                raise ValueError(f"numeric[{name!r}] has shape {arr.shape}; it must be ({n},)")
-            self.numeric[str(name)] = arr.astype(np.float32)[order]
+            key = clean_text("numeric", str(name))
+            self.numeric[key] = as_float_grid(f"numeric[{key!r}]", values, (n,))[order]
 
         self.labels: dict[str, tuple[list[str], np.ndarray]] = {}
         for name, values in (labels or {}).items():
-            if isinstance(values, str) or len(values) != n:
-                raise ValueError(
-                    f"labels[{name!r}] must be a sequence of {n} values, got {describe(values)}"
-                )
-            codes, cats = pd.factorize(pd.Series(values, dtype=object).astype(str), sort=False)
-            self.labels[str(name)] = (list(cats), codes.astype(np.int32)[order])
+            key = clean_text("labels", str(name))
+            cats, codes = _categorical(f"labels[{key!r}]", values, n)
+            self.labels[key] = (cats, codes[order])
 
     def _store_scores(self, scores: Sequence[Any], order: np.ndarray, n: int) -> None:
         if isinstance(scores, np.ndarray) or len(scores) != n:
-            raise ValueError(
-                f"scores must be a list with one array per context ({n}), got {describe(scores)}"
-            )
+            fail("scores", f"a list with one array per context ({n})", scores)
         parts: list[np.ndarray] = []
         slot_of: dict[int, int] = {}
         slots = np.empty(n, dtype=np.int64)
@@ -115,19 +132,20 @@ class Contexts:
             slot = slot_of.get(id(item))
             if slot is None:
                 slot = slot_of[id(item)] = len(parts)
-                parts.append(np.asarray(item, dtype=np.float32).reshape(-1))
+                parts.append(_score_vector(j, item))
             slots[k] = slot
         lengths = np.array([p.size for p in parts], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if parts else np.zeros(0, np.int64)
         if starts.size and int(lengths.sum()) > np.iinfo(np.int32).max:
-            raise ValueError("scores hold more than 2**31 values; keep fewer contexts")
+            raise ArgumentError(
+                f"scores must hold at most 2**31 values in all, got {int(lengths.sum()):,}; "
+                "keep fewer contexts"
+            )
         self.scores = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         self.score_start = starts[slots].astype(np.int32) if n else np.zeros(0, np.int32)
         self.score_end = (
             (starts[slots] + lengths[slots]).astype(np.int32) if n else np.zeros(0, np.int32)
         )
-        if np.isinf(self.scores).any():
-            raise ValueError("scores hold ±inf; use NaN for a missing score")
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -152,62 +170,77 @@ class Contexts:
 
     def check_against(self, shape: tuple[int, int], corpus: Any) -> None:
         """Raise when entries point outside the matrix or the corpus."""
+        self._check_against(shape, corpus)
+
+    def _check_against(self, shape: tuple[int, int], corpus: Any) -> None:
+        """Raise when entries point outside the matrix or the corpus."""
         n = len(self)
         if not n:
             return
         if self.row.max() >= shape[0] or self.col.max() >= shape[1]:
-            raise ValueError(
-                f"contexts point at cells outside the matrix of shape {shape} "
-                f"(max row {self.row.max()}, max col {self.col.max()})"
+            raise ArgumentError(
+                f"contexts must point at cells inside the matrix of shape {shape}, got max row "
+                f"{self.row.max()}, max col {self.col.max()}"
             )
         if corpus is None:
-            raise ValueError("contexts need a corpus: pass corpus= to the TokenMatrix")
+            raise ArgumentError("corpus must be given with contexts, got None; pass corpus=")
         if self.example.max() >= len(corpus):
-            raise ValueError(
-                f"contexts point at example {self.example.max()} but the corpus has {len(corpus)}"
+            raise ArgumentError(
+                f"contexts must point at examples of the corpus (0..{len(corpus) - 1}), got "
+                f"example {self.example.max()}"
             )
         lengths = np.diff(corpus.offsets)[self.example]
         if np.any(self.end > lengths) or np.any(self.start < 0):
             k = int(np.argmax((self.end > lengths) | (self.start < 0)))
-            raise ValueError(
-                f"context {k} marks tokens [{self.start[k]}, {self.end[k]}) but example "
-                f"{self.example[k]} has {lengths[k]} tokens"
+            raise ArgumentError(
+                f"contexts must mark spans inside their example, got context {k} marking "
+                f"tokens [{self.start[k]}, {self.end[k]}) of example {self.example[k]}, which "
+                f"has {lengths[k]} tokens"
+            )
+        if self.end2 is not None and np.any(self.end2 > lengths):
+            k = int(np.argmax(self.end2 > lengths))
+            raise ArgumentError(
+                f"contexts must mark spans inside their example, got context {k} marking "
+                f"start2/end2 [{self.start2[k] if self.start2 is not None else -1}, "
+                f"{self.end2[k]}) of example {self.example[k]}, which has {lengths[k]} tokens"
             )
         if self.score_start is not None and self.score_end is not None:
             sizes = self.score_end - self.score_start
             bad = (sizes != 0) & (sizes != lengths)
             if bad.any():
                 k = int(np.argmax(bad))
-                raise ValueError(
-                    f"scores of context {k} have {sizes[k]} values; its example has {lengths[k]} "
-                    "tokens (pass one score per token, or an empty array)"
+                raise ArgumentError(
+                    f"scores must hold one value per token of their example, or none, got "
+                    f"{sizes[k]} values for context {k}, whose example has {lengths[k]} tokens"
                 )
 
-    def to_pandas(self, corpus: Any = None) -> pd.DataFrame:
-        """A tidy frame, one row per entry; with ``corpus``, also the highlighted text."""
+    def to_pandas(self, corpus: Any = None, *, entries: Any = None) -> pd.DataFrame:
+        """A tidy frame, one row per entry; with ``corpus``, also the highlighted text.
+
+        ``entries`` (indices, e.g. from :meth:`cell`) limits the frame to those entries,
+        built from them alone (fast for one cell of millions of contexts).
+        """
+        pick = slice(None) if entries is None else np.asarray(entries, dtype=np.int64)
         data: dict[str, Any] = {
-            "row": self.row,
-            "col": self.col,
-            "example": self.example,
-            "start": self.start,
-            "end": self.end,
+            "row": self.row[pick],
+            "col": self.col[pick],
+            "example": self.example[pick],
+            "start": self.start[pick],
+            "end": self.end[pick],
         }
-        if self.start2 is not None:
-            data["start2"], data["end2"] = self.start2, self.end2
+        if self.start2 is not None and self.end2 is not None:
+            data["start2"], data["end2"] = self.start2[pick], self.end2[pick]
         for name, (cats, codes) in self.labels.items():
-            data[name] = np.asarray(cats, dtype=object)[codes]
-        data.update(self.numeric)
+            sub = codes[pick]
+            data[name] = np.asarray([*cats, None], dtype=object)[np.where(sub >= 0, sub, len(cats))]
+        data.update({k: v[pick] for k, v in self.numeric.items()})
+        ks = range(len(self)) if entries is None else pick.tolist()  # type: ignore[union-attr]
         if self.scores is not None:
-            data["scores"] = [self.scores_of(k) for k in range(len(self))]
+            data["scores"] = [self.scores_of(k) for k in ks]
         frame = _object_frame(data)
-        if corpus is not None and len(self):
-            frame["token"] = pd.Series(
-                [
-                    "".join(corpus.tokens(e)[s:t])
-                    for e, s, t in zip(self.example, self.start, self.end, strict=True)
-                ],
-                dtype=object,
-            )
+        if corpus is not None and len(frame):
+            texts = _span_texts(corpus, data["example"], data["start"], data["end"])
+            frame["token"] = pd.Series(texts, dtype=object)
         return frame
 
     @classmethod
@@ -216,7 +249,9 @@ class Contexts:
         required = ["row", "col", "example", "start", "end"]
         missing = [c for c in required if c not in frame.columns]
         if missing:
-            raise ValueError(f"frame lacks the columns {missing}; it needs {required}")
+            raise ArgumentError(
+                f"frame must have the columns {required}, got one without {missing}"
+            )
         fixed = set(required) | {"start2", "end2", "scores", "token"}
         numeric, labels = {}, {}
         for name in frame.columns:
@@ -225,7 +260,7 @@ class Contexts:
             if pd.api.types.is_numeric_dtype(frame[name]):
                 numeric[name] = frame[name].to_numpy()
             else:
-                labels[name] = frame[name].astype(str).tolist()
+                labels[name] = frame[name].tolist()
         return cls(
             *(frame[c].to_numpy() for c in required),
             start2=frame["start2"].to_numpy() if "start2" in frame else None,
@@ -234,6 +269,56 @@ class Contexts:
             numeric=numeric,
             labels=labels,
         )
+
+
+def _span_texts(corpus: Any, example: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The text of each span ``[start, end)`` of its example: a single-token span is a lookup,
+    a longer one is joined once per distinct span, so a million entries take well under a
+    second."""
+    vocab = np.asarray(corpus.vocab, dtype=object)
+    first = corpus.offsets[example].astype(np.int64) + start
+    length = (end - start).astype(np.int64)
+    out = np.empty(first.shape[0], dtype=object)
+    one = length == 1
+    out[one] = vocab[corpus.ids[first[one]]]
+    many = ~one
+    if many.any():
+        key = first[many] * 2**31 + length[many]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        texts = np.empty(uniq.shape[0], dtype=object)
+        for i, k in enumerate(uniq.tolist()):
+            lo, n = k >> 31, k & (2**31 - 1)
+            texts[i] = "".join(vocab[corpus.ids[lo : lo + n]])
+        out[many] = texts[inverse.reshape(-1)]
+    return out
+
+
+def _score_vector(j: int, item: Any) -> np.ndarray:
+    arr = as_array(f"scores[{j}]", item).reshape(-1)
+    return as_float_grid(f"scores[{j}]", arr, arr.shape)
+
+
+def _categorical(name: str, values: Any, n: int) -> tuple[list[str], np.ndarray]:
+    """Categories (``str``, in order of first appearance) and int32 codes, -1 = missing."""
+    if isinstance(values, str) or not hasattr(values, "__len__") or len(values) != n:
+        fail(name, f"a sequence of {n} values (one per context)", values)
+    items = list(values)
+    missing = np.fromiter(
+        (v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in items),
+        dtype=bool,
+        count=n,
+    )
+    texts = [v if isinstance(v, str) else str(v) for v in items]
+    codes, cats = pd.factorize(pd.Series(texts, dtype=object), sort=False)
+    codes = codes.astype(np.int32)
+    if missing.any():
+        codes[missing] = -1
+        used = np.unique(codes[codes >= 0])
+        remap = np.full(len(cats) + 1, -1, dtype=np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        codes = np.where(codes >= 0, remap[codes], -1).astype(np.int32)
+        cats = [cats[i] for i in used]
+    return clean_texts(name, [str(c) for c in cats]), codes
 
 
 def _object_frame(data: dict[str, Any]) -> pd.DataFrame:

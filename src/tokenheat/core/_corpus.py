@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_int_array, describe
+from tokenheat.core._checks import as_int_array, check_index_range, clean_texts, fail
+from tokenheat.errors import ArgumentTypeError
 
 
 class Corpus:
@@ -55,28 +56,31 @@ class Corpus:
         names: Sequence[str] | None = None,
         meta: pd.DataFrame | None = None,
     ) -> None:
-        self.vocab = [str(v) for v in vocab]
+        if vocab is None or isinstance(vocab, str):
+            fail("vocab", "a sequence of token strings", vocab, kind=ArgumentTypeError)
+        self.vocab = clean_texts("vocab", [v if isinstance(v, str) else str(v) for v in vocab])
         self.ids = as_int_array("ids", ids)
         self.offsets = as_int_array("offsets", offsets)
         if self.offsets.size == 0 or self.offsets[0] != 0:
-            raise ValueError("offsets must start at 0 and have one entry per example plus one")
+            fail("offsets", "one entry per example plus one, starting at 0", self.offsets)
         if np.any(np.diff(self.offsets) < 0):
-            raise ValueError("offsets must be non-decreasing")
+            fail("offsets", "non-decreasing", self.offsets)
         if self.offsets[-1] != self.ids.size:
-            raise ValueError(
-                f"offsets end at {self.offsets[-1]} but ids has {self.ids.size} entries; "
-                "the last offset must equal len(ids)"
+            fail(
+                "offsets",
+                f"ending at len(ids) = {self.ids.size}",
+                self.offsets,
+                f"it ends at {self.offsets[-1]}",
             )
-        if self.ids.size and (self.ids.min() < 0 or self.ids.max() >= len(self.vocab)):
-            raise ValueError(f"ids must index into vocab (0..{len(self.vocab) - 1})")
+        check_index_range("ids", self.ids, 0, len(self.vocab), "indices into vocab")
         n = len(self)
         self.texts = _per_example("texts", texts, n)
         self.names = _per_example("names", names, n)
         if meta is not None:
             if not isinstance(meta, pd.DataFrame):
-                raise TypeError(f"meta must be a pandas DataFrame, got {describe(meta)}")
+                fail("meta", "a pandas DataFrame", meta, kind=ArgumentTypeError)
             if len(meta) != n:
-                raise ValueError(f"meta has {len(meta)} rows; it must have one per example ({n})")
+                fail("meta", f"a frame with one row per example ({n})", meta)
             meta = meta.reset_index(drop=True)
         self.meta = meta
 
@@ -96,19 +100,20 @@ class Corpus:
         >>> Corpus.from_tokens([["a", "b", "a"]]).vocab
         ['a', 'b']
         """
-        if isinstance(examples, str):
-            raise TypeError(
-                "examples must be a list of token lists, got a single string; "
-                "split it into tokens first, e.g. [text.split()]"
+        if isinstance(examples, str) or not hasattr(examples, "__iter__"):
+            fail(
+                "examples",
+                "a list of token lists, one per example",
+                examples,
+                "split a text into tokens first, e.g. [text.split()]",
+                kind=ArgumentTypeError,
             )
         index: dict[str, int] = {}
         ids: list[int] = []
         offsets = [0]
         for i, example in enumerate(examples):
-            if isinstance(example, str):
-                raise TypeError(
-                    f"examples[{i}] is a string; each example must be a list of token strings"
-                )
+            if isinstance(example, str) or not hasattr(example, "__iter__"):
+                fail(f"examples[{i}]", "a list of token strings", example, kind=ArgumentTypeError)
             for tok in example:
                 ids.append(index.setdefault(str(tok), len(index)))
             offsets.append(len(ids))
@@ -124,18 +129,24 @@ class Corpus:
 
     def tokens(self, i: int) -> list[str]:
         """The token strings of example ``i``."""
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"example {i} is out of range for a corpus of {n} examples")
-        i %= n
+        i = self._index(i)
         return [self.vocab[j] for j in self.ids[self.offsets[i] : self.offsets[i + 1]]]
 
     def length(self, i: int) -> int:
         """Number of tokens in example ``i``."""
-        return int(self.offsets[i + 1] - self.offsets[i])
+        return int(np.diff(self.offsets)[self._index(i)])
+
+    def _index(self, i: Any) -> int:
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            fail("i", f"an int example index in {-n}..{n - 1}", i, kind=ArgumentTypeError)
+        if not -n <= i < n:
+            raise IndexError(f"i must be an example index in {-n}..{n - 1}, got {i}")
+        return int(i) % n
 
     def name(self, i: int) -> str:
         """Display name of example ``i``."""
+        i = self._index(i)
         return self.names[i] if self.names is not None else f"#{i}"
 
     def to_pandas(self) -> pd.DataFrame:
@@ -168,8 +179,8 @@ def _per_example(name: str, values: Sequence[str] | None, n: int) -> list[str] |
     if values is None:
         return None
     if isinstance(values, str):
-        raise TypeError(f"{name} must be a list with one string per example, got a single string")
-    out = [str(v) for v in values]
+        fail(name, "a list with one string per example", values, kind=ArgumentTypeError)
+    out = clean_texts(name, [v if isinstance(v, str) else str(v) for v in values])
     if len(out) != n:
-        raise ValueError(f"{name} has {len(out)} entries; the corpus has {n} examples")
+        fail(name, f"one entry per example ({n})", values)
     return out

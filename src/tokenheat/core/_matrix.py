@@ -8,12 +8,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_float_grid, as_int_array, as_labels, describe, unique_or_raise
+from tokenheat.core._checks import (
+    as_array,
+    as_float_grid,
+    as_int_array,
+    as_labels,
+    check_index_range,
+    clean_text,
+    clean_texts,
+    fail,
+    unique_or_raise,
+)
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._display import Display
+from tokenheat.core._frame import matrix_args
 from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
+from tokenheat.errors import ArgumentTypeError
 
 if TYPE_CHECKING:
     import pathlib
@@ -22,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Axis kinds on which a label may repeat (a token at two positions, two examples alike).
 REPEATABLE_KINDS = frozenset({"position", "example", "target"})
+#: Column names of :meth:`TokenMatrix.to_pandas` that an extra may not take.
+RESERVED_EXTRAS = frozenset({"row", "col", "value", "count", "text"})
 
 
 class TokenMatrix:
@@ -104,53 +118,49 @@ class TokenMatrix:
         meta: Mapping[str, Any] | None = None,
         display: Display | Mapping[str, Any] | None = None,
     ) -> None:
-        arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        arr = as_array("values", values)
         if arr.ndim != 2:
-            raise ValueError(
-                f"values must be two-dimensional (rows × cols), got {describe(arr)}; "
-                "reshape a vector with values[None, :]"
+            fail(
+                "values",
+                "two-dimensional (rows × cols)",
+                arr,
+                "reshape a vector with values[None, :]",
             )
         if arr.size == 0:
-            raise ValueError(
-                f"values is empty (shape {arr.shape}); a heatmap needs at least one row and "
-                "one column"
-            )
+            fail("values", "a matrix with at least one row and one column", arr)
         shape = (int(arr.shape[0]), int(arr.shape[1]))
         self.values = as_float_grid("values", arr, shape)
         self.rows = as_labels("rows", rows, shape[0])
         self.cols = as_labels("cols", cols, shape[1])
-        self.row_kind, self.col_kind = str(row_kind), str(col_kind)
+        self.row_kind = clean_text("row_kind", str(row_kind))
+        self.col_kind = clean_text("col_kind", str(col_kind))
         for name, labels, kind in (
             ("rows", self.rows, self.row_kind),
             ("cols", self.cols, self.col_kind),
         ):
             if kind not in REPEATABLE_KINDS:
                 unique_or_raise(name, labels, kind)
-        self.row_title = row_title if row_title is not None else self.row_kind
-        self.col_title = col_title if col_title is not None else self.col_kind
-        self.title = str(title)
-        self.value_label = str(value_label)
+        self.row_title = clean_text(
+            "row_title", str(row_title) if row_title is not None else self.row_kind
+        )
+        self.col_title = clean_text(
+            "col_title", str(col_title) if col_title is not None else self.col_kind
+        )
+        self.title = clean_text("title", str(title))
+        self.value_label = clean_text("value_label", str(value_label))
         self.cell_text = _cell_text(cell_text, shape)
         self.counts = None if counts is None else as_float_grid("counts", counts, shape)
-        self.extras = {
-            str(k): as_float_grid(f"extras[{k!r}]", v, shape) for k, v in (extras or {}).items()
-        }
+        self.extras = _extras(extras, shape)
         self.scale = ColorScale.coerce(scale)
         self.row_tokens = _axis_tokens("row_tokens", row_tokens, self.rows, self.row_kind)
         self.col_tokens = _axis_tokens("col_tokens", col_tokens, self.cols, self.col_kind)
-        self.row_examples = (
-            None if row_examples is None else as_int_array("row_examples", row_examples, shape[0])
-        )
-        self.col_examples = (
-            None if col_examples is None else as_int_array("col_examples", col_examples, shape[1])
-        )
         if corpus is not None and not isinstance(corpus, Corpus):
-            raise TypeError(f"corpus must be a tokenheat.Corpus, got {type(corpus).__name__}")
+            fail("corpus", "a tokenheat.Corpus or None", corpus, kind=ArgumentTypeError)
+        self.row_examples = _examples("row_examples", row_examples, shape[0], corpus)
+        self.col_examples = _examples("col_examples", col_examples, shape[1], corpus)
         if contexts is not None:
             if not isinstance(contexts, Contexts):
-                raise TypeError(
-                    f"contexts must be a tokenheat.Contexts, got {type(contexts).__name__}"
-                )
+                fail("contexts", "a tokenheat.Contexts or None", contexts, kind=ArgumentTypeError)
             contexts.check_against(shape, corpus)
         self.corpus = corpus
         self.contexts = contexts
@@ -324,68 +334,20 @@ class TokenMatrix:
         >>> TokenMatrix.from_dataframe(df, row="tok", col="b", value="v").values.tolist()
         [[2.0, nan], [nan, 5.0]]
         """
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-        wanted = {"row": row, "col": col, "value": value, "count": count, "text": text}
-        wanted.update({f"extras[{i}]": e for i, e in enumerate(extras)})
-        for arg, name in wanted.items():
-            if name is not None and name not in df.columns:
-                raise ValueError(
-                    f"{arg}={name!r} is not a column of df; the columns are {list(df.columns)}"
-                )
-        if df.empty:
-            raise ValueError("df is empty; a heatmap needs at least one row")
-        saved = df.attrs.get("tokenheat", {}) if isinstance(df.attrs, dict) else {}
-        if saved and (row, col) != ("row", "col"):
-            saved = {}
-        row_order = row_order if row_order is not None else saved.get("row_order")
-        col_order = col_order if col_order is not None else saved.get("col_order")
-        rows = _order(df[row], row_order, "row_order")
-        cols = _order(df[col], col_order, "col_order")
-        r_idx = pd.Index(rows).get_indexer(df[row])
-        c_idx = pd.Index(cols).get_indexer(df[col])
-        keep = (r_idx >= 0) & (c_idx >= 0)
-        frame = df.loc[keep].assign(_r=r_idx[keep], _c=c_idx[keep])
-        grouped = frame.groupby(["_r", "_c"], sort=False)
-
-        def grid(series: pd.Series) -> np.ndarray:
-            out = np.full((len(rows), len(cols)), np.nan)
-            idx = series.index
-            out[idx.get_level_values(0), idx.get_level_values(1)] = series.to_numpy(dtype=float)
-            return out
-
-        try:
-            values = grid(grouped[value].agg(agg))
-            extra_grids = {e: grid(grouped[e].agg(agg)) for e in extras}
-        except (TypeError, AttributeError, ValueError) as err:
-            raise ValueError(f"agg={agg!r} could not aggregate the value column: {err}") from None
-        counts: np.ndarray | None = (
-            grid(grouped[count].sum(min_count=1)) if count else grid(grouped.size())
-        )
-        cell_text = None
-        if text is not None:
-            firsts = grouped[text].first()
-            cell_text = np.full((len(rows), len(cols)), None, dtype=object)
-            idx = firsts.index
-            cell_text[idx.get_level_values(0), idx.get_level_values(1)] = firsts.to_numpy(
-                dtype=object
-            )
-        if count is None and grouped.size().max() <= 1:
-            counts = None
-        for key, default in saved.items():
-            if key not in ("row_order", "col_order"):
-                kwargs.setdefault(key, default)
-        kwargs.setdefault("row_title", row)
-        kwargs.setdefault("col_title", col)
-        kwargs.setdefault("value_label", value)
         return cls(
-            values,
-            [str(x) for x in rows],
-            [str(x) for x in cols],
-            counts=counts,
-            cell_text=cell_text,
-            extras=extra_grids,
-            **kwargs,
+            **matrix_args(
+                df,
+                row,
+                col,
+                value,
+                count,
+                text,
+                agg,
+                extras=extras,
+                row_order=row_order,
+                col_order=col_order,
+                kwargs=kwargs,
+            )
         )
 
     # ------------------------------------------------------------------ display / export
@@ -417,14 +379,48 @@ def _cell_text(cell_text: Any, shape: tuple[int, int]) -> tuple[list[str], np.nd
         return None
     arr = np.asarray(cell_text, dtype=object)
     if arr.shape != shape:
-        raise ValueError(f"cell_text has shape {arr.shape}; it must match the matrix shape {shape}")
+        fail("cell_text", f"an array of shape {shape} (the matrix shape)", arr)
     flat = arr.reshape(-1)
     missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in flat])
     texts = np.where(missing, "", flat).astype(str)
     codes, vocab = pd.factorize(texts, sort=False)
     codes = codes.astype(np.int32)
     codes[missing] = -1
-    return [str(v) for v in vocab], codes.reshape(shape)
+    return clean_texts("cell_text", [str(v) for v in vocab]), codes.reshape(shape)
+
+
+def _extras(extras: Mapping[str, Any] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Extras by name: names that collide (``3`` and ``"3"``) or shadow a ``to_pandas``
+    column (``value``, ``row``, ...) are refused."""
+    if extras is None:
+        return {}
+    if not isinstance(extras, Mapping):
+        fail("extras", "a mapping of name to array (R, C)", extras, kind=ArgumentTypeError)
+    out: dict[str, np.ndarray] = {}
+    for key, grid in extras.items():
+        name = clean_text("extras", str(key))
+        if name in RESERVED_EXTRAS:
+            fail(
+                "extras",
+                f"named other than {', '.join(sorted(RESERVED_EXTRAS))} (to_pandas columns)",
+                key,
+                f"rename it, e.g. '{name}_extra'",
+            )
+        if name in out:
+            fail("extras", "keys that stay distinct as str", key, f"it collides with {name!r}")
+        out[name] = as_float_grid(f"extras[{name!r}]", grid, shape)
+    return out
+
+
+def _examples(name: str, examples: Any, n: int, corpus: Corpus | None) -> np.ndarray | None:
+    """Per-label example indices: -1 for none, else an example of ``corpus``."""
+    if examples is None:
+        return None
+    arr = as_int_array(name, examples, n)
+    high = len(corpus) if corpus is not None else np.iinfo(np.int32).max
+    what = "-1 for none" + (f", else an example of the corpus of {high}" if corpus else "")
+    check_index_range(name, arr, -1, high, what)
+    return arr
 
 
 def _axis_tokens(
@@ -432,17 +428,9 @@ def _axis_tokens(
 ) -> list[str | None] | None:
     if tokens is None:
         return list(labels) if kind == "token" else None
-    if isinstance(tokens, str) or len(tokens) != len(labels):
-        raise ValueError(
-            f"{name} must hold one token (or None) per label ({len(labels)}), got {describe(tokens)}"
-        )
-    return [None if t is None else str(t) for t in tokens]
-
-
-def _order(column: pd.Series, order: Sequence[Any] | None, name: str) -> list[Any]:
-    if order is None:
-        return list(pd.unique(column))
-    order = list(order)
-    if len(set(order)) != len(order):
-        raise ValueError(f"{name} holds a label more than once")
-    return order
+    if isinstance(tokens, str) or not hasattr(tokens, "__len__") or len(tokens) != len(labels):
+        fail(name, f"one token (or None) per label ({len(labels)})", tokens)
+    out = [None if t is None else str(t) for t in tokens]
+    present = clean_texts(name, [t for t in out if t is not None])
+    it = iter(present)
+    return [None if t is None else next(it) for t in out]

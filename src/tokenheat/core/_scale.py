@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.core._checks import check_bool, check_choice, check_number, check_pair, fail
+from tokenheat.errors import ArgumentTypeError
+
 SEQUENTIAL = ("viridis", "magma", "Blues", "Greys")
 DIVERGING = ("RdBu", "RdYlGn")
 PALETTES = SEQUENTIAL + DIVERGING
@@ -43,29 +46,21 @@ class ColorScale:
     reverse: bool = False
 
     def __post_init__(self) -> None:
-        if self.palette not in PALETTES:
-            raise ValueError(
-                f"palette {self.palette!r} is unknown; use one of {', '.join(PALETTES)}"
+        check_choice("palette", self.palette, PALETTES)
+        object.__setattr__(self, "reverse", check_bool("reverse", self.reverse))
+        center = check_number("center", self.center, allow_none=True)
+        if self.palette in DIVERGING and center is None:
+            center = 0.0
+        if self.palette in SEQUENTIAL and center is not None:
+            fail(
+                "center",
+                f"None for the sequential palette {self.palette!r}",
+                self.center,
+                f"a centre needs a diverging palette ({', '.join(DIVERGING)})",
             )
-        if self.palette in DIVERGING and self.center is None:
-            object.__setattr__(self, "center", 0.0)
-        if self.palette in SEQUENTIAL and self.center is not None:
-            raise ValueError(
-                f"center={self.center!r} needs a diverging palette ({', '.join(DIVERGING)}), "
-                f"not {self.palette!r}"
-            )
+        object.__setattr__(self, "center", center)
         if self.domain is not None:
-            try:
-                lo, hi = (float(x) for x in self.domain)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"domain must be two numbers (low, high), got {self.domain!r}"
-                ) from None
-            if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
-                raise ValueError(f"domain must be finite with low <= high, got {self.domain!r}")
-            object.__setattr__(self, "domain", (lo, hi))
-        if self.center is not None and not np.isfinite(float(self.center)):
-            raise ValueError(f"center must be finite, got {self.center!r}")
+            object.__setattr__(self, "domain", check_pair("domain", self.domain))
 
     @property
     def kind(self) -> str:
@@ -80,8 +75,7 @@ class ColorScale:
         domain: tuple[float, float] | None = None,
     ) -> ColorScale:
         """A diverging scale centred on ``center`` (default 0)."""
-        if palette not in DIVERGING:
-            raise ValueError(f"palette {palette!r} is not diverging; use one of {DIVERGING}")
+        check_choice("palette", palette, DIVERGING)
         return cls(palette=palette, domain=domain, center=center)
 
     @classmethod
@@ -94,10 +88,12 @@ class ColorScale:
         if isinstance(value, str):
             return cls(palette=value)
         if isinstance(value, dict):
+            unknown = set(value) - {"palette", "domain", "center", "reverse"}
+            if unknown:
+                fail("scale", "a dict of palette, domain, center, reverse", value)
             return cls(**value)
-        raise TypeError(
-            f"scale must be a ColorScale, a palette name or a dict, got {type(value).__name__}"
-        )
+        fail("scale", "a ColorScale, a palette name or a dict", value, kind=ArgumentTypeError)
+        raise AssertionError  # unreachable
 
     def resolve(self, values: np.ndarray) -> tuple[float, float]:
         """The domain to draw ``values`` with: the given one or the data's finite range."""

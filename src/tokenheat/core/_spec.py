@@ -1,7 +1,14 @@
-"""TokenMatrix → the ``_spec`` dict the front end draws (see ``js/PROTOCOL.md``).
+"""TokenMatrix → the ``_spec`` dict the front end draws (see ``js/PROTOCOL.md``); its fields
+are those of :mod:`tokenheat.core._fields`.
 
 Numbers travel as little-endian float32/int32 ``memoryview``s, never JSON lists; the HTML
 export turns each buffer into ``{"$b64": ...}``.
+
+No HTML parser may misread the state: a string (or a list of strings) holding ``<`` travels
+as ``{"$json": <UTF-8 JSON bytes>}`` instead, so the widget state a notebook stores (which
+nbconvert embeds in a ``<script>`` escaping only ``/``) holds no ``<`` from the data —
+labels such as ``<!--`` and ``<script>`` cannot end or reopen the script element.
+``js/codec.ts`` turns each ``$json`` leaf back into its value.
 """
 
 from __future__ import annotations
@@ -13,10 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.core._checks import check_positive_int, describe
 from tokenheat.core._corpus import Corpus
+from tokenheat.core._fields import SPEC_VERSION
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.errors import ArgumentError, ArgumentTypeError, PayloadTooLargeError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = SPEC_VERSION
 
 #: Default payload limit; above it building the spec raises instead of freezing a browser.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -72,7 +82,6 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
     if ctx is None:
         return None
     return {
-        "limit": _context_limit(m),
         "n": len(ctx),
         "row": _i32(ctx.row),
         "col": _i32(ctx.col),
@@ -89,6 +98,7 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
             {"name": k, "categories": cats, "codes": _i32(codes)}
             for k, (cats, codes) in ctx.labels.items()
         ],
+        "limit": _context_limit(m),
     }
 
 
@@ -127,16 +137,20 @@ def build_spec(
 
     Raises
     ------
-    ValueError
-        When the payload exceeds ``max_bytes`` (names the remedies).
+    tokenheat.errors.PayloadTooLargeError
+        When the payload would exceed ``max_bytes`` (estimated before anything is built; the
+        message names the knobs).
     """
-    if not matrices:
-        raise ValueError("matrices is empty; pass at least one TokenMatrix")
+    matrices = check_matrices(matrices)
+    if columns is not None:
+        check_positive_int("columns", columns)
+    check_positive_int("cell_size", cell_size, minimum=2)
+    if max_bytes is not None:
+        check_positive_int("max_bytes", max_bytes)
+        _guard(estimate_bytes(matrices), max_bytes, matrices)
     corpora: list[Corpus] = []
     specs = []
-    for i, m in enumerate(matrices):
-        if not isinstance(m, TokenMatrix):
-            raise TypeError(f"matrices[{i}] is a {type(m).__name__}, not a tokenheat.TokenMatrix")
+    for m in matrices:
         index = None
         if m.corpus is not None:
             for j, c in enumerate(corpora):
@@ -146,22 +160,108 @@ def build_spec(
                 corpora.append(m.corpus)
                 index = len(corpora) - 1
         specs.append(matrix_spec(m, index))
-    spec = {
+    spec: dict[str, Any] = {
         "version": PROTOCOL_VERSION,
         "corpora": [_corpus_spec(c) for c in corpora],
         "matrices": specs,
         "layout": {"columns": columns or min(len(matrices), 2), "cell_size": int(cell_size)},
     }
     if max_bytes is not None:
-        size = payload_bytes(spec)
-        if size > max_bytes:
-            raise ValueError(
-                f"the widget payload would be {size / 2**20:.1f} MiB, above max_bytes="
-                f"{max_bytes / 2**20:.0f} MiB; keep fewer rows (top_k=...), aggregate "
-                "(e.g. mean over prompts), cap contexts (max_contexts_per_cell=...), or raise "
-                "max_bytes if the browser can take it"
+        _guard(payload_bytes(spec), max_bytes, matrices)
+    shielded: dict[str, Any] = shield_strings(spec)
+    return shielded
+
+
+def check_matrices(matrices: Any) -> list[TokenMatrix]:
+    """``matrices`` as a non-empty list of TokenMatrix (one matrix is wrapped in a list)."""
+    if isinstance(matrices, TokenMatrix):
+        return [matrices]
+    if matrices is None or isinstance(matrices, (str, bytes)) or not hasattr(matrices, "__iter__"):
+        raise ArgumentTypeError(
+            f"matrices must be a TokenMatrix or a non-empty list of them, got {describe(matrices)}"
+        )
+    out = list(matrices)
+    if not out:
+        raise ArgumentError("matrices must be a non-empty list of TokenMatrix, got an empty one")
+    for i, m in enumerate(out):
+        if not isinstance(m, TokenMatrix):
+            raise ArgumentTypeError(
+                f"matrices[{i}] must be a tokenheat.TokenMatrix, got {describe(m)}"
             )
-    return spec
+    return out
+
+
+def estimate_bytes(matrices: Sequence[TokenMatrix]) -> int:
+    """The spec's size, estimated from the matrices without building anything."""
+    total = 0
+    seen: set[int] = set()
+    for m in matrices:
+        cells = m.values.size
+        grids = 1 + (m.counts is not None) + len(m.extras) + (m.cell_text is not None)
+        total += 4 * cells * grids
+        total += sum(len(s) + 3 for s in m.rows) + sum(len(s) + 3 for s in m.cols)
+        if m.cell_text is not None:
+            total += sum(len(s) + 3 for s in m.cell_text[0])
+        ctx = m.contexts
+        if ctx is not None:
+            total += 4 * len(ctx) * (5 + 2 * (ctx.start2 is not None) + len(ctx.numeric))
+            total += 4 * len(ctx) * (len(ctx.labels) + 2 * (ctx.scores is not None))
+            total += 4 * (ctx.scores.size if ctx.scores is not None else 0)
+        if m.corpus is not None and id(m.corpus) not in seen:
+            seen.add(id(m.corpus))
+            c = m.corpus
+            total += 4 * (c.ids.size + c.offsets.size) + sum(len(v) + 3 for v in c.vocab)
+    return total
+
+
+def _guard(size: int, max_bytes: int, matrices: Sequence[TokenMatrix]) -> None:
+    if size <= max_bytes:
+        return
+    n_ctx = sum(len(m.contexts) for m in matrices if m.contexts is not None)
+    cells = sum(m.values.size for m in matrices)
+    hints = [
+        "show less: slice the matrix (e.g. keep the top rows) or aggregate before drawing",
+    ]
+    if n_ctx and n_ctx * 24 > size / 2:
+        hints.append(
+            f"the {n_ctx:,} contexts weigh most: build fewer (flip_rate(..., "
+            "max_contexts_per_cell=...)) or drop them (TokenMatrix(..., contexts=None))"
+        )
+    hints.append("or raise max_bytes= (None: no limit) if the browser can take it")
+    raise PayloadTooLargeError(
+        f"max_bytes must be at least the page's payload, got max_bytes={max_bytes:,} for about "
+        f"{size / 2**20:.1f} MiB ({cells:,} cells, {n_ctx:,} contexts); " + "; ".join(hints)
+    )
+
+
+def shield_strings(obj: Any) -> Any:
+    """Replace every string (or list of strings) holding ``<`` by ``{"$json": bytes}``."""
+    if isinstance(obj, dict):
+        return {k: shield_strings(v) for k, v in obj.items()}
+    if isinstance(obj, str):
+        return _as_json_leaf(obj) if "<" in obj else obj
+    if isinstance(obj, list):
+        if obj and all(x is None or isinstance(x, str) for x in obj):
+            return _as_json_leaf(obj) if any(x is not None and "<" in x for x in obj) else obj
+        return [shield_strings(v) for v in obj]
+    return obj
+
+
+def unshield(value: Any) -> Any:
+    """Inverse of :func:`shield_strings` for one value: ``{"$json": bytes}`` → its value."""
+    if isinstance(value, dict) and set(value) == {"$json"}:
+        leaf = value["$json"]
+        if isinstance(leaf, dict) and set(leaf) == {"$b64"}:
+            data = base64.b64decode(leaf["$b64"])
+        else:
+            data = bytes(leaf)
+        return json.loads(data.decode("utf-8"))
+    return value
+
+
+def _as_json_leaf(value: Any) -> dict[str, memoryview]:
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return {"$json": memoryview(text.encode("utf-8"))}
 
 
 def payload_bytes(obj: Any) -> int:

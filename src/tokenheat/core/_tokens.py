@@ -17,7 +17,19 @@ _BYTE_OF = {chr(b): b for b in _PRINTABLE}
 _BYTE_OF.update(
     {chr(256 + n): b for n, b in enumerate(b for b in range(256) if b not in set(_PRINTABLE))}
 )
-_CONTROL = {" ": "␣", "\n": "⏎", "\r": "↵", "\t": "⇥", "\x7f": "␡", "\u200b": "·", "\ufeff": "·"}
+_CONTROL = {" ": "␣", "\n": "⏎", "\r": "↵", "\t": "⇥", "\x7f": "␡"}
+#: Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM) are drawn as "·" and bidi
+#: controls (marks, embeddings, overrides, isolates) as "⇄", never obeyed: the same marks as
+#: ZERO_WIDTH / BIDI in js/tokens.ts.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROL.update({ch: "·" for ch in ZERO_WIDTH})
+_CONTROL.update({ch: "⇄" for ch in BIDI})
+
+
+def isolate(text: str) -> str:
+    """``text`` between FSI and PDI (U+2068 … U+2069): it cannot reorder its neighbours."""
+    return f"\u2068{text}\u2069"
 
 
 def display_token(token: str) -> str:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import html
 import os
 import pathlib
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 from tokenheat._version import __version__
+from tokenheat.core._atomic import write_atomic
+from tokenheat.core._checks import check_positive_int, check_str, describe
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.widget import EMPTY_SELECTION, _LinkedHeatmaps, bundle
 
 _PAGE = """<!DOCTYPE html>
@@ -60,8 +62,8 @@ def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
         items = list(obj)
         if all(isinstance(m, TokenMatrix) for m in items):
             return items, {}
-    raise TypeError(
-        f"to_html takes a TokenMatrix, a list of them or a Dashboard, got {type(obj).__name__}"
+    raise ArgumentTypeError(
+        f"obj must be a TokenMatrix, a non-empty list of them or a Dashboard, got {describe(obj)}"
     )
 
 
@@ -103,6 +105,11 @@ def to_html(
     PosixPath('heatmap.html')
     """
     matrices, state = _matrices_of(obj)
+    check_str("title", title, allow_none=True)
+    if columns is not None:
+        check_positive_int("columns", columns)
+    if cell_size is not None:
+        check_positive_int("cell_size", cell_size, minimum=2)
     columns = columns if columns is not None else state.get("columns")
     cell_size = cell_size if cell_size is not None else state.get("cell_size") or 14
     spec = build_spec(matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
@@ -124,7 +131,8 @@ def to_html(
     if path is None:
         return text
     target = pathlib.Path(path)
-    _write_atomic(target, text)
+    data = text.encode("utf-8")
+    write_atomic(target, lambda fh: fh.write(data), make_parents=True)
     return target
 
 
@@ -134,18 +142,3 @@ def _apply_orders(spec: dict[str, Any], orders: Sequence[dict[str, str]]) -> Non
         display = matrix["display"]
         display["row_order"] = entry.get("row", display["row_order"])
         display["col_order"] = entry.get("col", display["col_order"])
-
-
-def _write_atomic(path: pathlib.Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._batching import (
     check_batch_size,
     check_texts,
@@ -167,26 +168,48 @@ class CallableClassifier:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Call ``fn`` and check its output."""
         texts = check_texts(texts)
-        probs = np.asarray(self.fn(texts), dtype=np.float64)
         k = None if self._labels is None else len(self._labels)
-        if (
-            probs.ndim != 2
-            or probs.shape[0] != len(texts)
-            or (k is not None and probs.shape[1] != k)
-        ):
-            want = f"({len(texts)}, {k if k is not None else 'k'})"
-            raise ValueError(
-                f"classifier returned shape {probs.shape} for {len(texts)} texts; expected {want}"
-            )
-        if not np.all(np.isfinite(probs)) or probs.min(initial=0) < 0:
-            raise ValueError("classifier returned negative or non-finite probabilities")
-        if probs.size and not np.allclose(probs.sum(1), 1.0, atol=1e-3):
-            raise ValueError(
-                "classifier rows must sum to 1 (probabilities); apply a softmax to logits first"
-            )
+        probs = check_probabilities("classifier", self.fn(texts), len(texts), k)
         if self._labels is None:
             self._labels = [f"class_{i}" for i in range(probs.shape[1])]
-        return probs.astype(np.float32)
+        return probs
+
+
+def check_probabilities(source: str, probs: Any, n: int, k: int | None) -> np.ndarray:
+    """What a classifier returned, as float32 ``(n, k)`` probabilities, or a clear error.
+
+    Every path that calls a classifier (a callable, an object's ``predict_proba`` and its
+    prefix-sharing methods) goes through here: NaN, ±inf, negative values or rows that do
+    not sum to 1 would otherwise read as "no flip" everywhere.
+    """
+    try:
+        arr = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"{source} must return an array of probabilities, got {type(probs).__name__}"
+        ) from None
+    if arr.ndim != 2 or arr.shape[0] != n or (k is not None and arr.shape[1] != k):
+        want = f"({n}, {k if k is not None else 'k'})"
+        raise ArgumentError(
+            f"{source} must return probabilities of shape {want} (one row per text, one "
+            f"column per label), got shape {arr.shape} for {n} texts"
+        )
+    if not np.all(np.isfinite(arr)) or arr.min(initial=0) < 0:
+        r = int(np.argwhere(~np.isfinite(arr) | (arr < 0))[0][0])
+        raise ArgumentError(
+            f"{source} must return finite, non-negative probabilities, got {arr[r].tolist()} "
+            f"for text {r}; apply a softmax to logits first"
+        )
+    if arr.size:
+        sums = arr.sum(1)
+        bad = np.abs(sums - 1.0) > 1e-3
+        if bad.any():
+            r = int(np.argmax(bad))
+            raise ArgumentError(
+                f"{source} must return rows that sum to 1 (probabilities), got a row summing "
+                f"to {sums[r]:.4g} for text {r}; apply a softmax to logits first"
+            )
+    return arr.astype(np.float32)
 
 
 def as_classifier(

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
+try:
+    from torch import nn
+except ModuleNotFoundError as _err:  # a base install: say what to install
+    raise ModuleNotFoundError(
+        "running a model needs PyTorch and transformers, which are not installed; install "
+        "them with pip install 'tokenheat[torch]'",
+        name=_err.name,
+    ) from _err
 
 from tokenheat.models._adapter import ModelAdapter
 from tokenheat.models._tlens import TLensAdapter, is_hooked_transformer, is_transformer_bridge

@@ -26,6 +26,7 @@ runs no code, and every part is checked by the data-model constructors.
               "extras": [{"name": str, "array": ARRAY f4 (R, C)}, ...],
               "scale": {"palette": str, "domain": [lo, hi] | null, "center": float | null,
                         "reverse": bool},
+              "display": {...} | absent,    # reading defaults (tokenheat.Display.to_dict)
               "meta": {...},                # the matrix's free-form metadata
               "corpus": int | null,         # index into "corpora"
               "contexts": Contexts | null}
@@ -38,14 +39,19 @@ runs no code, and every part is checked by the data-model constructors.
                 "numeric": [{"name": str, "array": ARRAY f4 (n)}, ...],
                 "labels": [{"name": str, "categories": [str, ...], "codes": ARRAY i4 (n)}, ...]}
 
+The fields follow the one table of :mod:`tokenheat.core._fields` (``th`` column).
 ``ARRAY`` is the path of an ``.npy`` member of the zip (little-endian; ``i4`` int32, ``f4``
-float32; ``NaN`` = missing). Strings are kept in JSON, never in arrays. Corpus ``meta``
+float32; ``NaN`` = missing; label ``codes`` of ``-1`` = a missing label). Strings are kept in JSON, never in arrays. Corpus ``meta``
 columns of a plain bool/int/float dtype are arrays; other columns are JSON lists (str,
 numbers, null) and load back as object columns. Matrix ``meta`` is written with Python's
 ``json`` (numpy scalars and arrays become numbers and lists; ``NaN`` is kept as ``NaN``).
 
-Files are written to a temporary file beside the target and renamed into place, so a crash
-never leaves half a file. A file with a newer ``format_version`` is refused with a message to
+Files are written by :func:`tokenheat.core._atomic.write_atomic`: to a short temporary file
+beside the target, renamed into place (a crash never leaves half a file), keeping the target's
+permissions and following a symlink. Loading checks every size the file declares — each
+``.npy`` header against the manifest's shapes and the zip's sizes — against a memory budget
+before reading it, so a damaged or hostile file is refused quickly with
+:class:`~tokenheat.errors.DamagedFileError`. A file with a newer ``format_version`` is refused with a message to
 upgrade tokenheat; older versions are migrated (none exist yet).
 """
 
@@ -55,16 +61,18 @@ import datetime
 import json
 import os
 import pathlib
-import secrets
 import zipfile
 from collections.abc import Callable
-from typing import Any, cast
+from typing import IO, Any, cast
 from zlib import error as zlib_error
 
 from tokenheat._version import __version__
+from tokenheat.core._atomic import write_atomic
+from tokenheat.core._checks import check_positive_int, describe
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.store._members import Damaged, Reader, Writer, json_default
+from tokenheat.errors import ArgumentTypeError, DamagedFileError
+from tokenheat.store._members import Budget, Damaged, Reader, Writer, json_default
 
 FORMAT_NAME = "tokenheat"
 FORMAT_VERSION = 1
@@ -73,7 +81,7 @@ MANIFEST = "manifest.json"
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
-class _Refused(ValueError):
+class _Refused(DamagedFileError):
     """A file that is readable but not one this tokenheat loads (its message is final)."""
 
 
@@ -87,9 +95,9 @@ def _matrices(obj: Any) -> tuple[list[TokenMatrix], str]:
         or not matrices
         or not all(isinstance(m, TokenMatrix) for m in matrices)
     ):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"obj must be a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard, "
-            f"got {type(obj).__name__}"
+            f"got {describe(obj)}"
         )
     return list(matrices), "Dashboard" if saved != "list" else "list"
 
@@ -125,55 +133,52 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
     >>> th.Dashboard(th.load("results.th"))    # doctest: +SKIP
     """
     matrices, saved = _matrices(obj)
-    path = pathlib.Path(os.fspath(path))
-    folder = path.parent if str(path.parent) else pathlib.Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        with open(tmp, "xb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                writer = Writer(zf)
-                corpora: list[Corpus] = []
-                entries = []
-                for j, m in enumerate(matrices):
-                    index = None
-                    if m.corpus is not None:
-                        index = next((i for i, c in enumerate(corpora) if c is m.corpus), None)
-                        if index is None:
-                            corpora.append(m.corpus)
-                            index = len(corpora) - 1
-                    entries.append(writer.matrix(m, f"matrices/{j}", index, j))
-                manifest = {
-                    "format": FORMAT_NAME,
-                    "format_version": FORMAT_VERSION,
-                    "tokenheat_version": __version__,
-                    "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                        timespec="seconds"
-                    ),
-                    "saved": saved,
-                    "corpora": [writer.corpus(c, f"corpora/{i}") for i, c in enumerate(corpora)],
-                    "matrices": entries,
-                }
-                zf.writestr(MANIFEST, json.dumps(manifest, default=json_default, indent=1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+
+    def write(fh: IO[bytes]) -> None:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            writer = Writer(zf)
+            corpora: list[Corpus] = []
+            entries = []
+            for j, m in enumerate(matrices):
+                index = None
+                if m.corpus is not None:
+                    index = next((i for i, c in enumerate(corpora) if c is m.corpus), None)
+                    if index is None:
+                        corpora.append(m.corpus)
+                        index = len(corpora) - 1
+                entries.append(writer.matrix(m, f"matrices/{j}", index, j))
+            manifest = {
+                "format": FORMAT_NAME,
+                "format_version": FORMAT_VERSION,
+                "tokenheat_version": __version__,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+                "saved": saved,
+                "corpora": [writer.corpus(c, f"corpora/{i}") for i, c in enumerate(corpora)],
+                "matrices": entries,
+            }
+            zf.writestr(MANIFEST, json.dumps(manifest, default=json_default, indent=1))
+
+    write_atomic(path, write)
+    return pathlib.Path(os.fspath(path))
 
 
-def _manifest(zf: zipfile.ZipFile, path: pathlib.Path) -> dict[str, Any]:
+def _manifest(zf: zipfile.ZipFile, path: pathlib.Path, budget: Budget) -> dict[str, Any]:
     not_ours = (
         f"{path} is a zip archive but not a tokenheat results file (no manifest.json "
         f"with format {FORMAT_NAME!r}); write one with tokenheat.save(...)"
     )
     try:
-        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+        info = zf.getinfo(MANIFEST)
     except KeyError:
         raise _Refused(not_ours) from None
+    # Parsed JSON takes several times its text in memory: charge it 8 times over.
+    budget.charge(8 * info.file_size, MANIFEST)
+    try:
+        manifest = json.loads(zf.read(info).decode("utf-8"))
+    except RecursionError:
+        raise Damaged("manifest.json is nested too deeply to be a tokenheat manifest") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise Damaged(f"manifest.json is not valid JSON ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
@@ -200,7 +205,18 @@ def _manifest(zf: zipfile.ZipFile, path: pathlib.Path) -> dict[str, Any]:
     return cast("dict[str, Any]", manifest)
 
 
-def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
+def default_budget() -> int:
+    """Bytes a load may allocate by default: half the machine's memory, at most 8 GiB."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        physical = 8 * 2**30
+    return int(min(physical // 2, 8 * 2**30))
+
+
+def load(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> TokenMatrix | list[TokenMatrix]:
     """Load a results file written by :func:`save`.
 
     No code in the file is run: arrays are read with ``allow_pickle=False`` and every part is
@@ -210,6 +226,10 @@ def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
     ----------
     path : str or path-like
         A ``.th`` file.
+    max_bytes : int, optional
+        The memory budget of the load: every size the file declares is checked against the
+        archive and this budget *before* it is read (default: half the machine's memory, at
+        most 8 GiB). A file over it is refused as damaged.
 
     Returns
     -------
@@ -220,9 +240,10 @@ def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
 
     Raises
     ------
-    ValueError
-        When the file is not a tokenheat results file, is damaged, or was written in a newer
-        format version (the message says to upgrade tokenheat).
+    tokenheat.errors.DamagedFileError
+        (a ``ValueError``) When the file is not a tokenheat results file, is damaged, declares
+        more than ``max_bytes``, or was written in a newer format version (the message says to
+        upgrade tokenheat).
     FileNotFoundError
         When ``path`` does not exist.
 
@@ -233,29 +254,50 @@ def load(path: str | os.PathLike[str]) -> TokenMatrix | list[TokenMatrix]:
     path = pathlib.Path(os.fspath(path))
     if not path.is_file():
         raise FileNotFoundError(f"no results file at {path}")
+    if max_bytes is not None:
+        check_positive_int("max_bytes", max_bytes)
+    budget = Budget(default_budget() if max_bytes is None else max_bytes)
     try:
         with zipfile.ZipFile(path) as zf:
-            manifest = _manifest(zf, path)
-            reader = Reader(zf)
+            manifest = _manifest(zf, path, budget)
+            reader = Reader(zf, budget)
             corpora = [reader.corpus(c) for c in manifest["corpora"]]
             matrices = [reader.matrix(m, corpora) for m in manifest["matrices"]]
     except zipfile.BadZipFile as err:
         with open(path, "rb") as fh:
             if fh.read(4) == b"PK\x03\x04":  # a zip, cut short or corrupted
-                raise ValueError(f"{path} is a damaged tokenheat results file: {err}") from None
-        raise ValueError(
+                raise DamagedFileError(
+                    f"{path} is a damaged tokenheat results file: {err}"
+                ) from None
+        raise DamagedFileError(
             f"{path} is not a tokenheat results file (not a zip archive); write one with "
             "tokenheat.save(...)"
         ) from None
     except _Refused:
         raise
     except Damaged as err:
-        raise ValueError(f"{path} is a damaged tokenheat results file: {err}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, zlib_error) as err:
+        raise DamagedFileError(f"{path} is a damaged tokenheat results file: {err}") from None
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        zlib_error,
+        EOFError,
+        NotImplementedError,
+        RecursionError,
+        OverflowError,
+        UnicodeDecodeError,
+    ) as err:
         detail = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
-        raise ValueError(f"{path} is a damaged tokenheat results file: {detail}") from None
+        raise DamagedFileError(f"{path} is a damaged tokenheat results file: {detail}") from None
+    except MemoryError:
+        raise DamagedFileError(
+            f"{path} is too large to load within memory; free memory or pass a smaller file"
+        ) from None
     if not matrices:
-        raise ValueError(f"{path} is a damaged tokenheat results file: it holds no matrices")
+        raise DamagedFileError(f"{path} is a damaged tokenheat results file: it holds no matrices")
     return (
         matrices[0] if manifest.get("saved") == "TokenMatrix" and len(matrices) == 1 else matrices
     )

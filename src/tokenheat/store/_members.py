@@ -15,10 +15,27 @@ from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
+from tokenheat.errors import ArgumentTypeError
 
 
 class Damaged(Exception):
-    """Raised inside the reader; turned into one ValueError naming the file."""
+    """Raised inside the reader; turned into one DamagedFileError naming the file."""
+
+
+class Budget:
+    """The bytes a load may still allocate; every array is charged *before* it is read."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+        self.left = int(limit)
+
+    def charge(self, nbytes: int, what: str) -> None:
+        if nbytes > self.left:
+            raise Damaged(
+                f"{what} declares {nbytes:,} bytes, beyond the load budget of {self.limit:,} "
+                "bytes (load(..., max_bytes=...) raises it for a file you trust)"
+            )
+        self.left -= nbytes
 
 
 def json_default(value: Any) -> Any:
@@ -101,9 +118,9 @@ class Writer:
         try:
             json.dumps(m.meta, default=json_default)
         except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"matrix {index} has meta that is not JSON-able ({err}); keep "
-                "meta to str, numbers, lists and dicts"
+            raise ArgumentTypeError(
+                f"meta of matrix {index} must be JSON-able (str, numbers, lists and dicts), "
+                f"got {err}"
             ) from None
 
         def axis(name: str) -> dict[str, Any]:
@@ -147,25 +164,49 @@ class Writer:
 class Reader:
     """Rebuilds corpora and matrices from manifest entries, checking every array it reads."""
 
-    def __init__(self, zf: zipfile.ZipFile) -> None:
+    def __init__(self, zf: zipfile.ZipFile, budget: Budget) -> None:
         self.zf = zf
+        self.budget = budget
 
     def array(self, name: Any, kinds: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """One ``.npy`` member, its header checked against the expected dtype kind and shape,
+        the zip's declared size and the memory budget before its data is read."""
         if not isinstance(name, str):
             raise Damaged(f"an array reference is {name!r}, not a member name")
         try:
-            data = self.zf.read(name)
+            info = self.zf.getinfo(name)
         except KeyError:
             raise Damaged(f"the member {name} is missing") from None
-        try:
-            arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise Damaged(f"{name} is not a plain .npy array ({err})") from None
-        if arr.dtype.kind not in kinds:
-            raise Damaged(f"{name} holds {arr.dtype}, expected kind {kinds!r}")
-        if shape is not None and arr.shape != shape:
-            raise Damaged(f"{name} has shape {arr.shape}, expected {shape}")
-        return arr
+        with self.zf.open(info) as fh:
+            try:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    header = np.lib.format.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    header = np.lib.format.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"unsupported .npy version {version}")
+            except (ValueError, OSError, EOFError, SyntaxError) as err:
+                raise Damaged(f"{name} is not a plain .npy array ({err})") from None
+            found, fortran, dtype = header
+            if dtype.hasobject or dtype.kind not in kinds or fortran:
+                raise Damaged(f"{name} holds {dtype}, expected a plain array of kind {kinds!r}")
+            if shape is not None and tuple(found) != shape:
+                raise Damaged(f"{name} has shape {tuple(found)}, expected {shape}")
+            if shape is None and len(found) != 1:
+                raise Damaged(f"{name} has shape {tuple(found)}, expected one dimension")
+            nbytes = int(np.prod(found, dtype=object)) * dtype.itemsize
+            if info.file_size != fh.tell() + nbytes:
+                raise Damaged(
+                    f"{name} declares {nbytes:,} bytes of data but the archive holds "
+                    f"{info.file_size - fh.tell():,}"
+                )
+            self.budget.charge(nbytes, name)
+            data = bytearray(nbytes)
+            got = fh.readinto(data)  # type: ignore[attr-defined]  # a ZipExtFile
+        if got != nbytes:
+            raise Damaged(f"{name} is cut short")
+        return np.frombuffer(data, dtype=dtype).reshape(found)
 
     def optional(self, name: Any, kinds: str, shape: tuple[int, ...] | None = None) -> Any:
         return None if name is None else self.array(name, kinds, shape)
@@ -209,10 +250,11 @@ class Reader:
         labels = {}
         for lab in entry["labels"]:
             codes = self.array(lab["codes"], "iu", n)
-            cats = np.asarray([str(c) for c in lab["categories"]], dtype=object)
-            if codes.size and (codes.min() < 0 or codes.max() >= len(cats)):
+            cats = np.asarray([*(str(c) for c in lab["categories"]), None], dtype=object)
+            if codes.size and (codes.min() < -1 or codes.max() >= len(cats) - 1):
                 raise Damaged(f"codes of label column {lab['name']!r} fall outside its categories")
-            labels[str(lab["name"])] = cats[codes].tolist()
+            # -1 marks a missing label (None), kept missing.
+            labels[str(lab["name"])] = cats[np.where(codes >= 0, codes, len(cats) - 1)].tolist()
         return Contexts(
             *col.values(),
             start2=self.optional(entry.get("start2"), "iu", n),
@@ -226,6 +268,9 @@ class Reader:
         shape = tuple(int(s) for s in entry["shape"])
         if len(shape) != 2:
             raise Damaged(f"shape {entry['shape']!r} is not two numbers")
+        labelled = (len(entry["rows"]["labels"]), len(entry["cols"]["labels"]))
+        if shape != labelled:
+            raise Damaged(f"shape {list(shape)} does not match the {labelled} axis labels")
         cell_text = None
         if entry.get("cell_text") is not None:
             codes = self.array(entry["cell_text"]["codes"], "iu", shape)
