@@ -96,7 +96,11 @@ def tokenheat_ig(b: mc.Bench, prompt: str, targets: list[str], steps: int) -> np
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported in the table instead
-        m = th.attribution(b.model, b.tokenizer, prompt, targets, steps=steps, progress=False)
+        # the baseline the captum side builds: no sink, first position and specials kept
+        m = th.attribution(
+            b.model, b.tokenizer, prompt, targets, steps=steps, progress=False,
+            baseline_keep=("first", "special"),
+        )  # fmt: skip
     COMPLETENESS[",".join(targets)] = max(c["rel_error"] for c in m.meta["completeness"])
     return m.values.astype(np.float64)
 

@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from tokenheat.analyses._attribution import attribution  # noqa: E402
+from tokenheat.errors import ArgumentTypeError, CompletenessWarning  # noqa: E402
 
 PROMPT = "The capital of France is"
 PROMPTS = ["The capital of France is", "I love this movie", "The cat sat on the mat."]
@@ -83,11 +84,20 @@ def embed(model: Any, ids: list[int]) -> Any:
     return model.get_input_embeddings()(torch.tensor(ids)).detach()
 
 
+def with_sink(tokenizer: Any, ids: list[int]) -> list[int]:
+    """``ids`` as tokenheat runs them by default: ``<|endoftext|>`` prepended as the sink when
+    the input does not start with a special token (the tiny tokenizer adds no BOS)."""
+    if ids[0] in set(tokenizer.all_special_ids):
+        return ids
+    return [tokenizer.get_vocab()["<|endoftext|>"], *ids]
+
+
 def kept_baseline(emb: Any, ids: list[int], tokenizer: Any) -> Any:
-    """The baseline tokenheat uses by default (``baseline_keep=("first", "special")``): zeros,
-    but the first position and special tokens keep their own embeddings."""
+    """The baseline tokenheat uses by default (``baseline_keep=("sink", "special")``) for
+    ``ids`` that already hold the sink: zeros, but special tokens (the sink among them) keep
+    their own embeddings."""
     base = torch.zeros_like(emb)
-    keep = [0] + [i for i, t in enumerate(ids) if t in set(tokenizer.all_special_ids)]
+    keep = [i for i, t in enumerate(ids) if t in set(tokenizer.all_special_ids)]
     base[keep] = emb[keep]
     return base
 
@@ -102,13 +112,11 @@ def test_integrated_gradients_match_captum(
     model_name: str, tokenizer: Any, request: pytest.FixtureRequest
 ) -> None:
     model = request.getfixturevalue(model_name)
-    ids = token_ids(tokenizer, PROMPT)
+    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
     targets = [" Paris", "Ġcat"]  # a two-token answer and a vocabulary token
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = attribution(
-            model, tokenizer, PROMPT, targets, steps=32, internal_batch_size=7, progress=False
-        )
+        m = attribution(model, tokenizer, PROMPT, targets, steps=32, batch_size=7, progress=False)
     emb = embed(model, ids)
     for c, target in enumerate(targets):
         answer = (
@@ -117,8 +125,11 @@ def test_integrated_gradients_match_captum(
             else token_ids(tokenizer, target)
         )
         want = captum_ig(lm_logprob(model, answer), emb, kept_baseline(emb, ids, tokenizer), 32)
-        assert_rel_close(m.values[:, c].astype(np.float64), want, 1e-4)
-        assert m.values[0, c] == 0.0  # kept in the baseline: attribution 0 by construction
+        assert want[0] == 0.0  # the sink, kept in the baseline: 0 by construction, not shown
+        assert_rel_close(m.values[:, c].astype(np.float64), want[1:], 1e-4)
+        assert m.values[0, c] != 0.0  # the first content token is attributed
+    assert m.meta["sink"] == {"token": "<|endoftext|>", "id": ids[0], "inputs": [0]}
+    assert m.meta["baseline_kept"] == {"0": [0]}
 
 
 @pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm"])
@@ -172,10 +183,11 @@ def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> 
         m = attribution(
             gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=16, integration=rule, progress=False
         )
-    ids = token_ids(tokenizer, PROMPT)
+    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
     emb = embed(gpt2_lm, ids)
     base = kept_baseline(emb, ids, tokenizer)
     want = captum_ig(lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, base, 16, rule)
+    want = want[1:]
     if rule == "riemann_trapezoid":
         # captum's trapezoid weights are 1/n (halved at the ends) and sum to (n-1)/n;
         # tokenheat uses the exact trapezoid rule, 1/(n-1), whose weights sum to 1
@@ -185,7 +197,7 @@ def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> 
 
 def test_integrated_gradients_match_captum_for_a_classifier(bert: Any, tokenizer: Any) -> None:
     m = attribution(bert, tokenizer, PROMPT, ["pos", 2], steps=32, progress=False)
-    ids = token_ids(tokenizer, PROMPT)
+    ids = token_ids(tokenizer, PROMPT)  # a classifier gets no sink
     emb = embed(bert, ids)
     base = kept_baseline(emb, ids, tokenizer)
     for c, cls in enumerate([1, 2]):
@@ -252,7 +264,7 @@ def test_contexts_of_a_column_share_one_score_array(smooth_gpt2: Any, tokenizer:
 
 def test_warns_naming_columns_above_tolerance(llama_lm: Any, tokenizer: Any) -> None:
     with pytest.warns(
-        UserWarning, match=r"completeness error above 5% for columns \['ĠParis'"
+        CompletenessWarning, match=r"completeness error above 5% for columns \['␣Paris'"
     ) as rec:
         m = attribution(llama_lm, tokenizer, PROMPT, " Paris", steps=2, progress=False)
     assert m.meta["completeness"][0]["rel_error"] > 0.05
@@ -295,7 +307,7 @@ def test_auto_steps_double_until_tolerance(smooth_llama: Any, tokenizer: Any) ->
 
 
 def test_auto_steps_warn_at_max_steps(llama_lm: Any, tokenizer: Any) -> None:
-    with pytest.warns(UserWarning, match="max_steps=32"):
+    with pytest.warns(CompletenessWarning, match="max_steps=32"):
         m = attribution(
             llama_lm,
             tokenizer,
@@ -311,14 +323,18 @@ def test_auto_steps_warn_at_max_steps(llama_lm: Any, tokenizer: Any) -> None:
 
 
 def test_gradient_x_input_matches_hand_autograd(gpt2_lm: Any, tokenizer: Any) -> None:
-    m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="gradient_x_input", progress=False)
-    emb = embed(gpt2_lm, token_ids(tokenizer, PROMPT)).requires_grad_(True)
+    m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="input_x_gradient", progress=False)
+    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
+    emb = embed(gpt2_lm, ids).requires_grad_(True)
     out = lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]])(emb[None])
     (grad,) = torch.autograd.grad(out.sum(), emb)
     np.testing.assert_allclose(
-        m.values[:, 0], (grad * emb).sum(-1).detach().numpy(), rtol=1e-4, atol=1e-6
+        m.values[:, 0], (grad * emb).sum(-1).detach().numpy()[1:], rtol=1e-4, atol=1e-6
     )
-    assert "completeness" not in m.meta
+    assert "completeness" not in m.meta and m.meta["method"] == "input_x_gradient"
+    old = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="gradient_x_input", progress=False)
+    np.testing.assert_array_equal(old.values, m.values)  # the earlier name still works
+    assert old.meta["method"] == "input_x_gradient"
 
 
 @pytest.mark.parametrize("baseline", ["zero", "pad", "eos"])
@@ -326,14 +342,14 @@ def test_occlusion_matches_naive_loop(baseline: str, llama_lm: Any, tokenizer: A
     m = attribution(
         llama_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", baseline=baseline, progress=False
     )
-    ids = token_ids(tokenizer, PROMPT)
+    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
     emb = embed(llama_lm, ids)
     base_id = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id}.get(baseline)
     base = torch.zeros(emb.shape[1]) if base_id is None else embed(llama_lm, [base_id])[0]
     f = lm_logprob(llama_lm, [tokenizer.get_vocab()["Ġcat"]])
     with torch.no_grad():
         full = float(f(emb[None])[0])
-        want = [0.0]  # the first position keeps its embedding (baseline_keep)
+        want = []  # the sink (position 0) keeps its embedding and is not shown
         for i in range(1, len(ids)):
             e = emb.clone()
             e[i] = base
@@ -355,7 +371,7 @@ def test_integration_steps_are_batched(gpt2_lm: Any, tokenizer: Any) -> None:
                 PROMPT,
                 ["Ġcat", "Ġthe", "Ġis"],
                 steps=32,
-                internal_batch_size=8,
+                batch_size=8,
                 progress=False,
             )
     finally:
@@ -374,7 +390,7 @@ def test_occlusion_is_one_batched_forward(gpt2_lm: Any, tokenizer: Any) -> None:
         attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", progress=False)
     finally:
         handle.remove()
-    assert calls == [1, len(token_ids(tokenizer, PROMPT)) - 1]  # all but the kept first
+    assert calls == [1, len(token_ids(tokenizer, PROMPT))]  # every token, the sink kept
 
 
 def test_ragged_inputs_are_nan_padded(smooth_gpt2: Any, tokenizer: Any) -> None:
@@ -451,9 +467,10 @@ def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
         ({"steps": "many"}, "steps must be"),
         ({"tol": 2}, "tol must be"),
         ({"max_steps": 8}, "max_steps"),
-        ({"internal_batch_size": 0}, "internal_batch_size"),
+        ({"batch_size": 0}, "batch_size"),
         ({"integration": "simpson"}, "integration='simpson'"),
         ({"baseline_keep": "last"}, "baseline_keep='last'"),
+        ({"method": "gradient"}, "method='gradient'"),
         ({"baseline_keep": ("first", 0)}, "baseline_keep="),
         ({"target_position": 40}, "target_position=40"),
         ({"targets": ""}, "empty string"),
@@ -468,6 +485,12 @@ def test_bad_arguments_are_named(kwargs: dict, match: str, gpt2_lm: Any, tokeniz
     kwargs = {"targets": "Ġcat", **kwargs}
     with pytest.raises(ValueError, match=match):
         attribution(gpt2_lm, tokenizer, PROMPT, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("targets", [3.5, {"a": 1}, b"x"])
+def test_a_target_of_the_wrong_type_is_named(targets: Any, gpt2_lm: Any, tokenizer: Any) -> None:
+    with pytest.raises(ArgumentTypeError, match=r"targets must be a token id .* got"):
+        attribution(gpt2_lm, tokenizer, PROMPT, targets, progress=False)
 
 
 def test_target_count_must_match_inputs(gpt2_lm: Any, tokenizer: Any) -> None:
@@ -515,13 +538,13 @@ ANSWERS = [" Paris", " Rome", " cat sat", " cat mat the", "Ġcat"]  # prefixes: 
 
 
 def captum_columns(model: Any, tokenizer: Any, answers: list[str], steps: int) -> np.ndarray:
-    prompt_ids = token_ids(tokenizer, PROMPT)
+    prompt_ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
     emb = embed(model, prompt_ids)
     base = kept_baseline(emb, prompt_ids, tokenizer)
     cols = []
     for a in answers:
         ids = [tokenizer.get_vocab()[a]] if a in tokenizer.get_vocab() else token_ids(tokenizer, a)
-        cols.append(captum_ig(lm_logprob(model, ids), emb, base, steps))
+        cols.append(captum_ig(lm_logprob(model, ids), emb, base, steps)[1:])
     return np.stack(cols, 1)
 
 
@@ -530,7 +553,7 @@ def test_answers_with_different_prefixes_share_the_input_forward(
     model_name: str, tokenizer: Any, request: pytest.FixtureRequest
 ) -> None:
     model = request.getfixturevalue(model_name)
-    n = len(token_ids(tokenizer, PROMPT))
+    n = len(token_ids(tokenizer, PROMPT)) + 1  # the sink
     lengths: list[int] = []
     handle = model.register_forward_pre_hook(
         lambda mod, args, kwargs: lengths.append(kwargs["inputs_embeds"].shape[1]),
@@ -573,3 +596,109 @@ def test_parameters_keep_their_requires_grad_flags(gpt2_lm: Any, tokenizer: Any)
         assert [p.requires_grad for p in gpt2_lm.parameters()][1:] == flags[1:]
     finally:
         gpt2_lm.transformer.wte.weight.requires_grad_(flags[0])
+
+
+@pytest.mark.parametrize("model_name", ["smooth_gpt2", "smooth_llama"])
+def test_plain_zero_baseline_is_f_x_minus_f_zero(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    """``baseline_keep=None`` alone: no sink, zeros everywhere; Σ attributions = f(x) − f(0)."""
+    model = request.getfixturevalue(model_name)
+    m = attribution(model, tokenizer, PROMPT, " Paris", steps=256, baseline_keep=None,
+                    progress=False)  # fmt: skip
+    assert m.meta["sink"] is None and m.meta["baseline_kept"] == {"0": []}
+    emb = embed(model, token_ids(tokenizer, PROMPT))
+    f = lm_logprob(model, token_ids(tokenizer, " Paris"))
+    with torch.no_grad():
+        f_x = float(f(emb[None])[0])
+        want = f_x - float(f(torch.zeros_like(emb)[None])[0])
+    assert float(np.sum(m.values[:, 0])) == pytest.approx(want, rel=0.01)
+    assert m.meta["completeness"][0]["f_x"] == pytest.approx(f_x, rel=1e-5)
+
+
+@pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm"])
+def test_the_sink_is_the_models_own_bos_prefixed_forward(
+    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
+) -> None:
+    """What is compared: the prepended sink changes the function only as the model itself
+    does when run on ``[<|endoftext|>] + ids`` (TransformerLens's prepend_bos). f(x) is the
+    log-probability of that plain forward; f(baseline) that of the sink's own embedding
+    followed by zeros; and a tokenizer that already adds a BOS gets no second one (the
+    result equals the call on the BOS-prefixed text with no sink)."""
+    model = request.getfixturevalue(model_name)
+    ids = token_ids(tokenizer, PROMPT)
+    cat = tokenizer.get_vocab()["Ġcat"]
+    eot = tokenizer.get_vocab()["<|endoftext|>"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(model, tokenizer, PROMPT, "Ġcat", steps=8, progress=False)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([[eot, *ids]])).logits[0, -1]
+        emb = embed(model, [eot, *ids])
+        base = torch.zeros_like(emb)
+        base[0] = emb[0]
+        f_b = torch.log_softmax(model(inputs_embeds=base[None]).logits[0, -1], -1)[cat]
+    entry = m.meta["completeness"][0]
+    assert entry["f_x"] == pytest.approx(float(torch.log_softmax(logits, -1)[cat]), abs=1e-5)
+    assert entry["f_baseline"] == pytest.approx(float(f_b), abs=1e-5)
+    assert m.rows == tokenizer.convert_ids_to_tokens(ids)  # the sink row is not shown
+    bos_tok = make_tokenizer(bos=True)  # adds <|endoftext|> itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = attribution(model, bos_tok, PROMPT, "Ġcat", steps=8, progress=False)
+        plain = attribution(model, bos_tok, PROMPT, "Ġcat", steps=8, sink=None, progress=False)
+    assert own.meta["sink"] is None and own.rows[0] == "<|endoftext|>"
+    np.testing.assert_array_equal(own.values, plain.values)
+    np.testing.assert_allclose(own.values[1:, 0], m.values[:, 0], rtol=1e-5, atol=1e-7)
+
+
+def test_first_position_can_still_be_pinned(gpt2_lm: Any, tokenizer: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=8, progress=False,
+                        baseline_keep=("sink", "first"))  # fmt: skip
+    assert m.values[0, 0] == 0.0 and m.meta["baseline_kept"] == {"0": [0, 1]}
+
+
+def test_progress_bar_counts_integration_points(
+    smooth_llama: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tqdm.auto
+
+    seen: list[tuple[int, int]] = []
+    real = tqdm.auto.tqdm
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def update(self, n: int = 1) -> Any:
+            out = super().update(n)
+            seen.append((int(self.n), int(self.total)))
+            return out
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = attribution(smooth_llama, tokenizer, PROMPTS[:2], None, tol=0.01, batch_size=8,
+                        baseline_keep=None, progress=True)  # fmt: skip
+    assert [n for n, _ in seen] == list(range(8, 8 * len(seen) + 1, 8))  # moves every batch
+    assert (
+        seen[-1][0]
+        == seen[-1][1]
+        == sum(s + sum(2**k * 32 for k in range(int(np.log2(s / 32)))) for s in m.meta["steps"])
+    )
+
+
+@pytest.mark.slow
+def test_the_five_example_figure_converges_with_the_default_call() -> None:
+    """Issue 11: on SmolLM2, the research figure's five arithmetic examples (answers as
+    columns, the questions' tokens as rows) reach a relative completeness error <= 5% on
+    every column with the default call, every content token attributed."""
+    import tokenheat as th
+
+    model, tok = th.models.load_default()
+    questions, answers = map(list, zip(*th.datasets.arithmetic_figure(), strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompletenessWarning)
+        m = attribution(model, tok, questions, answers, progress=False)
+    rel = [c["rel_error"] for c in m.meta["completeness"]]
+    assert max(rel) <= 0.05, (rel, m.meta["steps"])
+    assert np.all(m.values[0] != 0.0) and m.meta["sink"]["inputs"] == [0, 1, 2, 3, 4]

@@ -272,11 +272,13 @@ def test_integrated_gradients_through_the_view_equal_captum(tokenizer) -> None:
     x = lm.get_input_embeddings()(ids).detach()
     ig = captum_attr.IntegratedGradients(logprob)
     base = torch.zeros_like(x)
-    base[:, 0] = x[:, 0]  # tokenheat's default baseline keeps the first position
+    base[:, 0] = x[:, 0]  # baseline_keep="first": no sink, the first position kept
     expected = ig.attribute(x, baselines=base, n_steps=24).sum(-1)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = attribution(lm, tok, PROMPTS[0], "Ġthe", steps=24, progress=False)
+        m = attribution(
+            lm, tok, PROMPTS[0], "Ġthe", steps=24, baseline_keep="first", progress=False
+        )
     np.testing.assert_allclose(m.values[:, 0], expected.detach().numpy(), atol=1e-4)
 
 

@@ -24,6 +24,7 @@ from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
+from tokenheat.models._state import preserves_model_state
 
 __all__ = ["Occurrence", "anchor_arrays", "anchor_similarity", "find_anchors"]
 
@@ -216,6 +217,7 @@ def _layer_means(
     return {k: v / count for k, v in sums.items()}
 
 
+@preserves_model_state
 def anchor_similarity(
     model: Any,
     tokenizer: Any,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tokenheat.analyses._ig import gradient_x_input, integrated_gradients, occlusion
+from tokenheat.errors import ArgumentError, ArgumentTypeError
 
 Score = Callable[[Any], Any]
 
@@ -44,10 +45,11 @@ class Job:
     """
 
     example: int
-    ids: list[int]  # the input ids (all attributed)
+    ids: list[int]  # the input ids, after the sink when one is prepended
     n_input: int
     targets: list[tuple[int, Any]] = field(default_factory=list)  # (column, spec)
     keep: list[int] = field(default_factory=list)  # positions whose baseline is the input
+    n_sink: int = 0  # 1 when a sink token was prepended (position 0), else 0
 
 
 @dataclass
@@ -61,12 +63,12 @@ def model_kind(model: Any) -> str:
     """``"causal"`` or ``"classifier"``; TypeError for anything else."""
     name = type(model).__name__
     if not hasattr(model, "get_input_embeddings"):
-        raise TypeError(f"model must be a transformers PreTrainedModel, got {name}")
+        raise ArgumentTypeError(f"model must be a transformers PreTrainedModel, got {name}")
     if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
         return "causal"
     if "SequenceClassification" in name:
         return "classifier"
-    raise TypeError(
+    raise ArgumentTypeError(
         f"attribution needs a causal LM (…ForCausalLM) or a sequence classifier "
         f"(…ForSequenceClassification); got {name}"
     )
@@ -85,34 +87,42 @@ def resolve_baseline(model: Any, tokenizer: Any, baseline: Any, emb_layer: Any) 
             token = getattr(getattr(model, "config", None), f"{baseline}_token_id", None)
         if not isinstance(token, int):
             other = "'eos'" if baseline == "pad" else "'pad'"
-            raise ValueError(
+            raise ArgumentError(
                 f"baseline={baseline!r} needs a {baseline} token, and the tokenizer has none; "
                 f"use baseline='zero', {other}, or a token id"
             )
     elif isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
         token = int(baseline)
     else:
-        raise ValueError(
+        raise ArgumentError(
             f"baseline={baseline!r} is not supported; use 'zero', 'pad', 'eos' or a token id"
         )
     if not 0 <= token < weight.shape[0]:
-        raise ValueError(
+        raise ArgumentError(
             f"baseline token id {token} is outside the vocabulary (0..{weight.shape[0] - 1})"
         )
     return weight[token].detach()
 
 
-def kept_positions(ids: list[int], keep: tuple[str, ...], specials: set[int]) -> list[int]:
-    """Positions of ``ids`` kept at their own embedding in the baseline (``baseline_keep``).
+def kept_positions(
+    ids: list[int], keep: tuple[str, ...], specials: set[int], n_sink: int = 0
+) -> list[int]:
+    """Positions of ``ids`` kept at their own embedding in the baseline (``baseline_keep``):
+    the prepended sink (the first ``n_sink`` positions), the input's first token for
+    ``"first"``, special tokens for ``"special"``.
 
     Examples
     --------
     >>> kept_positions([7, 1, 5, 1], ("first", "special"), {1})
     [0, 1, 3]
+    >>> kept_positions([0, 7, 5], ("sink", "special"), {0}, n_sink=1)
+    [0]
     >>> kept_positions([7, 1], (), {1})
     []
     """
-    out = {0} if "first" in keep and ids else set()
+    out = set(range(n_sink))
+    if "first" in keep and len(ids) > n_sink:
+        out.add(n_sink)
     if "special" in keep:
         out.update(i for i, t in enumerate(ids) if t in specials)
     return sorted(out)
@@ -258,8 +268,10 @@ def run_job(
     steps: int,
     rule: str,
     batch_size: int | None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> JobResult:
-    """Attribute every target of ``job`` with ``method``."""
+    """Attribute every target of ``job`` with ``method``; ``on_batch(k)`` is called after
+    each batch of ``k`` integration points (integrated gradients)."""
     import torch
 
     ids = torch.tensor(job.ids[: job.n_input], device=emb_layer.weight.device)
@@ -272,10 +284,10 @@ def run_job(
     with frozen(model):
         if method == "integrated_gradients":
             attr, f_x, f_b = integrated_gradients(
-                score, x, base, n_t, steps=steps, rule=rule, batch_size=bs
+                score, x, base, n_t, steps=steps, rule=rule, batch_size=bs, on_batch=on_batch
             )
             return JobResult(attr, f_x, f_b)
-        if method == "gradient_x_input":
+        if method == "input_x_gradient":
             attr, f_x = gradient_x_input(score, x, n_t)
         else:
             kept = set(job.keep)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -15,90 +17,117 @@ from tokenheat.analyses._attr_jobs import (
     resolve_baseline,
     run_job,
 )
+from tokenheat.analyses._attr_targets import build_jobs, sink_token
 from tokenheat.analyses._attribution_matrix import attribution_matrix
-from tokenheat.analyses._common import progress_bar
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
+from tokenheat.core._matrix import TokenMatrix
+from tokenheat.core._tokens import display_token
+from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.models._state import converted, preserves_model_state
 
 __all__ = ["attribution"]
 
-METHODS = ("integrated_gradients", "gradient_x_input", "occlusion")
+METHODS = ("integrated_gradients", "input_x_gradient", "occlusion")
+#: Other names accepted for a method (tokenheat's earlier name for captum's InputXGradient).
+ALIASES = {"gradient_x_input": "input_x_gradient"}
 NORMALIZE = (None, "maxabs", "l1")
 AUTO_START = 32
-#: What ``baseline_keep`` may name: the first position, the tokenizer's special tokens.
-KEEP = ("first", "special")
+#: What ``baseline_keep`` may name: the prepended sink, the input's first position, the
+#: tokenizer's special tokens.
+KEEP = ("sink", "first", "special")
+DEFAULT_KEEP = ("sink", "special")
 
 
 def _keep_option(keep: Any) -> tuple[str, ...]:
-    """``baseline_keep`` as a tuple of :data:`KEEP` names; ValueError for anything else."""
+    """``baseline_keep`` as a tuple of :data:`KEEP` names; ArgumentError for anything else."""
     if keep is None:
         return ()
     names = (keep,) if isinstance(keep, str) else keep
     if not isinstance(names, (tuple, list)) or any(n not in KEEP for n in names):
-        raise ValueError(
-            f"baseline_keep={keep!r} is not supported; use 'first', 'special', both as a "
-            "tuple, or None"
+        raise ArgumentError(
+            f"baseline_keep={keep!r} is not supported; use 'sink', 'first', 'special', a tuple "
+            "of them, or None (the plain baseline everywhere, no sink)"
         )
     return tuple(dict.fromkeys(names))
 
 
+def _is_int(value: Any, minimum: int) -> bool:
+    return bool(
+        not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+    )
+
+
 def _check(
-    method: str, steps: Any, normalize: Any, integration: str, tol: Any, max_steps: Any, ibs: Any
-) -> None:
+    method: Any, steps: Any, normalize: Any, integration: Any, tol: Any, max_steps: Any, bs: Any
+) -> str:
+    """Check the options; return the canonical method name."""
+    method = ALIASES.get(method, method) if isinstance(method, str) else method
     if method not in METHODS:
-        raise ValueError(f"method={method!r} is not supported; use one of {', '.join(METHODS)}")
+        raise ArgumentError(
+            f"method={method!r} is not supported; use one of {', '.join(METHODS)} "
+            "('gradient_x_input' is accepted for 'input_x_gradient')"
+        )
     if normalize not in NORMALIZE:
-        raise ValueError(f"normalize={normalize!r} is not supported; use None, 'maxabs' or 'l1'")
+        raise ArgumentError(f"normalize={normalize!r} is not supported; use None, 'maxabs' or 'l1'")
     if integration not in INTEGRATION:
-        raise ValueError(
+        raise ArgumentError(
             f"integration={integration!r} is not supported; use one of {', '.join(INTEGRATION)}"
         )
-    if steps != "auto" and (
-        isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2
-    ):
-        raise ValueError(f"steps must be an int >= 2 or 'auto', got {steps!r}")
-    if (
-        isinstance(max_steps, bool)
-        or not isinstance(max_steps, (int, np.integer))
-        or max_steps < AUTO_START
-    ):
-        raise ValueError(f"max_steps must be an int >= {AUTO_START}, got {max_steps!r}")
+    if steps != "auto" and not _is_int(steps, 2):
+        raise ArgumentError(f"steps must be an int >= 2 or 'auto', got {steps!r}")
+    if not _is_int(max_steps, AUTO_START):
+        raise ArgumentError(f"max_steps must be an int >= {AUTO_START}, got {max_steps!r}")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
-        raise ValueError(f"tol must be a number in (0, 1), e.g. 0.05 for 5%, got {tol!r}")
-    if ibs is not None and (
-        isinstance(ibs, bool) or not isinstance(ibs, (int, np.integer)) or ibs < 1
-    ):
-        raise ValueError(f"internal_batch_size must be a positive int or None, got {ibs!r}")
+        raise ArgumentError(f"tol must be a number in (0, 1), e.g. 0.05 for 5%, got {tol!r}")
+    if bs is not None and not _is_int(bs, 1):
+        raise ArgumentError(f"batch_size must be a positive int or None, got {bs!r}")
+    return str(method)
 
 
+@preserves_model_state
 def attribution(
     model: Any,
     tokenizer: Any,
     inputs: str | Sequence[str],
     targets: Any = None,
+    *,
     method: str = "integrated_gradients",
-    steps: int | str = 32,
+    steps: int | str = "auto",
     baseline: str | int = "zero",
+    baseline_keep: str | Sequence[str] | None = DEFAULT_KEEP,
+    sink: str | int | None = "auto",
     normalize: str | None = None,
     target_position: int = -1,
-    internal_batch_size: int | None = None,
-    tol: float = 0.05,
-    max_steps: int = 512,
-    progress: bool = True,
-    *,
     integration: str = "gausslegendre",
-    baseline_keep: str | Sequence[str] | None = KEEP,
+    tol: float = 0.05,
+    max_steps: int = 256,
+    batch_size: int | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    max_contexts_per_cell: int = 1,
     chat: bool = False,
     truncate: bool = False,
+    progress: bool = True,
     title: str | None = None,
-) -> Any:
+) -> TokenMatrix:
     """Attribute a target's log-probability to the input tokens.
 
     The attributed function is the **log-probability** of the target: for a causal LM,
     ``log p(target | input[: target_position + 1])`` (the next-token distribution at
     ``target_position``; a multi-token answer sums the log-probabilities of its tokens,
-    teacher-forced after the input); for a sequence classifier, ``log p(class | input)``.
-    Attributions are taken w.r.t. the input token embeddings and summed over the
-    embedding dimension; values are raw and signed unless ``normalize`` is given.
+    teacher-forced after the input), read after the attention sink (below); for a sequence
+    classifier, ``log p(class | input)``. Attributions are taken w.r.t. the input token
+    embeddings and summed over the embedding dimension; values are raw and signed unless
+    ``normalize`` is given. The model is left exactly as found (mode, dtype, device,
+    ``requires_grad``, hooks), also after an error or Ctrl-C.
+
+    **The default call** (integrated gradients, zero baseline, the sink prepended and kept,
+    ``steps="auto"``) integrates along the straight line from the baseline (zeros at every
+    content position; the sink and special tokens at their own embedding) to the input,
+    with Gauss-Legendre points; each column's point count doubles from 32 until its
+    relative completeness error is below ``tol`` (or ``max_steps``). Columns that converge
+    stop; the progress bar counts integration points. Measured on SmolLM2 in
+    ``bench/README.md`` ("Attribution convergence").
 
     Parameters
     ----------
@@ -113,57 +142,72 @@ def attribution(
         single target applies to all). A target is a token id (int), a vocabulary token
         string (``"ĠParis"``), an answer text (``" Paris"``, tokenized), a class name or index
         for a classifier, or ``None`` for the model's own top prediction.
-    method : {"integrated_gradients", "gradient_x_input", "occlusion"}
-        Integrated gradients (every integration step batched, ``internal_batch_size`` per
-        forward), gradient × input (``x · ∇f(x)``), or occlusion (``f(x) − f(x with token i
-        replaced by the baseline)``, every position in batched forwards). All targets of one
-        input share its forward passes (answers that differ after their first token
-        continue its key/value cache), and logits are computed only where a target reads
-        them.
+    method : {"integrated_gradients", "input_x_gradient", "occlusion"}
+        Integrated gradients (every integration step batched, ``batch_size`` per forward),
+        input × gradient (``x · ∇f(x)``, captum's and inseq's ``input_x_gradient``; the old
+        name ``"gradient_x_input"`` still works), or occlusion (``f(x) − f(x with token i
+        replaced by the baseline)``). All targets of one input share its forward passes,
+        and logits are computed only where a target reads them.
     steps : int or "auto"
-        Integration points. ``"auto"`` starts at 32 and doubles until the relative
-        completeness error is below ``tol`` or ``max_steps`` is reached.
+        Integration points. ``"auto"`` (default) starts at 32 and doubles, per column,
+        until the relative completeness error is below ``tol`` or ``max_steps`` is reached.
     baseline : {"zero", "pad", "eos"} or int
         Baseline embedding: zeros, the pad or EOS token's, or a token id's, at every position
         but those kept by ``baseline_keep``.
+    baseline_keep : "sink", "first", "special", a tuple of them, or None
+        What stays at its own embedding in the baseline. ``"sink"`` (default, with
+        ``"special"``): for a causal LM whose input does not start with a special token
+        (SmolLM2, GPT-2 and most base models add no BOS), the ``sink`` token is prepended
+        as position 0, as TransformerLens's ``prepend_bos`` does, and kept. ``"special"``:
+        the tokenizer's special tokens (BOS, chat-template markers, [CLS]/[SEP]). ``"first"``:
+        the input's first token (tokenheat's earlier default; it pins that token at 0).
+        Kept positions get attribution 0 by construction (the path never moves them,
+        occluding them changes nothing), and the completeness check uses this same
+        baseline. Why: in most LMs the first position is an *attention sink*: every later
+        token attends to it and its hidden state is huge (SmolLM2: norm ~24,000 against
+        ~150); a baseline that removes it puts the model far from anything it saw in
+        training. With the sink kept, every content token, the first included, is
+        attributed. ``None``: the plain baseline at every position and no sink, the input
+        exactly as tokenized: captum's ``IntegratedGradients`` with ``baselines`` of one
+        vector everywhere, ``Σ attributions → f(x) − f(baseline)``. The kept positions
+        (indices into the ids, sink included) are in ``meta["baseline_kept"]``.
+    sink : "auto", int, str or None
+        The sink token: ``"auto"`` is ``<|endoftext|>`` when the vocabulary has it as a
+        special token (the document separator of GPT-2-style pretraining), else the BOS,
+        else the EOS token. The sink's row is **not shown** (its attribution is 0 by
+        construction): rows are the input's own tokens; ``meta["sink"]`` names the token
+        and the inputs it was prepended to. ``None`` prepends nothing. What the sink
+        changes is only what the model itself does on ``[sink] + ids`` (TransformerLens's
+        ``prepend_bos=True``): f(x) is that forward's log-probability, the content tokens
+        keep their ids and order one position later (tested against a plain
+        ``model(input_ids=[sink, *ids])`` call).
     normalize : {None, "maxabs", "l1"}
         Divide each column by its largest absolute value, or by its sum of absolute values.
     target_position : int
-        Causal LM: index of the input position whose next-token prediction is scored.
-    internal_batch_size : int, optional
-        Interpolation points (or occluded inputs) per forward; default about 4096 tokens.
-    tol : float
-        Relative completeness error above which a warning names the columns, and the goal
-        of ``steps="auto"``.
-    max_steps : int
-        Upper limit for ``steps="auto"``.
-    progress : bool
-        Progress bar over inputs.
+        Causal LM: index (in the input as tokenized) of the position whose next-token
+        prediction is scored.
     integration : str
         Integration rule, as in captum: ``"gausslegendre"`` (default, captum's default),
         ``"riemann_left"``, ``"riemann_right"``, ``"riemann_middle"``, ``"riemann_trapezoid"``.
-    baseline_keep : "first", "special", a tuple of them, or None
-        Positions whose baseline is the input's own embedding instead of ``baseline``: the
-        first position (``"first"``) and the tokenizer's special tokens (``"special"``: BOS,
-        chat-template markers, [CLS]/[SEP], ...). Default both. Integrated gradients and
-        occlusion then give these positions attribution **0 by construction** (the path
-        never moves them, occluding them changes nothing), and the completeness check uses
-        this same baseline; gradient × input ignores the option. Why: in most LMs the first
-        position is an *attention sink*: every later token attends to it and its hidden
-        state is huge (SmolLM2: norm ~24,000 against a median of ~150 in the middle
-        layers). Replacing it by a zero/pad/EOS embedding puts the model far from anything
-        it saw in training, the path from the baseline crosses a steep, uninformative
-        region, the integral converges badly and the first token soaks up attribution that
-        says nothing about the text (SmolLM2, the demo question, 3 answers, 32 steps:
-        worst relative completeness error 61% with nothing kept, 31% with the first
-        position kept). ``None`` gives the plain baseline at every position (captum's
-        ``baselines=`` with one vector everywhere). The kept positions are in
-        ``meta["baseline_kept"]``.
+    tol : float
+        Relative completeness error above which a :class:`~tokenheat.errors.
+        CompletenessWarning` names the columns (as drawn), and the goal of ``steps="auto"``.
+    max_steps : int
+        Upper limit for ``steps="auto"``.
+    batch_size : int, optional
+        Interpolation points (or occluded inputs) per forward; default about 4096 tokens.
+    device, dtype
+        Run a moved/cast copy of the model (default: the model where it is); the model
+        given is never moved or cast.
+    max_contexts_per_cell : {1, 0}
+        One context per cell (default), or none.
     chat : bool
         Render string inputs with the tokenizer's chat template.
     truncate : bool
-        Inputs longer than the model's context raise a ``ValueError``; ``True`` keeps their
-        first tokens instead.
+        Inputs longer than the model's context raise an error; ``True`` keeps their first
+        tokens instead.
+    progress : bool
+        A progress bar over integration points (over inputs for the other methods).
     title : str, optional
         Heatmap title.
 
@@ -182,203 +226,229 @@ def attribution(
 
     Raises
     ------
-    ValueError
+    tokenheat.errors.ArgumentError
         For unknown options, targets that do not match the inputs, or unknown target tokens.
+    tokenheat.errors.ArgumentTypeError
+        For a model that is neither a causal LM nor a classifier, or a target of a wrong
+        type (``targets=3.5``).
 
     Examples
     --------
     >>> m = th.attribution(model, tok, "The capital of France is", [" Paris", " Rome"])  # doctest: +SKIP
     """
-    _check(method, steps, normalize, integration, tol, max_steps, internal_batch_size)
+    method = _check(method, steps, normalize, integration, tol, max_steps, batch_size)
     keep = _keep_option(baseline_keep)
+    if max_contexts_per_cell not in (0, 1) or isinstance(max_contexts_per_cell, bool):
+        raise ArgumentError(
+            f"max_contexts_per_cell must be 1 (one context per cell) or 0 (none), got "
+            f"{max_contexts_per_cell!r}"
+        )
+    model, tokenizer, kind = _prepare(model, tokenizer, device, dtype)
+    encoded = _encode(model, tokenizer, inputs, chat=chat, truncate=truncate)
+    sink_id = sink_token(tokenizer, model, sink) if "sink" in keep else None
+    jobs, columns = build_jobs(model, tokenizer, encoded, targets, target_position, kind, sink_id)
+    specials = set(getattr(tokenizer, "all_special_ids", None) or [])
+    for job in jobs:
+        job.keep = kept_positions(job.ids, keep, specials, job.n_sink)
+    emb_layer = model.get_input_embeddings()
+    base_vec = resolve_baseline(model, tokenizer, baseline, emb_layer)
+    options = _Options(method, steps, integration, batch_size, tol, max_steps)
+    with _progress_bar(jobs, options, bool(progress)) as bar:
+        found = _attribute(model, kind, emb_layer, base_vec, jobs, options, bar)
+    attr, f_x, f_b, used = _by_column(found, len(columns))
+    meta = _meta(model, tokenizer, kind, options, baseline, keep, normalize, jobs, sink_id)
+    meta["target_position"] = target_position
+    comp = None
+    if method == "integrated_gradients":
+        drawn = [_drawn(c, len(encoded)) for c in columns]
+        err, rel, report = completeness_report(
+            attr, f_x, f_b, [c.label for c in columns], steps=steps, tol=tol,
+            max_steps=max_steps, drawn=drawn,
+        )  # fmt: skip
+        meta.update(integration=integration, steps=[int(s) for s in used], **report)
+        comp = (err, rel)
+    attr = _normalized(attr, normalize)
+    contexts = max_contexts_per_cell == 1
+    matrix: TokenMatrix = attribution_matrix(
+        attr, columns, encoded, f_x, comp, meta, title, contexts=contexts
+    )
+    return matrix
+
+
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    method: str
+    steps: int | str
+    integration: str
+    batch_size: int | None
+    tol: float
+    max_steps: int
+
+    @property
+    def first_steps(self) -> int:
+        return AUTO_START if self.steps == "auto" else int(self.steps)
+
+
+def _prepare(model: Any, tokenizer: Any, device: Any, dtype: Any) -> tuple[Any, Any, str]:
+    """The model to run (a moved/cast copy if asked, a HookedTransformer's causal-LM view),
+    its tokenizer and kind, in eval mode (the caller's state is restored on return)."""
     from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
 
+    if not hasattr(model, "modules"):
+        raise ArgumentTypeError(
+            f"model must be a transformers model or a HookedTransformer, got {type(model).__name__}"
+        )
+    model = converted(model, device, dtype)
     if is_hooked_transformer(model):
         model, tokenizer = as_causal_lm(model, tokenizer)
     kind = model_kind(model)
     model.eval()
-    jobs, columns, encoded = _build_jobs(
-        model, tokenizer, inputs, targets, target_position, kind, chat=chat, truncate=truncate
-    )
-    emb_layer = model.get_input_embeddings()
-    base_vec = resolve_baseline(model, tokenizer, baseline, emb_layer)
-    n_cols = len(columns)
-    attr: list[np.ndarray | None] = [None] * n_cols
-    f_x, f_b = np.full(n_cols, np.nan), np.full(n_cols, np.nan)
-    used_steps = np.zeros(n_cols, np.int64)
-    specials = set(getattr(tokenizer, "all_special_ids", None) or [])
-    for job in jobs:
-        job.keep = kept_positions(job.ids[: job.n_input], keep, specials)
-    for job in progress_bar(jobs, total=len(jobs), desc="attribution", enabled=bool(progress)):
-        n_steps = AUTO_START if steps == "auto" else int(steps)
-        while True:
-            res = run_job(
-                model,
-                kind,
-                emb_layer,
-                base_vec,
-                job,
-                method,
-                n_steps,
-                integration,
-                internal_batch_size,
-            )
-            cols = [c for c, _ in job.targets]
-            if method != "integrated_gradients" or steps != "auto":
-                break
-            err = np.abs(res.attr.sum(1) - (res.f_x - res.f_b))
-            if np.all(relative_error(err, res.f_x - res.f_b) < tol) or n_steps >= max_steps:
-                break
-            n_steps = min(2 * n_steps, int(max_steps))
-        for t, c in enumerate(cols):
-            attr[c] = res.attr[t]
-            f_x[c] = res.f_x[t]
-            f_b[c] = res.f_b[t]
-            used_steps[c] = n_steps if method == "integrated_gradients" else 0
-    raw = [a for a in attr if a is not None]
-    meta: dict[str, Any] = {
-        "analysis": "attribution",
-        "method": method,
-        "function": "log-probability of the target",
-        "baseline": baseline,
-        "normalize": normalize,
-        "target_position": target_position,
-        "model": str(
-            getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
-        ),
-        "model_kind": kind,
-    }
-    if method != "gradient_x_input":
-        meta["baseline_keep"] = list(keep)  # and the positions kept, per input
-        meta["baseline_kept"] = {str(j.example): list(j.keep) for j in jobs}
-    comp = None
-    if method == "integrated_gradients":
-        labels = [c.label for c in columns]
-        err, rel, report = completeness_report(
-            raw, f_x, f_b, labels, steps=steps, tol=tol, max_steps=max_steps
-        )
-        meta.update(integration=integration, steps=[int(s) for s in used_steps], **report)
-        comp = (err, rel)
-    if normalize is not None:
-        for i, a in enumerate(raw):
-            denom = np.max(np.abs(a)) if normalize == "maxabs" else np.sum(np.abs(a))
-            raw[i] = a / denom if denom > 0 else a
-    return attribution_matrix(raw, columns, encoded, f_x, comp, meta, title)
+    return model, tokenizer, kind
 
 
-def _target_tokens(
-    model: Any, tokenizer: Any, target: Any, prefix: list[int], where: str
-) -> list[int]:
-    import torch
-
-    n_vocab = model.get_input_embeddings().weight.shape[0]
-    if target is None:
-        with torch.no_grad():
-            batch = torch.tensor([prefix], device=model.get_input_embeddings().weight.device)
-            return [int(model(input_ids=batch).logits[0, -1].argmax())]
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
-        if not 0 <= target < n_vocab:
-            raise ValueError(
-                f"{where}: token id {target} is outside the vocabulary (0..{n_vocab - 1})"
-            )
-        return [int(target)]
-    if not isinstance(target, str):
-        raise TypeError(
-            f"{where} must be a token id, a token string or an answer text, got {target!r}"
-        )
-    if not target:
-        raise ValueError(f"{where} is an empty string; pass a token string or an answer text")
-    vocab = tokenizer.get_vocab()
-    if target in vocab:
-        return [int(vocab[target])]
-    ids = list(tokenizer(target, add_special_tokens=False)["input_ids"])
-    unk = getattr(tokenizer, "unk_token_id", None)
-    if not ids or (unk is not None and unk in ids):
-        raise ValueError(
-            f"{where}={target!r} is not in the tokenizer's vocabulary (tokenizes to {ids})"
-        )
-    return ids
-
-
-def _class_index(model: Any, target: Any, prefix: list[int], where: str) -> int:
-    import torch
-
-    config = model.config
-    n = int(config.num_labels)
-    if target is None:
-        with torch.no_grad():
-            ids = torch.tensor([prefix], device=model.get_input_embeddings().weight.device)
-            return int(model(input_ids=ids).logits[0].argmax())
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < n:
-        return int(target)
-    names = {str(v): int(k) for k, v in (config.id2label or {}).items()}
-    if isinstance(target, str) and target in names:
-        return names[target]
-    raise ValueError(
-        f"{where}={target!r} is not a class of the model; use one of {list(names)} or 0..{n - 1}"
-    )
-
-
-def _build_jobs(
-    model: Any,
-    tokenizer: Any,
-    inputs: Any,
-    targets: Any,
-    target_position: int,
-    kind: str,
-    *,
-    chat: bool,
-    truncate: bool,
-) -> tuple[list[Job], list[Column], list[Any]]:
+def _encode(model: Any, tokenizer: Any, inputs: Any, *, chat: bool, truncate: bool) -> list[Any]:
     from tokenheat.models._batching import model_max_length
     from tokenheat.models._text import encode_prompts
 
     if not isinstance(inputs, str) and isinstance(inputs, Sequence) and not inputs:
-        raise ValueError("inputs is empty; pass a text or a list of texts")
+        raise ArgumentError("inputs is empty; pass a text or a list of texts")
     limit = model_max_length(model, tokenizer)
-    encoded = encode_prompts(tokenizer, inputs, chat=chat, max_length=limit, truncate=truncate)
-    n = len(encoded)
-    scalar = targets is None or isinstance(targets, (str, int, np.integer))
-    if n == 1:
-        pairs = [(0, targets)] if scalar else [(0, t) for t in targets]
-        if not pairs:
-            raise ValueError("targets is empty; pass a target, a list of targets, or None")
-    else:
-        tlist = [targets] * n if scalar else list(targets)
-        if len(tlist) != n:
-            raise ValueError(
-                f"targets has {len(tlist)} entries for {n} inputs; pass one target per input, "
-                "one target for all, or None (the model's top predictions)"
+    if limit is not None:
+        limit -= 1  # room for the sink
+    return encode_prompts(tokenizer, inputs, chat=chat, max_length=limit, truncate=truncate)
+
+
+class _NoBar:
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+
+@contextmanager
+def _progress_bar(jobs: list[Job], options: _Options, enabled: bool) -> Iterator[Any]:
+    """A ``tqdm.auto`` bar over integration points (integrated gradients: grows when
+    ``steps="auto"`` doubles) or over inputs (other methods)."""
+    ig = options.method == "integrated_gradients"
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm comes with transformers; a bar is a nicety
+        enabled = False
+    if not enabled:
+        yield _NoBar()
+        return
+    total = options.first_steps * len(jobs) if ig else len(jobs)
+    unit = "point" if ig else "input"
+    with tqdm(total=total, desc="attribution", unit=unit, leave=False) as bar:
+        yield bar
+
+
+Found = dict[int, tuple[np.ndarray, float, float, int]]
+
+
+def _attribute(
+    model: Any, kind: str, emb_layer: Any, base_vec: Any, jobs: list[Job], o: _Options, bar: Any
+) -> Found:
+    """``{column: (attributions of the input's own tokens, f(x), f(baseline), steps)}``."""
+    found: Found = {}
+    for job in jobs:
+        if o.method != "integrated_gradients":
+            res = run_job(
+                model, kind, emb_layer, base_vec, job, o.method, 0, o.integration, o.batch_size
             )
-        pairs = list(enumerate(tlist))
-    if isinstance(target_position, bool) or not isinstance(target_position, (int, np.integer)):
-        raise TypeError(f"target_position must be an int, got {target_position!r}")
-    jobs: dict[int, Job] = {}  # one per input: all its targets share its forward passes
-    columns = []
-    spec: Any
-    for c, (ex, target) in enumerate(pairs):
-        ids, where = encoded[ex].ids, f"targets[{c}]" if not scalar else "targets"
-        if kind == "classifier":
-            cls = _class_index(model, target, ids, where)
-            spec, pos, token = cls, 0, None
-            name = str((model.config.id2label or {}).get(cls, cls))
-        else:
-            pos = target_position + len(ids) if target_position < 0 else int(target_position)
-            if not 0 <= pos < len(ids):
-                raise ValueError(
-                    f"target_position={target_position} is outside input {ex} ({len(ids)} tokens)"
-                )
-            toks = _target_tokens(model, tokenizer, target, ids[: pos + 1], where)
-            if len(toks) > 1 and pos != len(ids) - 1:
-                raise ValueError(
-                    f"{where}={target!r} has {len(toks)} tokens; multi-token answers need target_position=-1"
-                )
-            spec = [(pos + j, t) for j, t in enumerate(toks)]
-            raw = [str(t) for t in tokenizer.convert_ids_to_tokens(toks)]
-            # the pieces joined are still a token string ("Ġ" "1" "9" -> "Ġ19"), so a
-            # multi-token answer is drawn ("␣19") and linked like a single token
-            name = token = "".join(raw)
-        job = jobs.setdefault(ex, Job(ex, list(ids), len(ids)))
-        job.targets.append((c, spec))
-        columns.append(Column(name if n == 1 else f"#{ex}: {name}", ex, name, token, pos))
-    return list(jobs.values()), columns, encoded
+            bar.update(1)
+            for t, (c, _) in enumerate(job.targets):
+                found[c] = (res.attr[t, job.n_sink :], res.f_x[t], res.f_b[t], 0)
+            continue
+        found.update(_converge(model, kind, emb_layer, base_vec, job, o, bar))
+    return found
+
+
+def _converge(
+    model: Any, kind: str, emb_layer: Any, base_vec: Any, job: Job, o: _Options, bar: Any
+) -> Found:
+    """Integrated gradients of one job; with ``steps="auto"`` the targets still above
+    ``tol`` run again with twice the points until they pass or reach ``max_steps``."""
+    found: Found = {}
+    n, pending = o.first_steps, list(job.targets)
+    while pending:
+        sub = dataclasses.replace(job, targets=pending)
+        res = run_job(
+            model, kind, emb_layer, base_vec, sub, o.method, n, o.integration, o.batch_size,
+            on_batch=bar.update,
+        )  # fmt: skip
+        delta = res.f_x - res.f_b
+        rel = relative_error(np.abs(res.attr.sum(1) - delta), delta)
+        final = o.steps != "auto" or n >= o.max_steps
+        for t, (c, _) in enumerate(pending):
+            if final or rel[t] < o.tol:
+                found[c] = (res.attr[t, job.n_sink :], res.f_x[t], res.f_b[t], n)
+        pending = [p for p in pending if p[0] not in found]
+        if pending:
+            n = min(2 * n, o.max_steps)
+            bar.total += n
+            bar.refresh()
+    return found
+
+
+def _by_column(
+    found: Found, n_cols: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    attr = [found[c][0] for c in range(n_cols)]
+    f_x = np.array([found[c][1] for c in range(n_cols)], np.float64)
+    f_b = np.array([found[c][2] for c in range(n_cols)], np.float64)
+    used = np.array([found[c][3] for c in range(n_cols)], np.int64)
+    return attr, f_x, f_b, used
+
+
+def _drawn(column: Column, n_inputs: int) -> str:
+    """A column's name as the heatmap draws it (``"␣19"``, not ``"Ġ19"``)."""
+    name = display_token(column.target) if column.token is not None else column.target
+    return name if n_inputs == 1 else f"#{column.example}: {name}"
+
+
+def _meta(
+    model: Any,
+    tokenizer: Any,
+    kind: str,
+    o: _Options,
+    baseline: Any,
+    keep: tuple[str, ...],
+    normalize: Any,
+    jobs: list[Job],
+    sink_id: int | None,
+) -> dict[str, Any]:
+    with_sink = [j.example for j in jobs if j.n_sink]
+    meta: dict[str, Any] = {
+        "analysis": "attribution",
+        "method": o.method,
+        "function": "log-probability of the target"
+        + (" (after the sink token)" if with_sink else ""),
+        "baseline": baseline,
+        "normalize": normalize,
+        "model": str(
+            getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+        ),
+        "model_kind": kind,
+        "sink": None,
+    }
+    if with_sink and sink_id is not None:
+        token = str(tokenizer.convert_ids_to_tokens([sink_id])[0])
+        meta["sink"] = {"token": token, "id": int(sink_id), "inputs": with_sink}
+    if o.method != "input_x_gradient":
+        meta["baseline_keep"] = list(keep)
+        meta["baseline_kept"] = {str(j.example): list(j.keep) for j in jobs}
+    return meta
+
+
+def _normalized(attr: list[np.ndarray], normalize: str | None) -> list[np.ndarray]:
+    if normalize is None:
+        return attr
+    out = []
+    for a in attr:
+        denom = np.max(np.abs(a)) if normalize == "maxabs" else np.sum(np.abs(a))
+        out.append(a / denom if denom > 0 else a)
+    return out

@@ -54,7 +54,11 @@ def attribution_matrix(
     completeness: tuple[np.ndarray, np.ndarray] | None,
     meta: dict[str, Any],
     title: str | None,
+    *,
+    contexts: bool = True,
 ) -> Any:
+    """The attribution TokenMatrix (values, labels, scale, corpus and, if ``contexts``, one
+    context per cell)."""
     from tokenheat.core import ColorScale, Corpus, TokenMatrix
 
     tokens = [list(e.tokens) for e in encoded]
@@ -82,7 +86,8 @@ def attribution_matrix(
         numeric.update(completeness_error=err, completeness_rel=rel)
     bound = float(np.nanmax(np.abs(values))) if np.any(np.isfinite(values)) else 1.0
     multi = len(encoded) > 1
-    contexts = cell_contexts(attr, columns, [len(t) for t in tokens], numeric)
+    lengths = [len(t) for t in tokens]
+    cells = cell_contexts(attr, columns, lengths, numeric) if contexts else None
     meta = {**meta, "columns": [c.label for c in columns], "targets": [c.target for c in columns]}
     return TokenMatrix(
         values,
@@ -101,6 +106,6 @@ def attribution_matrix(
         col_tokens=[c.token for c in columns],
         col_examples=[c.example for c in columns] if multi else None,
         corpus=Corpus.from_tokens(tokens, texts=[e.text for e in encoded]),
-        contexts=contexts,
+        contexts=cells,
         meta=meta,
     )

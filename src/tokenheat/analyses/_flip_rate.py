@@ -22,6 +22,7 @@ from tokenheat.analyses._perturb import (
     wilson_interval,
     word_units,
 )
+from tokenheat.models._state import preserves_model_state
 
 __all__ = ["flip_rate"]
 
@@ -88,6 +89,7 @@ def _check_args(
         raise TypeError(f"mask_token must be a str, got {type(mask_token).__name__}")
 
 
+@preserves_model_state
 def flip_rate(
     classifier: Any,
     texts: Iterable[str],

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.errors import ArgumentError, CompletenessWarning
+
 #: Integration rules, named as in captum.
 INTEGRATION = (
     "gausslegendre",
@@ -43,13 +45,13 @@ def integration_nodes(steps: int, rule: str = "gausslegendre") -> tuple[np.ndarr
         return 0.5 * (1 + x), 0.5 * w
     if rule == "riemann_trapezoid":
         if n < 2:
-            raise ValueError(f"riemann_trapezoid needs steps >= 2, got {n}")
+            raise ArgumentError(f"riemann_trapezoid needs steps >= 2, got {n}")
         w = np.full(n, 1.0 / (n - 1))
         w[0] = w[-1] = 0.5 / (n - 1)
         return np.linspace(0.0, 1.0, n), w
     offsets = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}
     if rule not in offsets:
-        raise ValueError(
+        raise ArgumentError(
             f"integration={rule!r} is not supported; use one of {', '.join(INTEGRATION)}"
         )
     return (np.arange(n) + offsets[rule]) / n, np.full(n, 1.0 / n)
@@ -85,6 +87,7 @@ def integrated_gradients(
     steps: int,
     rule: str = "gausslegendre",
     batch_size: int = 32,
+    on_batch: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integrated gradients of every target w.r.t. the embeddings ``x`` (L, d).
 
@@ -100,6 +103,8 @@ def integrated_gradients(
         Number of points and integration rule (:func:`integration_nodes`).
     batch_size : int
         Interpolation points per forward pass.
+    on_batch : callable, optional
+        Called with the number of points after each batch (a progress bar's ``update``).
 
     Returns
     -------
@@ -120,6 +125,8 @@ def integrated_gradients(
         _, grads = _grads(score, emb, n_targets)
         for t, g in enumerate(grads):
             total[t] += torch.einsum("b,bld->ld", w, g.float())
+        if on_batch is not None:
+            on_batch(len(w))
     # f(x) and f(baseline) for the completeness check: one forward without autograd (riding
     # along in a gradient batch would cost their share of every backward pass too)
     ends = _scores(score, torch.stack([x, baseline]))
@@ -179,11 +186,14 @@ def completeness_report(
     steps: Any,
     tol: float,
     max_steps: int,
+    drawn: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Completeness errors per column, their meta entries, and the warnings they call for.
 
-    Returns ``(abs_error, rel_error, meta)``; warns naming the columns whose relative error
-    exceeds ``tol`` (or, for ``steps="auto"``, that ``max_steps`` was reached first).
+    Returns ``(abs_error, rel_error, meta)``; warns (:class:`~tokenheat.errors.
+    CompletenessWarning`) naming the columns whose relative error exceeds ``tol`` (or, for
+    ``steps="auto"``, that ``max_steps`` was reached first). ``labels`` are the column
+    names as drawn (``"␣19"``, not ``"Ġ19"``).
     """
     sums = np.array([a.sum() for a in attr])
     err = np.abs(sums - (f_x - f_b))
@@ -201,20 +211,23 @@ def completeness_report(
             for c, label in enumerate(labels)
         ]
     }
-    bad = [label for c, label in enumerate(labels) if rel[c] > tol]
+    bad = [label for c, label in enumerate(drawn or labels) if rel[c] > tol]
     if steps == "auto":
         meta["auto_steps"] = {"tol": tol, "max_steps": int(max_steps), "reached_tol": not bad}
         if bad:
             warnings.warn(
                 f"steps='auto' stopped at max_steps={max_steps} before the relative completeness "
-                f"error fell below tol={tol:g} for columns {bad}; raise max_steps",
-                stacklevel=3,
+                f"error fell below tol={tol:g} for columns {bad} (worst "
+                f"{float(np.max(rel)):.1%}); raise max_steps",
+                CompletenessWarning,
+                stacklevel=4,
             )
     elif bad:
         warnings.warn(
             f"integrated gradients: relative completeness error above {tol:.0%} for columns "
             f"{bad} (worst {float(np.max(rel)):.1%}) with steps={steps}; use more steps or "
             "steps='auto'",
-            stacklevel=3,
+            CompletenessWarning,
+            stacklevel=4,
         )
     return err, rel, meta

@@ -28,6 +28,7 @@ from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
+from tokenheat.models._state import preserves_model_state
 
 __all__ = ["LensResult", "lens", "lens_arrays"]
 
@@ -279,6 +280,7 @@ def _neg_entropy_(logp: Any, p: Any, *, keep_logp: bool) -> Any:
     return (p.mul_(logp) if keep_logp else logp.mul_(p)).sum(-1)
 
 
+@preserves_model_state
 def lens(
     model: Any,
     tokenizer: Any,

@@ -35,6 +35,7 @@ __all__ = [
     "EMOTION_LABELS",
     "PAUSE",
     "arithmetic",
+    "arithmetic_figure",
     "chat_answers",
     "chat_messages",
     "chat_prompts",
@@ -233,6 +234,38 @@ def arithmetic(shots: int = 8, sep: str = "\n") -> pd.DataFrame:
         prompt = sep.join([*worked, f"Q: {item['question']} = ? A:"])
         rows.append((item["question"], int(item["answer"]), prompt, f" {item['answer']}"))
     return pd.DataFrame(rows, columns=["question", "answer", "input", "target"])
+
+
+#: The five examples of the research figure: (question, answer), the answer with its space.
+ARITHMETIC_FIGURE: tuple[tuple[str, str], ...] = (
+    ("8 x 48 =", " 384"),
+    ("3 x 4 =", " 12"),
+    ("6 - 4 =", " 2"),
+    ("10 x 5 =", " 50"),
+    ("$85 - $50 =", " $35"),
+)
+
+
+def arithmetic_figure() -> list[tuple[str, str]]:
+    """The five arithmetic examples of the research figure, as ``(question, answer)`` pairs.
+
+    ``8 x 48 = 384``, ``3 x 4 = 12``, ``6 - 4 = 2``, ``10 x 5 = 50`` and ``$85 - $50 = $35``:
+    attributed together, the answers are the columns and the questions' tokens the rows.
+
+    Returns
+    -------
+    list of (str, str)
+        ``("8 x 48 =", " 384")``, ...: the answer with its leading space, as the model
+        continues the question.
+
+    Examples
+    --------
+    >>> pairs = arithmetic_figure()
+    >>> pairs[0]
+    ('8 x 48 =', ' 384')
+    >>> questions, answers = map(list, zip(*pairs))  # th.attribution(model, tok, questions, answers)
+    """
+    return list(ARITHMETIC_FIGURE)
 
 
 @cache

@@ -27,7 +27,6 @@ from tokenheat.models._batching import (
     pad,
     pad_id,
     position_ids,
-    prepare_model,
 )
 from tokenheat.models._prefix import (
     PromptState,
@@ -35,6 +34,7 @@ from tokenheat.models._prefix import (
     prompt_states,
     shared_length,
 )
+from tokenheat.models._state import converted, eval_mode
 
 DEFAULT_LM_LABELS = ("sadness", "joy", "anger", "optimism")
 
@@ -59,7 +59,9 @@ class LMClassifier:
     label_prefix
         Prepended to each label before tokenising (a space for BPE vocabularies).
     device, dtype
-        Move/cast the model before use (default: leave it where it is).
+        Run a moved/cast copy of the model (default: the model itself, where it is). The
+        model given is never moved or cast, and it is in eval mode only while it runs:
+        its train/eval mode is restored after every call.
     batch_size
         Prompts per forward pass. Continuations of a shared prefix are batched by length
         instead: up to ``4 * batch_size`` rows and ``32 * batch_size`` tokens, rows of equal
@@ -105,7 +107,11 @@ class LMClassifier:
             raise ValueError(f"template must be a str containing '{{text}}', got {template!r}")
         if isinstance(labels, str) or len(labels) < 2:
             raise ValueError(f"labels must be a list of at least two label words, got {labels!r}")
-        self.model = prepare_model(model, device, dtype)
+        import torch
+
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = converted(model, device, dtype)
         self.tokenizer = tokenizer
         self.template = template
         self.labels = [str(label) for label in labels]
@@ -247,7 +253,7 @@ class LMClassifier:
         states: list[PromptState | None] = [None] * len(prompts)
         lengths = [len(p) for p in prompts]
         device = model_device(self.model)
-        with torch.inference_mode():
+        with torch.inference_mode(), eval_mode(self.model):
             for idx in length_batches(lengths, self.batch_size, 32 * self.batch_size):
                 batch = [prompts[i] for i in idx]
                 ids, mask = pad(batch, pad_id(self.tokenizer), "left", device)
@@ -322,7 +328,7 @@ class LMClassifier:
         batches = length_batches(computed, 4 * size, 32 * size)
         device = model_device(self.model)
         fill = pad_id(self.tokenizer)
-        with torch.inference_mode():
+        with torch.inference_mode(), eval_mode(self.model):
             for batch in batches:
                 idx = [rest[j] for j in batch]
                 rows = [(states[i], shared[i], prompts[i][shared[i] :]) for i in idx]
