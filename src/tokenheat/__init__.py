@@ -24,6 +24,8 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "from_captum": "tokenheat.interop",
+    "from_inseq": "tokenheat.interop",
     "models": "tokenheat.models",
     "analyses": "tokenheat.analyses",
     "datasets": "tokenheat.demo.datasets",
@@ -48,6 +50,8 @@ __all__ = [
     "data",
     "datasets",
     "flip_rate",
+    "from_captum",
+    "from_inseq",
     "lens",
     "load",
     "models",
@@ -62,6 +66,7 @@ if TYPE_CHECKING:
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html
+    from tokenheat.interop import from_captum, from_inseq
     from tokenheat.store import load, save
     from tokenheat.widget import Dashboard, Heatmap
 

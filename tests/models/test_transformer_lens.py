@@ -219,9 +219,6 @@ def test_missing_tokenizer_is_a_clear_error(tokenizer) -> None:
 def test_unsupported_model_objects_are_clear_errors(tokenizer) -> None:
     with pytest.raises(TypeError, match="HookedTransformer, got str"):
         th.lens("gpt2", tokenizer, PROMPTS[0], progress=False)
-    bridge = type("TransformerBridge", (torch.nn.Module,), {"__module__": "transformer_lens.x"})
-    with pytest.raises(TypeError, match="original_model"):
-        th.lens(bridge(), tokenizer, PROMPTS[0], progress=False)
     with pytest.raises(TypeError, match="HookedTransformer"):
         th.anchor_similarity(torch.nn.Linear(2, 2), tokenizer, TEXTS, progress=False)
     with pytest.raises(TypeError, match=r"must be a transformer_lens\.HookedTransformer"):
@@ -305,3 +302,79 @@ def test_a_leading_pad_token_is_not_masked(tokenizer) -> None:
             th.lens(tl, None, batch, progress=False),
             th.lens(hf, tl.tokenizer, batch, progress=False),
         )
+
+
+# ---------------------------------------------------------------- ActivationCache
+
+
+@pytest.fixture(scope="module")
+def tl_own(tokenizer: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A HookedTransformer with its own tokenizer (TransformerLens reloads it from a folder,
+    adding a BOS, so the folder stays for the module)."""
+    folder = tmp_path_factory.mktemp("tokenizer")
+    tokenizer.save_pretrained(folder)
+    own = transformers.AutoTokenizer.from_pretrained(folder)
+    return hooked(make_causal_lm("llama", len(tokenizer)), tokenizer=own)
+
+
+def test_lens_from_a_cache_equals_lens_from_the_model(tl_own) -> None:
+    _, cache = tl_own.run_with_cache(PROMPTS)  # right-padded by TransformerLens
+    from_model = th.lens(tl_own, None, PROMPTS, stat="kl_final", progress=False)
+    assert_same_lens(th.lens(cache, None, PROMPTS, stat="kl_final", progress=False), from_model)
+    tokens = tl_own.to_tokens(PROMPTS[2])  # token ids work as the prompts too
+    _, one = tl_own.run_with_cache(tokens)
+    expected = th.lens(tl_own, None, PROMPTS[2], progress=False)
+    assert_same_lens(th.lens(one, None, tokens, progress=False), expected)
+    _, flat = tl_own.run_with_cache(tokens, remove_batch_dim=True)  # (T, d) states
+    assert_same_lens(th.lens(flat, None, PROMPTS[2], progress=False), expected)
+
+
+def test_the_cache_is_read_not_the_model_rerun(tl_own) -> None:
+    _, cache = tl_own.run_with_cache(PROMPTS[0])
+    calls = []
+    handle = tl_own.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        th.lens(cache, None, PROMPTS[0], progress=False)
+        th.anchor_similarity(cache, None, PROMPTS[0], anchor=[[4]], max_distance=3, progress=False)
+    finally:
+        handle.remove()
+    assert calls == []
+
+
+def test_anchor_similarity_from_a_cache_equals_the_model_s(tl_own) -> None:
+    _, cache = tl_own.run_with_cache(TEXTS)
+    kwargs = {"max_distance": 5, "progress": False}
+    a = th.anchor_similarity(cache, None, TEXTS, **kwargs)
+    b = th.anchor_similarity(tl_own, None, TEXTS, **kwargs)
+    assert a.rows == b.rows == ["emb", "L0", "L1"]
+    np.testing.assert_allclose(a.values, b.values, atol=1e-5)
+    np.testing.assert_array_equal(a.counts, b.counts)
+
+
+def test_from_cache_takes_another_model_for_the_unembedding(tl_own, tokenizer) -> None:
+    _, cache = tl_own.run_with_cache(PROMPTS[1])
+    adapter = th.models.from_cache(cache, tl_own)
+    assert adapter.inner.model is tl_own
+    expected = th.lens(tl_own, None, PROMPTS[1], progress=False)
+    assert_same_lens(th.lens(adapter, None, PROMPTS[1], progress=False), expected)
+    # the cached states follow the model's placement, which is undone afterwards
+    assert_same_lens(
+        th.lens(cache, None, PROMPTS[1], dtype=torch.float64, progress=False), expected
+    )
+    assert tl_own.W_E.dtype == torch.float32
+
+
+def test_a_cache_that_does_not_fit_is_a_clear_error(tl_own) -> None:
+    from tokenheat.errors import ArgumentError, ArgumentTypeError
+
+    _, cache = tl_own.run_with_cache(PROMPTS[:2])
+    with pytest.raises(ArgumentError, match=r"holds 2 prompt\(s\) but 1 were given"):
+        th.lens(cache, None, PROMPTS[0], progress=False)
+    _, one = tl_own.run_with_cache(PROMPTS[0])
+    with pytest.raises(ArgumentError, match=r"model\.to_tokens\(text\)"):
+        th.lens(one, None, PROMPTS[2], progress=False)
+    _, partial = tl_own.run_with_cache(PROMPTS[0], names_filter=lambda name: "resid_post" in name)
+    with pytest.raises(ArgumentError, match=r"has no 'blocks\.0\.hook_resid_pre'"):
+        th.anchor_similarity(partial, None, PROMPTS[0], anchor=[[3]], progress=False)
+    with pytest.raises(ArgumentTypeError, match="must be a transformer_lens ActivationCache"):
+        th.models.from_cache({"blocks.0.hook_resid_post": None})

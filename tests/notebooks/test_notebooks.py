@@ -37,8 +37,13 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "03_attribution.ipynb": ("03_attribution.html",),
     "04_anchor_similarity.ipynb": ("04_anchor_similarity.html",),
     "05_dashboard_and_export.ipynb": ("05_four_analyses.html", "05_four_analyses.th"),
+    "06_from_other_tools.ipynb": ("06_from_other_tools.html", "06_from_other_tools.th"),
 }
 NO_MODEL = {"00_quickstart.ipynb"}
+# Packages a notebook needs beyond the model (the `interop` extra).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "06_from_other_tools.ipynb": ("captum", "inseq", "transformer_lens"),
+}
 
 
 def _strip_script() -> ModuleType:
@@ -116,6 +121,9 @@ def test_notebook_runs_and_writes_its_exports(
 ) -> None:
     if name not in NO_MODEL and (reason := _model_missing()):
         pytest.skip(reason)
+    for module in NEEDS.get(name, ()):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{name} needs {module}: pip install 'tokenheat[interop]'")
     out = tmp_path / "out"
     monkeypatch.setenv(
         "JUPYTER_PATH", os.pathsep.join([str(kernel_dir), os.environ.get("JUPYTER_PATH", "")])

@@ -292,15 +292,14 @@ class _Options:
 def _prepare(model: Any, tokenizer: Any, device: Any, dtype: Any) -> tuple[Any, Any, str]:
     """The model to run (a moved/cast copy if asked, a HookedTransformer's causal-LM view),
     its tokenizer and kind, in eval mode (the caller's state is restored on return)."""
-    from tokenheat.models._tlens import as_causal_lm, is_hooked_transformer
+    from tokenheat.models._select import causal_lm_for
 
     if not hasattr(model, "modules"):
         raise ArgumentTypeError(
             f"model must be a transformers model or a HookedTransformer, got {type(model).__name__}"
         )
     model = converted(model, device, dtype)
-    if is_hooked_transformer(model):
-        model, tokenizer = as_causal_lm(model, tokenizer)
+    model, tokenizer = causal_lm_for(model, tokenizer)
     kind = model_kind(model)
     model.eval()
     return model, tokenizer, kind

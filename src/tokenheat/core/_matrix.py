@@ -25,6 +25,7 @@ from tokenheat.core._display import Display
 from tokenheat.core._frame import matrix_args
 from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
+from tokenheat.core._tokens import _token_text
 from tokenheat.errors import ArgumentTypeError
 
 if TYPE_CHECKING:
@@ -372,6 +373,69 @@ class TokenMatrix:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""
         chart: altair.Chart = upper("to_altair")(self, **kwargs)
         return chart
+
+    @classmethod
+    def from_scores(
+        cls,
+        tokens: Sequence[str],
+        scores: Any,
+        *,
+        text: str | None = None,
+        title: str = "",
+        value_label: str = "score",
+        scale: ColorScale | str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> TokenMatrix:
+        """A one-row matrix of one score per token of a text (circuitsvis' ``colored_tokens``).
+
+        Columns are the tokens (kind ``"position"``, each linked by its token); each cell's
+        context is the whole text coloured by the scores, the cell's token highlighted.
+
+        Parameters
+        ----------
+        tokens : sequence of str
+            The text's tokens, raw (``"Ġthe"``) or as text (``" the"``).
+        scores : 1-D array-like or tensor
+            One number per token (NaN for none); a torch tensor of any dtype or device.
+        text : str, optional
+            The text (default: the tokens' text joined).
+        title, value_label, scale, meta
+            As for :class:`TokenMatrix`; the default scale is diverging around 0 when a
+            score is negative.
+
+        Raises
+        ------
+        ArgumentError
+            If ``scores`` is not one-dimensional or its length is not ``len(tokens)`` (a
+            ``ValueError``).
+
+        Examples
+        --------
+        >>> m = TokenMatrix.from_scores(["The", "Ġcat"], [0.5, -1.0])
+        >>> m.shape, m.col_tokens
+        ((1, 2), ['The', 'Ġcat'])
+        """
+        toks = as_labels("tokens", tokens)
+        arr = as_array("scores", scores)  # torch of any dtype/device, masked arrays, lists
+        if arr.shape != (len(toks),):
+            fail("scores", f"one-dimensional with one number per token ({len(toks)})", arr)
+        grid = as_float_grid("scores", arr[None], (1, len(toks)))
+        vec, n = grid[0], len(toks)
+        if scale is None and np.nanmin(grid, initial=0.0) < 0:
+            bound = float(np.nanmax(np.abs(grid), initial=0.0)) or 1.0
+            scale = ColorScale.diverging("RdBu", center=0.0, domain=(-bound, bound))
+        pos = np.arange(n)
+        joined = "".join(_token_text(t) for t in toks)
+        return cls(
+            grid, [value_label], toks, row_kind="score", col_kind="position", col_title="token",
+            title=title, value_label=value_label, scale=scale, col_tokens=toks,
+            corpus=Corpus.from_tokens([toks], texts=[joined if text is None else text]),
+            contexts=Contexts(
+                np.zeros(n, np.int64), pos, np.zeros(n, np.int64), pos, pos + 1,
+                scores=[vec] * n, numeric={"score": vec},
+            ),
+            meta={"analysis": "scores", **(meta or {})},
+        )  # fmt: skip
 
 
 def _cell_text(cell_text: Any, shape: tuple[int, int]) -> tuple[list[str], np.ndarray] | None:

@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "LMClassifier": "tokenheat.models._classifier",
     "CallableClassifier": "tokenheat.models._classifier",
     "as_classifier": "tokenheat.models._classifier",
+    # _select.py (imports torch)
+    "from_cache": "tokenheat.models._select",
     # _default.py (torch and transformers imported inside the functions)
     "load_default": "tokenheat.models._default",
     "load_model": "tokenheat.models._default",
@@ -46,6 +48,7 @@ __all__ = [
     "as_classifier",
     "default_model_dir",
     "encode_prompts",
+    "from_cache",
     "load",
     "load_default",
     "load_model",
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
         load_default,
         load_model,
     )
+    from tokenheat.models._select import from_cache
     from tokenheat.models._text import EncodedText, encode_prompts, render_prompt, tokenize_texts
 
 

@@ -27,6 +27,7 @@ from tokenheat.models._batching import (
     prepare_model,
 )
 from tokenheat.models._lm_classifier import LMClassifier
+from tokenheat.models._wrapped import unwrap
 
 __all__ = ["CallableClassifier", "Classifier", "HFClassifier", "LMClassifier", "as_classifier"]
 
@@ -233,6 +234,7 @@ def as_classifier(
     **kwargs
         Passed to :class:`HFClassifier` / :class:`LMClassifier` (``device``, ``batch_size``…).
     """
+    classifier, tokenizer = unwrap(classifier, tokenizer)  # a bridge or an nnsight model
     if hasattr(classifier, "predict_proba") and hasattr(classifier, "labels"):
         return classifier
     config = getattr(classifier, "config", None)

@@ -11,8 +11,8 @@ Two views, both built on the model's own modules (nothing is copied or converted
 
 ``transformer_lens`` itself is never imported here: a model is recognised by its class, so
 importing tokenheat stays cheap and works with TransformerLens 2.x and 3.x (4.0 removed
-``HookedTransformer``; its ``TransformerBridge`` wraps a Hugging Face model, which tokenheat
-takes directly).
+``HookedTransformer``; its ``TransformerBridge``, in 3.x and 4.x, is read through the Hugging
+Face model it wraps: see ``_wrapped.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ __all__ = [
     "TLensOutput",
     "as_causal_lm",
     "is_hooked_transformer",
-    "is_transformer_bridge",
     "resolve_tokenizer",
 ]
 
@@ -49,11 +48,6 @@ def _is_tl_class(model: Any, name: str) -> bool:
 def is_hooked_transformer(model: Any) -> bool:
     """Whether ``model`` is a ``transformer_lens.HookedTransformer`` (or a subclass)."""
     return _is_tl_class(model, "HookedTransformer")
-
-
-def is_transformer_bridge(model: Any) -> bool:
-    """Whether ``model`` is a TransformerLens 3+/4 ``TransformerBridge``."""
-    return _is_tl_class(model, "TransformerBridge")
 
 
 def resolve_tokenizer(model: Any, tokenizer: Any) -> Any:
