@@ -27,7 +27,7 @@ export function formatFixed(value: number, digits: number): string {
 
 /**
  * How many contexts a cell's list holds, said so that a capped list reads as capped: "50 of 86
- * (capped by contexts_per_cell=50)". Only a matrix whose contexts carry the `limit` that capped
+ * (capped by max_contexts_per_cell=50)". Only a matrix whose contexts carry the `limit` that capped
  * them (the analyses record it) counts its contexts in `counts`; for any other the count of
  * observations need not be a count of contexts, and only the listed number is given.
  */
@@ -40,7 +40,7 @@ export function listedOf(m: Matrix, cell: number, listed: number): string {
 
 /**
  * The context panel's note for a list that is shorter than what stands behind it: "showing 50
- * of 86 contexts; raise contexts_per_cell (now 50) to list more". Null when nothing is left out,
+ * of 86 contexts; raise max_contexts_per_cell (now 50) to list more". Null when nothing is left out,
  * the total is unknown, or the contexts do not say what capped them (see `listedOf`).
  */
 export function cappedNote(m: Matrix, listed: number, total: number): string | null {

@@ -64,14 +64,14 @@ describe("capped context lists", () => {
   const counts = Float32Array.from([86, 3]);
   const capped = matrix(1, 2, {
     counts,
-    contexts: contexts({ option: "contexts_per_cell", value: 50 }),
+    contexts: contexts({ option: "max_contexts_per_cell", value: 50 }),
   });
 
   it("say how many of how many are listed, and what to raise", () => {
-    expect(listedOf(capped, 0, 50)).toBe("50 of 86 (capped by contexts_per_cell=50)");
+    expect(listedOf(capped, 0, 50)).toBe("50 of 86 (capped by max_contexts_per_cell=50)");
     expect(listedOf(capped, 1, 3)).toBe("3");
     expect(cappedNote(capped, 50, 86)).toBe(
-      "showing 50 of 86 contexts; raise contexts_per_cell (now 50) to list more",
+      "showing 50 of 86 contexts; raise max_contexts_per_cell (now 50) to list more",
     );
     expect(cappedNote(capped, 3, 3)).toBeNull();
     expect(totalBehind(capped, [0, 1])).toBe(89);

@@ -24,6 +24,7 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "merge": "tokenheat.analyses",
     "from_captum": "tokenheat.interop",
     "from_inseq": "tokenheat.interop",
     "models": "tokenheat.models",
@@ -54,6 +55,7 @@ __all__ = [
     "from_inseq",
     "lens",
     "load",
+    "merge",
     "models",
     "save",
     "to_altair",
@@ -62,7 +64,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tokenheat import analyses, models
-    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
+    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens, merge
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html

@@ -21,6 +21,7 @@ __all__ = [
     "ArgumentTypeError",
     "CompletenessWarning",
     "DamagedFileError",
+    "EngineError",
     "MergeError",
     "PayloadTooLargeError",
     "TokenheatError",
@@ -50,6 +51,10 @@ class PayloadTooLargeError(TokenheatError, ValueError):
 
 class MergeError(TokenheatError, ValueError):
     """Results that cannot be merged: another analysis, other arguments, model or tokenizer."""
+
+
+class EngineError(TokenheatError, RuntimeError):
+    """A distributed run failed on a worker; the message carries the worker's error text."""
 
 
 class TokenheatWarning(UserWarning):

@@ -224,7 +224,7 @@ def test_contexts_list_top_k_and_next_token(gpt2_lm, tokenizer) -> None:
     assert m.corpus.tokens(0) == tokens
     # What tells a column's contexts apart in the panel: each carries its layer.
     assert (ctx["layer"] == np.asarray(m.rows)[ctx["row"]]).all()
-    assert m.meta["contexts_per_cell"] == 100
+    assert m.meta["max_contexts_per_cell"] == 100
 
 
 def test_layers_subset_and_bad_arguments(llama_lm, tokenizer) -> None:
@@ -254,7 +254,7 @@ def test_top_k_zero_keeps_cell_text_and_drops_prediction_columns(gpt2_lm, tokeni
     assert m.cell_text_array() is not None
     assert "top1" not in m.contexts.to_pandas().columns
     assert (
-        th.lens(gpt2_lm, tokenizer, PROMPTS[0], contexts_per_cell=0, progress=False).contexts
+        th.lens(gpt2_lm, tokenizer, PROMPTS[0], max_contexts_per_cell=0, progress=False).contexts
         is None
     )
 

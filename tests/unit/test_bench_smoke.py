@@ -82,6 +82,15 @@ def test_frontend_smoke_tooltips_show_the_hovered_cell():
     assert altair and altair[0][-1].endswith("×"), f"the Altair chart was not drawn:\n{out}"
 
 
+@pytest.mark.slow
+def test_scale_bench_smoke_prints_lens_memory_for_both_variants():
+    """The Ray half of the scale benchmark is covered by tests/models/test_ray.py."""
+    pytest.importorskip("torch")
+    out = run_bench("scale_bench.py", "--smoke", "--skip-ray")
+    assert [r[0] for r in table_rows(out, "lens")] == ["lens"] * 2 + ["lens_arrays"] * 2
+    assert "load average" in out
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_limits_smoke_reaches_the_last_context():

@@ -99,10 +99,15 @@ def test_a_dashboard_keeps_its_layout_in_the_html_export():
 def test_the_spec_names_the_option_that_capped_the_contexts():
     ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
     corpus = th.Corpus.from_tokens([["a", "b"]])
-    capped = matrix(corpus=corpus, contexts=ctx, meta={"contexts_per_cell": 50})
-    spec = build_spec([capped, matrix(corpus=corpus, contexts=ctx)])
-    assert spec["matrices"][0]["contexts"]["limit"] == {"option": "contexts_per_cell", "value": 50}
-    assert spec["matrices"][1]["contexts"]["limit"] is None
+    capped = matrix(corpus=corpus, contexts=ctx, meta={"max_contexts_per_cell": 50})
+    older = matrix(corpus=corpus, contexts=ctx, meta={"contexts_per_cell": 7})  # saved before
+    spec = build_spec([capped, older, matrix(corpus=corpus, contexts=ctx)])
+    limits = [m["contexts"]["limit"] for m in spec["matrices"]]
+    assert limits == [
+        {"option": "max_contexts_per_cell", "value": 50},
+        {"option": "contexts_per_cell", "value": 7},
+        None,
+    ]
 
 
 def _bundle_or_skip():

@@ -6,27 +6,36 @@ For each occurrence of the anchor at position ``m`` and each layer ``l``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from tokenheat.analyses._anchor_tally import AnchorTally, HiddenMeans, build_anchor_matrix
 from tokenheat.analyses._common import (
     check_flag,
     check_positive_int,
+    contexts_cap,
     layer_label,
-    mean_with_counts,
     progress_bar,
     select_layers,
 )
-from tokenheat.core._contexts import Contexts
+from tokenheat.analyses._hidden_means import hidden_means, hidden_means_shard, layer_sums
+from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._scale import ColorScale
 from tokenheat.models._state import preserves_model_state
 
-__all__ = ["Occurrence", "anchor_arrays", "anchor_similarity", "find_anchors"]
+__all__ = [
+    "HiddenMeans",
+    "Occurrence",
+    "anchor_arrays",
+    "anchor_similarity",
+    "find_anchors",
+    "hidden_means",
+    "iter_anchor",
+]
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,7 @@ def anchor_arrays(
     batch_size: int = 8,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The numeric core of :func:`anchor_similarity`.
+    """The numeric core of :func:`anchor_similarity`, every occurrence's arrays at once.
 
     Returns
     -------
@@ -153,68 +162,69 @@ def anchor_arrays(
     norm_anchor : (n_occ, R) float64
     norm_past : (n_occ, R, D) float64, NaN where ``m - T < 0``
     """
-    import torch
-
     n, rows, dist = len(occurrences), len(keys), max_distance
     cos = np.full((n, rows, dist), np.nan)
     norm_a, norm_p = np.full((n, rows), np.nan), np.full((n, rows, dist), np.nan)
+    for k, c, na, npast in iter_anchor(
+        adapter, encoded, occurrences, keys, max_distance=max_distance, means=means,
+        batch_size=batch_size, progress=progress,
+    ):  # fmt: skip
+        cos[k], norm_a[k], norm_p[k] = c, na, npast
+    return cos, norm_a, norm_p
+
+
+def iter_anchor(
+    adapter: Any,
+    encoded: Sequence[Any],
+    occurrences: Sequence[Occurrence],
+    keys: Sequence[int | str],
+    *,
+    max_distance: int,
+    means: dict[int | str, Any] | None = None,
+    batch_size: int = 8,
+    progress: bool = False,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(occurrence index, cosine (R, D), norm_anchor (R,), norm_past (R, D))`` per
+    occurrence, batch by batch (NaN where ``m - T < 0``); only the texts holding an
+    occurrence run, and only their window ``[min m - D, max m]`` is read."""
+    import torch
+
+    rows, dist = len(keys), max_distance
     by_example: dict[int, list[int]] = {}
     for k, occ in enumerate(occurrences):
         by_example.setdefault(occ.example, []).append(k)
     wanted = [i for i in range(len(encoded)) if i in by_example]
     sub = [encoded[i] for i in wanted]
     blocks = [int(k) for k in keys if k != "emb"]
+    centre = None
     batches = adapter.batches(sub, batch_size)
     total = -(-len(sub) // batch_size)
     for batch in progress_bar(batches, total=total, desc="anchor similarity", enabled=progress):
         with adapter.capture(blocks, embeddings="emb" in keys) as store:
             adapter.forward(batch)
+        if means is not None and centre is None:
+            centre = torch.stack([torch.as_tensor(means[key]) for key in keys])
+            centre = centre.to(device=store[keys[0]].device, dtype=torch.float64)[:, None, :]
         for b, j in enumerate(batch.index):
             mine = by_example[wanted[j]]
             last = [occurrences[k].last for k in mine]
             lo, hi = max(0, min(last) - dist), max(last) + 1  # only the window is needed
             real = batch.valid(b)
             h = torch.stack([store[key][b, real][lo:hi] for key in keys]).double()
-            if means is not None:
-                h = h - torch.stack([means[key] for key in keys])[:, None, :]
+            if centre is not None:
+                h = h - centre
             norms = h.norm(dim=-1).cpu().numpy()  # (R, window)
             for k, m_abs in zip(mine, last, strict=True):
                 m = m_abs - lo
                 t = np.arange(1, min(dist, m_abs) + 1)
                 dots = torch.einsum("rtd,rd->rt", h[:, m - t], h[:, m]).cpu().numpy()
                 na, npast = norms[:, m], norms[:, m - t]
+                cos, norm_p = np.full((rows, dist), np.nan), np.full((rows, dist), np.nan)
                 denom = na[:, None] * npast
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    cos[k, :, : t.size] = np.where(denom > 0, dots / denom, np.nan)
-                norm_a[k], norm_p[k, :, : t.size] = na, npast
-    return cos, norm_a, norm_p
-
-
-def _layer_means(
-    adapter: Any, encoded: Sequence[Any], keys: Sequence[int | str], batch_size: int, progress: bool
-) -> dict[int | str, Any]:
-    """Per-layer mean hidden state over every real position but the first of every text
-    (float64). The first position is an attention sink in most LMs, with an activation norm
-    ~100x the others (SmolLM2: ~20,000 vs a median of 176 at L16), so including it would make
-    the "mean" that one vector."""
-    import torch
-
-    sums: dict[int | str, Any] = {}
-    count = 0
-    blocks = [int(k) for k in keys if k != "emb"]
-    total = -(-len(encoded) // batch_size)
-    batches = adapter.batches(encoded, batch_size)
-    for batch in progress_bar(batches, total=total, desc="mean hidden state", enabled=progress):
-        with adapter.capture(blocks, embeddings="emb" in keys) as store:
-            adapter.forward(batch)
-        mask = batch.attention_mask.bool()
-        first = mask.int().argmax(dim=1)  # first real position of each row (left padding)
-        mask[torch.arange(mask.shape[0], device=mask.device), first] = False
-        for k in keys:
-            part = store[k][mask].double().sum(0)
-            sums[k] = part if k not in sums else sums[k] + part
-        count += int(mask.sum())
-    return {k: v / count for k, v in sums.items()}
+                    cos[:, : t.size] = np.where(denom > 0, dots / denom, np.nan)
+                norm_p[:, : t.size] = npast
+                yield k, cos, na.astype(np.float64), norm_p
 
 
 @preserves_model_state
@@ -231,8 +241,11 @@ def anchor_similarity(
     device: Any = None,
     dtype: Any = None,
     truncate: bool = False,
-    contexts_per_cell: int = 50,
+    max_contexts_per_cell: int = 50,
     progress: bool = True,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
+    contexts_per_cell: int | None = None,
 ) -> TokenMatrix:
     """Cosine similarity of the hidden state at an anchor token with the states before it.
 
@@ -258,8 +271,9 @@ def anchor_similarity(
         Rows: ``"emb"`` (the input of block 0) and block outputs (default all). Block rows
         are the raw residual stream after each block, the last one *before* the final norm
         (HF's ``hidden_states[-1]`` is after it).
-    center : False or "mean"
-        ``"mean"`` subtracts each layer's mean hidden state over every position of every
+    center : False, "mean" or HiddenMeans
+        A :class:`HiddenMeans` (from :func:`hidden_means`, possibly merged) subtracts those
+        means. ``"mean"`` subtracts each layer's mean hidden state over every position of every
         text but the first (an attention sink whose huge norm would dominate the mean)
         before the cosine (one extra forward pass over the texts).
     batch_size : int
@@ -268,10 +282,23 @@ def anchor_similarity(
         Run the model there / in that dtype; it is moved back afterwards.
     truncate : bool
         Cut texts longer than the model's context instead of raising.
-    contexts_per_cell : int
+    max_contexts_per_cell : int
         At most this many occurrences contribute contexts to a cell (the first ones).
     progress : bool
         Show a progress bar.
+    engine : {"local", "ray"}
+        ``"ray"`` shards the texts (a list, or a ``ray.data.Dataset`` with a ``text``
+        column) over a Ray actor pool and merges the shards (:func:`tokenheat.merge`);
+        ``center="mean"`` then runs as two mergeable passes (:func:`hidden_means` first).
+        ``model`` may be a loader (a local path, or a zero-argument callable returning
+        ``(model, tokenizer)``, with ``tokenizer=None``).
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
+    contexts_per_cell : int, optional
+        Deprecated name of ``max_contexts_per_cell``.
+
+    Memory is O(layers x distances) plus the first ``max_contexts_per_cell`` occurrences'
+    arrays: each occurrence is added to running sums as its batch comes back.
 
     Returns
     -------
@@ -295,85 +322,151 @@ def anchor_similarity(
     >>> m.cols[:3]  # doctest: +SKIP
     ['1', '2', '3']
     """
+    if engine != "local" or ray_options is not None:
+        options = dict(
+            anchor=anchor, max_distance=max_distance, layers=layers, center=center,
+            batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
+            max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
+        )  # fmt: skip
+        return _anchor_elsewhere(model, tokenizer, texts, engine, ray_options, options, progress)
+    cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
+    return anchor_shard(
+        model, tokenizer, texts, anchor=anchor, max_distance=max_distance, layers=layers,
+        center=center, batch_size=batch_size, device=device, dtype=dtype, truncate=truncate,
+        max_contexts_per_cell=cap, progress=progress, allow_empty=False,
+    )  # fmt: skip
+
+
+def _anchor_elsewhere(
+    model: Any,
+    tokenizer: Any,
+    texts: Any,
+    engine: Any,
+    ray_options: Any,
+    options: dict[str, Any],
+    progress: bool,
+) -> TokenMatrix:
+    """:func:`anchor_similarity` on an engine: ``center="mean"`` as a first pass of
+    :func:`hidden_means` over the shards, merged, then the similarity pass."""
+    from tokenheat.analyses._merge import merge
+    from tokenheat.engines import run_engine
+
+    def run(shard: Any, opts: dict[str, Any]) -> Any:
+        return run_engine(
+            "anchor_similarity", engine, ray_options, model, texts, tokenizer=tokenizer,
+            shard=shard, options=opts, merge=merge, progress=progress,
+        )  # fmt: skip
+
+    if options["center"] == "mean":
+        keys = ("layers", "batch_size", "device", "dtype", "truncate")
+        options = {**options, "center": run(hidden_means_shard, {k: options[k] for k in keys})}
+    result = run(anchor_similarity_shard, options)
+    if not result.meta["n_occurrences"]:
+        raise ValueError(
+            f"anchor={options['anchor']!r} was not found in any of the "
+            f"{len(result.corpus)} texts; pass a string that occurs in them"
+        )
+    return result
+
+
+def anchor_similarity_shard(
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any], first: int | None = None
+) -> TokenMatrix:
+    """One shard of a distributed :func:`anchor_similarity` (it may hold no anchor)."""
+    return anchor_shard(model, tokenizer, texts, progress=False, allow_empty=True, **options)
+
+
+def anchor_shard(
+    model: Any,
+    tokenizer: Any,
+    texts: Any,
+    *,
+    anchor: Any,
+    max_distance: int,
+    layers: Any,
+    center: Any,
+    batch_size: int,
+    device: Any,
+    dtype: Any,
+    truncate: bool,
+    max_contexts_per_cell: int,
+    progress: bool,
+    allow_empty: bool,
+) -> TokenMatrix:
+    """:func:`anchor_similarity` in process; ``allow_empty`` (a shard of a distributed run)
+    gives an all-missing matrix instead of raising when the anchor does not occur."""
     from tokenheat.models._select import adapter_for
 
     max_distance = check_positive_int("max_distance", max_distance)
     check_positive_int("batch_size", batch_size)
-    check_positive_int("contexts_per_cell", contexts_per_cell, minimum=0)
     check_flag("progress", progress)
-    if center not in (False, None, "mean"):
-        raise ValueError(f"center must be False or 'mean', got {center!r}")
+    if not (center in (False, None, "mean") or isinstance(center, HiddenMeans)):
+        raise ValueError(
+            f"center must be False, 'mean' or a HiddenMeans (th.analyses.hidden_means), got {center!r}"
+        )
     adapter = adapter_for(model, tokenizer)
     keys = select_layers(layers, adapter.n_layers, allow_emb=True)
     encoded = adapter.encode(texts, truncate=truncate)
     occurrences = find_anchors(encoded, anchor, adapter.tokenizer)
-    if not occurrences:
+    if not occurrences and not allow_empty:
         raise ValueError(
             f"anchor={anchor!r} was not found in any of the {len(encoded)} texts; pass a "
             "string that occurs in them, or anchor positions per text"
         )
+    tally = AnchorTally(len(keys), max_distance, max_contexts_per_cell)
     with adapter.placed(device, dtype):
-        means = (
-            _layer_means(adapter, encoded, keys, batch_size, progress) if center == "mean" else None
-        )
-        cos, norm_a, norm_p = anchor_arrays(
+        means, n_centre = _centre(adapter, encoded, keys, center, batch_size, progress)
+        for k, cos, na, npast in iter_anchor(
             adapter, encoded, occurrences, keys,
             max_distance=max_distance, means=means, batch_size=batch_size, progress=progress,
-        )  # fmt: skip
-    valid = ~np.isnan(cos)
-    counts = valid.sum(0).astype(np.float64)
-    values = mean_with_counts(np.where(valid, cos, 0.0).sum(0), counts)
-    cell_text = None
-    if len(occurrences) == 1:
-        occ = occurrences[0]
-        toks = encoded[occ.example].tokens
-        row = [
-            toks[occ.last - t] if occ.last - t >= 0 else None for t in range(1, max_distance + 1)
-        ]
-        cell_text = np.array([row] * len(keys), dtype=object)
-    return TokenMatrix(
-        values,
+        ):  # fmt: skip
+            tally.add(k, occurrences[k], cos, na, npast)
+    return build_anchor_matrix(
+        tally.state(),
         rows=[layer_label(k) for k in keys],
-        cols=[str(t) for t in range(1, max_distance + 1)],
-        row_kind="layer",
-        col_kind="distance",
-        col_title="distance T before the anchor",
-        title="Anchor similarity: cos(h[m], h[m−T])" + (" (mean-centred)" if means else ""),
-        value_label="cosine similarity",
-        cell_text=cell_text,
-        counts=counts,
-        scale=ColorScale.diverging("RdBu", center=0.0, domain=(-1.0, 1.0)),
         corpus=Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded]),
-        contexts=_contexts(occurrences, cos, norm_a, norm_p, contexts_per_cell),
+        contexts=tally.contexts(),
+        cell_text=_single_text(encoded, occurrences, len(keys), max_distance),
         meta={
             "analysis": "anchor_similarity",
             "anchor": anchor if isinstance(anchor, str) else "positions",
             "n_occurrences": len(occurrences),
-            "contexts_per_cell": contexts_per_cell,
-            "center": "mean" if means else None,
+            "center": "mean" if means is not None else None,
+            "center_positions": n_centre,
             "model": adapter.name,
+            "tokenizer": tokenizer_name(adapter.tokenizer),
             "family": adapter.family,
+            "max_contexts_per_cell": max_contexts_per_cell,
             "truncated_tokens": [e.truncated for e in encoded],
         },
     )
 
 
-def _contexts(
-    occurrences: Sequence[Occurrence],
-    cos: np.ndarray,
-    norm_a: np.ndarray,
-    norm_p: np.ndarray,
-    limit: int,
-) -> Contexts | None:
-    if limit == 0:
+def _centre(
+    adapter: Any, encoded: Any, keys: list[Any], center: Any, batch_size: int, progress: bool
+) -> tuple[dict[Any, Any] | None, int | None]:
+    """The per-layer means to subtract (and how many positions they cover), or None."""
+    if isinstance(center, HiddenMeans):
+        mine = [str(k) for k in keys]
+        if center.meta.get("keys") != mine:
+            raise ValueError(
+                f"center= holds means of the layers {center.meta.get('keys')}, but these "
+                f"layers are {mine}; compute hidden_means with the same layers="
+            )
+        return {k: center.sums[k] / center.count for k in keys}, int(center.count)
+    if center != "mean":
+        return None, None
+    sums, count = layer_sums(adapter, encoded, keys, batch_size, progress)
+    return {k: v / count for k, v in sums.items()}, count
+
+
+def _single_text(
+    encoded: Any, occurrences: Sequence[Occurrence], n_rows: int, max_distance: int
+) -> np.ndarray | None:
+    """Cell text for a single occurrence: the token at ``m - T``."""
+    if len(occurrences) != 1:
         return None
-    k, r, t = np.nonzero(~np.isnan(cos[:limit]))
-    first = np.array([o.first for o in occurrences[:limit]], dtype=np.int64)[k]
-    last = np.array([o.last for o in occurrences[:limit]], dtype=np.int64)[k]
-    example = np.array([o.example for o in occurrences[:limit]], dtype=np.int64)[k]
-    past = last - (t + 1)
-    return Contexts(
-        r, t, example, first, last + 1,
-        start2=past, end2=past + 1,
-        numeric={"norm_anchor": norm_a[k, r], "norm_past": norm_p[k, r, t], "cosine": cos[k, r, t]},
-    )  # fmt: skip
+    occ = occurrences[0]
+    toks = encoded[occ.example].tokens
+    row = [toks[occ.last - t] if occ.last - t >= 0 else None for t in range(1, max_distance + 1)]
+    return np.array([row] * n_rows, dtype=object)

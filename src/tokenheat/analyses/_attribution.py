@@ -20,6 +20,7 @@ from tokenheat.analyses._attr_jobs import (
 from tokenheat.analyses._attr_targets import build_jobs, sink_token
 from tokenheat.analyses._attribution_matrix import attribution_matrix
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
+from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token
 from tokenheat.errors import ArgumentError, ArgumentTypeError
@@ -109,6 +110,8 @@ def attribution(
     truncate: bool = False,
     progress: bool = True,
     title: str | None = None,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
 ) -> TokenMatrix:
     """Attribute a target's log-probability to the input tokens.
 
@@ -208,6 +211,12 @@ def attribution(
         tokens instead.
     progress : bool
         A progress bar over integration points (over inputs for the other methods).
+    engine : {"local", "ray"}
+        ``"ray"`` (several inputs, one target each) shards the inputs over a Ray actor
+        pool and merges the shards (:func:`tokenheat.merge`); ``model`` may then be a
+        loader (a local path, or a zero-argument callable returning ``(model, tokenizer)``).
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
     title : str, optional
         Heatmap title.
 
@@ -236,6 +245,22 @@ def attribution(
     --------
     >>> m = th.attribution(model, tok, "The capital of France is", [" Paris", " Rome"])  # doctest: +SKIP
     """
+    if engine != "local" or ray_options is not None:
+        from tokenheat.analyses._merge import merge
+        from tokenheat.engines import run_engine
+
+        options = dict(
+            targets=targets, method=method, steps=steps, baseline=baseline,
+            baseline_keep=baseline_keep, sink=sink, normalize=normalize,
+            target_position=target_position, integration=integration, tol=tol,
+            max_steps=max_steps, batch_size=batch_size, device=device, dtype=dtype,
+            max_contexts_per_cell=max_contexts_per_cell, chat=chat, truncate=truncate,
+            title=title,
+        )  # fmt: skip
+        return run_engine(
+            "attribution", engine, ray_options, model, inputs, tokenizer=tokenizer,
+            shard=attribution_shard, options=options, merge=merge, progress=progress,
+        )  # fmt: skip
     method = _check(method, steps, normalize, integration, tol, max_steps, batch_size)
     keep = _keep_option(baseline_keep)
     if max_contexts_per_cell not in (0, 1) or isinstance(max_contexts_per_cell, bool):
@@ -268,11 +293,33 @@ def attribution(
         meta.update(integration=integration, steps=[int(s) for s in used], **report)
         comp = (err, rel)
     attr = _normalized(attr, normalize)
+    meta.update(
+        tokenizer=tokenizer_name(tokenizer),
+        steps_option=steps if isinstance(steps, str) else int(steps),
+        max_contexts_per_cell=max_contexts_per_cell,
+        tallies={  # what th.merge needs to rebuild the matrix over several shards
+            "attr": [np.asarray(a, np.float64) for a in attr],
+            "names": [c.target for c in columns],
+            "examples": [c.example for c in columns],
+            "tokens": [c.token for c in columns],
+            "positions": [c.position for c in columns],
+            "f_x": f_x,
+            "err": None if comp is None else comp[0],
+            "rel": None if comp is None else comp[1],
+        },
+    )
     contexts = max_contexts_per_cell == 1
     matrix: TokenMatrix = attribution_matrix(
         attr, columns, encoded, f_x, comp, meta, title, contexts=contexts
     )
     return matrix
+
+
+def attribution_shard(
+    model: Any, tokenizer: Any, inputs: list[str], options: dict[str, Any], first: int | None = None
+) -> TokenMatrix:
+    """One shard of a distributed :func:`attribution` (several inputs)."""
+    return attribution(model, tokenizer, inputs, progress=False, **options)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -114,3 +115,56 @@ def mode_text(values: Sequence[str]) -> str | None:
     for v in values:
         seen[v] = seen.get(v, 0) + 1
     return max(seen, key=lambda v: seen[v])
+
+
+@contextlib.contextmanager
+def placed_module(model: Any, device: Any = None, dtype: Any = None) -> Iterator[Any]:
+    """Run with ``model`` (a torch module, or an object holding one as ``.model``) on
+    ``device``/``dtype``; its device, dtype and train/eval mode are restored on exit, also
+    when the run is interrupted. Nothing happens when both are ``None``."""
+    if device is None and dtype is None:
+        yield model
+        return
+    import torch
+
+    module = model if isinstance(model, torch.nn.Module) else getattr(model, "model", None)
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(
+            f"device=/dtype= need a torch model (or a classifier holding one as .model), "
+            f"got {type(model).__name__}; move the model yourself or leave them None"
+        )
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype such as torch.bfloat16, got {dtype!r}")
+    first = next(module.parameters())
+    old_device, old_dtype, was_training = first.device, first.dtype, module.training
+    # a cast is lossy (float32 -> bfloat16 -> float32): keep the weights to put back exactly
+    saved = None if dtype in (None, old_dtype) else snapshot(module)
+    module.to(device=device, dtype=dtype)
+    try:
+        yield model
+    finally:
+        module.to(device=old_device, dtype=old_dtype)
+        if saved is not None:
+            module.load_state_dict(saved)
+        module.train(was_training)
+
+
+def snapshot(module: Any) -> dict[str, Any]:
+    """A copy of ``module``'s parameters and buffers (on their devices), to restore them."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def contexts_cap(value: int, deprecated: int | None) -> int:
+    """The ``max_contexts_per_cell=`` value, taking the deprecated ``contexts_per_cell=``
+    (with a ``DeprecationWarning``) when it is given; checked to be an int >= 0."""
+    if deprecated is not None:
+        import warnings
+
+        warnings.warn(
+            "contexts_per_cell= is renamed max_contexts_per_cell= (one name in all four "
+            "analyses); the old name will be removed",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        value = deprecated
+    return check_positive_int("max_contexts_per_cell", value, minimum=0)

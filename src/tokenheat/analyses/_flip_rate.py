@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
-from tokenheat.analyses._common import progress_bar
+from tokenheat.analyses._common import placed_module, progress_bar
+from tokenheat.analyses._flip_tally import build_flip_matrix, tally_state
 from tokenheat.analyses._perturb import (
     PerturbationPool,
     Record,
     Tally,
-    bucket_labels,
     checked_predict,
     perturb_text,
     prefix_sharing,
     token_units,
-    wilson_interval,
     word_units,
 )
+from tokenheat.core import Corpus, TokenMatrix
 from tokenheat.models._state import preserves_model_state
 
-__all__ = ["flip_rate"]
+__all__ = ["flip_rate", "flip_rate_shard", "flip_shard"]
 
 _PERTURB = ("delete", "mask", "replace")
 _UNITS = ("word", "token")
@@ -110,7 +111,11 @@ def flip_rate(
     normalize: bool = True,
     max_contexts_per_cell: int = 200,
     title: str | None = None,
-) -> Any:
+    device: Any = None,
+    dtype: Any = None,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
+) -> TokenMatrix:
     """Share of occurrences of each word (or token) whose removal flips the prediction.
 
     Every unit of every text is perturbed once; a *flip* is a change of the predicted label
@@ -163,16 +168,28 @@ def flip_rate(
     normalize : bool
         For ``unit="word"``: lower-case words and strip surrounding punctuation to form rows.
     max_contexts_per_cell : int
-        Keep at most this many contexts (the first ones) per cell.
+        Keep at most this many contexts per cell: those of its first occurrences in (text,
+        position) order, the same ones however the texts are split into shards.
     title : str, optional
         Heatmap title.
+    device, dtype : optional
+        Run a torch model (or a classifier holding one as ``.model``) there / in that
+        dtype (e.g. ``torch.bfloat16``); it is moved back afterwards.
+    engine : {"local", "ray"}
+        ``"ray"`` shards ``texts`` (a list, or a ``ray.data.Dataset`` with a ``text``
+        column) over a Ray actor pool and merges the shards (:func:`tokenheat.merge`);
+        ``classifier`` may then also be a loader: a local model path, or a zero-argument
+        callable returning ``(model, tokenizer)``. See :func:`tokenheat.engines.run_engine`.
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
 
     Returns
     -------
     TokenMatrix
         Rows: units (kind ``"token"``), columns: buckets (kind ``"bucket"``); values: flip
         rate in [0, 1], NaN where a unit never occurs in a bucket; ``counts``: occurrences;
-        extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%). Contexts per occurrence with
+        extras ``flips``, ``ci_low``, ``ci_high`` (Wilson 95%). ``meta["tallies"]`` holds
+        every unit's counts, so :func:`tokenheat.merge` ranks shards' rows after merging. Contexts per occurrence with
         ``orig_label``, ``new_label``, ``p_orig``, ``p_new`` (probability of the original label
         before and after) and ``flipped``.
 
@@ -186,33 +203,150 @@ def flip_rate(
     >>> m = th.flip_rate(clf, texts, perturb="mask", unit="word")  # doctest: +SKIP
     >>> m.to_pandas().sort_values("value").tail()  # doctest: +SKIP
     """
-    from tokenheat.models._classifier import as_classifier
+    if engine != "local" or ray_options is not None:
+        from tokenheat.analyses._merge import merge
+        from tokenheat.engines import run_engine
 
+        return run_engine(
+            "flip_rate", engine, ray_options, classifier, texts, tokenizer=tokenizer,
+            shard=flip_rate_shard, merge=merge,
+            options=dict(
+                perturb=perturb, unit=unit, n_buckets=n_buckets, min_count=min_count,
+                top_k=top_k, target_class=target_class, rank=rank, mask_token=mask_token,
+                replacement=replacement, batch_size=batch_size, labels=labels,
+                normalize=normalize, max_contexts_per_cell=max_contexts_per_cell, title=title,
+                device=device, dtype=dtype,
+            ),
+            progress=progress,
+        )  # fmt: skip
+    state, corpus, meta = flip_shard(
+        classifier, texts, perturb=perturb, unit=unit, n_buckets=n_buckets,
+        min_count=min_count, top_k=top_k, target_class=target_class, rank=rank,
+        mask_token=mask_token, replacement=replacement, batch_size=batch_size,
+        progress=progress, labels=labels, tokenizer=tokenizer, normalize=normalize,
+        max_contexts_per_cell=max_contexts_per_cell, device=device, dtype=dtype,
+    )  # fmt: skip
+    return build_flip_matrix(state, corpus=corpus, top_k=top_k, title=title, meta=meta)
+
+
+def flip_shard(
+    classifier: Any,
+    texts: Iterable[str],
+    *,
+    perturb: str,
+    unit: str,
+    n_buckets: int,
+    min_count: int,
+    top_k: int,
+    target_class: Any,
+    rank: str,
+    mask_token: Any,
+    replacement: Any,
+    batch_size: int,
+    progress: bool,
+    labels: Any,
+    tokenizer: Any,
+    normalize: bool,
+    max_contexts_per_cell: int,
+    device: Any,
+    dtype: Any,
+) -> tuple[dict[str, Any], Corpus, dict[str, Any]]:
+    """The counting part of :func:`flip_rate`: ``(tallies, corpus, meta)`` before any row is
+    chosen, so a shard in which no unit reaches ``min_count`` still merges."""
     cap = max_contexts_per_cell
     _check_args(
         perturb, unit, rank, n_buckets, min_count, top_k, batch_size, cap, mask_token, replacement
     )
     if isinstance(texts, str):
         raise TypeError("texts must be a list of str, got a single str; wrap it in a list: [text]")
+    with placed_module(classifier, device, dtype):
+        setup = _setup(classifier, tokenizer, labels, batch_size, unit, perturb, mask_token)
+        setup.fill = replacement if perturb != "mask" else setup.fill
+        target = _resolve_target(target_class, setup.labels)
+        opts = dict(
+            unit=unit, perturb=perturb, normalize=normalize, batch_size=batch_size,
+            n_buckets=n_buckets, cap=cap,
+        )  # fmt: skip
+        tally, corpus, counts = _count(setup, texts, opts, target, progress)
+    fill = setup.fill
+    meta = {
+        "analysis": "flip_rate",
+        "perturb": perturb,
+        "unit": unit,
+        "normalize": bool(normalize) if unit == "word" else False,
+        "fill": fill if isinstance(fill, str) else (None if fill is None else "callable"),
+        "n_buckets": n_buckets,
+        "min_count": min_count,
+        "rank": rank,
+        "target_class": None if target is None else setup.labels[target],
+        "labels": setup.labels,
+        **counts,
+        "max_contexts_per_cell": cap,
+        "model": setup.name,
+        "top_k": top_k,
+    }
+    texts_kept = texts if isinstance(texts, list) else None
+    return tally_state(tally), Corpus(*corpus, texts=texts_kept), meta
+
+
+def flip_rate_shard(
+    model: Any, tokenizer: Any, texts: list[str], options: dict[str, Any], first: int | None = None
+) -> Any:
+    """One shard of a distributed :func:`flip_rate`: its tallies, before any ranking."""
+    from tokenheat.analyses._shards import ShardResult
+
+    opts = {k: v for k, v in options.items() if k != "title"}
+    state, corpus, meta = flip_shard(model, texts, tokenizer=tokenizer, progress=False, **opts)
+    return ShardResult({**meta, "tallies": state}, corpus, title=options.get("title"))
+
+
+@dataclass
+class _Setup:
+    clf: Any
+    labels: list[str]
+    tok: Any
+    fill: Any
+    name: str
+
+
+def _setup(
+    classifier: Any,
+    tokenizer: Any,
+    labels: Any,
+    batch_size: int,
+    unit: str,
+    perturb: str,
+    mask_token: Any,
+) -> _Setup:
+    from tokenheat.models._classifier import as_classifier
+
     is_model = hasattr(classifier, "config") and not hasattr(classifier, "predict_proba")
     clf = as_classifier(
         classifier, tokenizer, labels=labels, **({"batch_size": batch_size} if is_model else {})
     )
-    class_labels = [str(label) for label in clf.labels]
-    k = len(class_labels)
-    target = _resolve_target(target_class, class_labels)
     tok = tokenizer if tokenizer is not None else getattr(clf, "tokenizer", None)
     if unit == "token" and tok is None:
         raise ValueError("unit='token' needs a tokenizer: pass tokenizer=... or use unit='word'")
-    fill: Any = replacement
+    fill: Any = None
     if perturb == "mask":
         fill = (
             mask_token or getattr(tok, "mask_token", None) or getattr(clf, "mask_string", "[MASK]")
         )
+    return _Setup(clf, [str(label) for label in clf.labels], tok, fill, model_name(classifier))
 
+
+def _count(
+    setup: _Setup,
+    texts: Iterable[str],
+    opts: dict[str, Any],
+    target: int | None,
+    progress: bool,
+) -> tuple[Tally, tuple[list[str], np.ndarray, np.ndarray], dict[str, int]]:
+    """Classify every text and its perturbations, counting flips per (unit, bucket)."""
+    clf, k, batch_size, unit = setup.clf, len(setup.labels), opts["batch_size"], opts["unit"]
     predict = checked_predict(clf, k)
     sharing = prefix_sharing(clf, k)
-    tally = Tally(n_buckets, cap)
+    tally = Tally(opts["n_buckets"], opts["cap"])
     pool = PerturbationPool(
         predict,
         batch_size,
@@ -236,142 +370,65 @@ def flip_rate(
         for text, p, state in zip(chunk, originals, states, strict=True):
             example = n_texts
             n_texts += 1
-            units = token_units(text, tok) if unit == "token" else word_units(text, normalize)
+            if unit == "token":
+                units = token_units(text, setup.tok)
+            else:
+                units = word_units(text, opts["normalize"])
             ids.extend(vocab.setdefault(s, len(vocab)) for s in units.surface)
             offsets.append(len(ids))
             orig = int(p.argmax())
             if (target is not None and orig != target) or not len(units):
+                tally.skip(example)
                 continue
             n_used += 1
-            variants: dict[str, int] = {}
-            slot = [
-                variants.setdefault(
-                    perturb_text(text, span, perturb, fill, tidy_space=unit == "word"),
-                    len(variants),
-                )
-                for span in units.spans
-            ]
-            rec = Record(
-                example,
-                units,
-                orig,
-                p,
-                slot,
-                np.zeros((len(variants), k), np.float32),
-                len(variants),
-                state,
-            )
-            for variant, s in variants.items():
-                pool.add(variant, rec, s)
+            _queue(pool, text, units, example, orig, p, state, k, opts["perturb"], setup.fill, unit)
     pool.flush()
-    return _build_matrix(
-        tally,
-        corpus=(list(vocab), np.frombuffer(ids, np.int32), np.frombuffer(offsets, np.int64)),
-        texts=texts if isinstance(texts, list) else None,
-        labels=class_labels,
-        min_count=min_count,
-        top_k=top_k,
-        rank=rank,
-        title=title,
-        meta={
-            "analysis": "flip_rate",
-            "perturb": perturb,
-            "unit": unit,
-            "normalize": bool(normalize) if unit == "word" else False,
-            "fill": fill if isinstance(fill, str) else (None if fill is None else "callable"),
-            "n_buckets": n_buckets,
-            "min_count": min_count,
-            "rank": rank,
-            "target_class": None if target is None else class_labels[target],
-            "labels": class_labels,
-            "n_texts": n_texts,
-            "n_texts_used": n_used,
-            "n_perturbations": tally.n_perturbations,
-            "n_classified": pool.n_classified + n_texts,
-            "max_contexts_per_cell": cap,
-        },
-    )
-
-
-def _build_matrix(
-    tally: Tally,
-    *,
-    corpus: tuple[list[str], np.ndarray, np.ndarray],
-    texts: list[str] | None,
-    labels: list[str],
-    min_count: int,
-    top_k: int,
-    rank: str,
-    title: str | None,
-    meta: dict[str, Any],
-) -> Any:
-    from tokenheat.core import ColorScale, Contexts, Corpus, TokenMatrix
-
-    n_keys, n_buckets = len(tally.index), tally.n_buckets
-    occ, flips = tally.occ[:n_keys], tally.flips[:n_keys]
-    total, total_flips = occ.sum(1), flips.sum(1)
-    eligible = np.flatnonzero(total >= min_count)
-    if not eligible.size:
-        raise ValueError(
-            f"no {meta['unit']} occurs at least min_count={min_count} times in the "
-            f"{meta['n_texts_used']} texts used (of {meta['n_texts']}); lower min_count or pass more texts"
-        )
-    keys = list(tally.index)
-    rate = total_flips[eligible] / total[eligible]
-    names = np.asarray([keys[i] for i in eligible], dtype=object)
-    if rank == "rate":
-        order = np.lexsort((names, -total[eligible], -rate))
-    else:
-        order = np.lexsort((names, -rate, -total[eligible]))
-    chosen = eligible[order[:top_k]]
-    occ_c, flips_c = occ[chosen].astype(np.float64), flips[chosen].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(occ_c > 0, flips_c / occ_c, np.nan)
-    ci_low, ci_high = wilson_interval(flips_c, occ_c)
-
-    rank_of = np.full(n_keys, -1, np.int64)
-    rank_of[chosen] = np.arange(chosen.size)
-    cell = np.frombuffer(tally.ctx_cell, np.int64)
-    keep = np.flatnonzero(rank_of[cell // n_buckets] >= 0) if cell.size else np.zeros(0, np.int64)
-    start = np.frombuffer(tally.ctx_start, np.int32)[keep]
-    orig = np.frombuffer(tally.ctx_orig, np.int32)[keep]
-    new = np.frombuffer(tally.ctx_new, np.int32)[keep]
-    label_arr = np.asarray(labels, dtype=object)
-    contexts = Contexts(
-        row=rank_of[cell[keep] // n_buckets],
-        col=cell[keep] % n_buckets,
-        example=np.frombuffer(tally.ctx_example, np.int32)[keep],
-        start=start,
-        end=start + 1,
-        numeric={
-            "p_orig": np.frombuffer(tally.ctx_p_orig, np.float32)[keep],
-            "p_new": np.frombuffer(tally.ctx_p_new, np.float32)[keep],
-            "flipped": (orig != new).astype(np.float32),
-        },
-        labels={"orig_label": list(label_arr[orig]), "new_label": list(label_arr[new])},
-    )
-    vocab, ids, offsets = corpus
-    unit = meta["unit"]
-    target = f" (predicted {meta['target_class']})" if meta["target_class"] is not None else ""
-    meta = {
-        **meta,
-        "n_flips": int(total_flips.sum()),
-        "overall_flip_rate": float(total_flips.sum() / max(1, total.sum())),
+    counts = {
+        "n_texts": n_texts,
+        "n_texts_used": n_used,
+        "n_perturbations": tally.n_perturbations,
+        "n_classified": pool.n_classified + n_texts,
     }
-    return TokenMatrix(
-        values,
-        rows=[keys[i] for i in chosen],
-        cols=bucket_labels(n_buckets),
-        row_kind="token",
-        col_kind="bucket",
-        row_title=unit,
-        col_title="relative position",
-        title=title if title is not None else f"Flip rate ({meta['perturb']} {unit}){target}",
-        value_label="flip rate",
-        counts=occ_c,
-        extras={"flips": flips_c, "ci_low": ci_low, "ci_high": ci_high},
-        scale=ColorScale("magma", domain=(0.0, 1.0)),
-        corpus=Corpus(vocab, ids, offsets, texts=texts),
-        contexts=contexts,
-        meta=meta,
-    )
+    corpus = (list(vocab), np.frombuffer(ids, np.int32), np.frombuffer(offsets, np.int64))
+    return tally, corpus, counts
+
+
+def _queue(
+    pool: PerturbationPool,
+    text: str,
+    units: Any,
+    example: int,
+    orig: int,
+    p: np.ndarray,
+    state: Any,
+    k: int,
+    perturb: str,
+    fill: Any,
+    unit: str,
+) -> None:
+    """Send each distinct perturbation of one text to the pool."""
+    variants: dict[str, int] = {}
+    slot = [
+        variants.setdefault(
+            perturb_text(text, span, perturb, fill, tidy_space=unit == "word"), len(variants)
+        )
+        for span in units.spans
+    ]
+    rec = Record(
+        example, units, orig, p, slot, np.zeros((len(variants), k), np.float32), len(variants),
+        state,
+    )  # fmt: skip
+    for variant, s in variants.items():
+        pool.add(variant, rec, s)
+
+
+def model_name(model: Any) -> str:
+    """A name for what produced a result, compared by :func:`tokenheat.merge`."""
+    inner = getattr(model, "model", model)
+    config = getattr(inner, "config", None)
+    name = getattr(config, "_name_or_path", "") or getattr(config, "name_or_path", "")
+    if name:
+        return str(name)
+    fn = getattr(model, "fn", None) or model
+    qual = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', '') or ''}.{qual}"

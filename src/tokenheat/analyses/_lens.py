@@ -10,6 +10,8 @@ products), so memory does not depend on how the allocator recycles freed blocks.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,41 +20,28 @@ import numpy as np
 from tokenheat.analyses._common import (
     check_flag,
     check_positive_int,
+    contexts_cap,
     layer_label,
-    mean_with_counts,
-    mode_text,
     progress_bar,
     select_layers,
 )
-from tokenheat.core._contexts import Contexts
+from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
+from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._scale import ColorScale
 from tokenheat.models._state import preserves_model_state
+from tokenheat.models._text import normalize_prompts
 
-__all__ = ["LensResult", "lens", "lens_arrays"]
+__all__ = ["LensResult", "iter_lens", "lens", "lens_arrays", "lens_shard"]
 
-STATS = ("entropy", "kl_final", "top1_prob")
-_VALUE_LABELS = {
-    "entropy": "entropy (nats)",
-    "kl_final": "KL(layer‖final) (nats)",
-    "top1_prob": "top-1 prob",
-}
-_TITLES = {
-    "entropy": "Logit lens: next-token entropy",
-    "kl_final": "Logit lens: KL divergence to the final output",
-    "top1_prob": "Logit lens: top-1 probability",
-}
-_SCALES = {
-    "entropy": ColorScale("viridis"),
-    "kl_final": ColorScale("magma"),
-    "top1_prob": ColorScale("viridis", domain=(0.0, 1.0)),
-}
 #: Logit elements (positions × vocab) of one chunk, at most (positions are split into equal
 #: chunks). The lens holds three float32 buffers of this size (the final layer's
 #: log-probabilities, the current layer's, their probabilities), allocated once per call
 #: and reused for every chunk and layer.
 CHUNK_ELEMENTS = 2**23
+#: Prompts are encoded this many at a time (and dropped once counted), so the encoded input
+#: does not grow with the number of prompts either.
+ENCODE_CHUNK = 1024
 
 
 @dataclass
@@ -84,11 +73,33 @@ def lens_arrays(
     """The numeric core of :func:`lens`: one :class:`LensResult` per encoded prompt.
 
     ``adapter`` is a :class:`tokenheat.models.ModelAdapter` (or the TransformerLens one) already
-    placed on its device.
+    placed on its device. Holds every prompt's arrays; :func:`lens` itself consumes
+    :func:`iter_lens` instead and keeps only running sums.
+    """
+    results: list[LensResult | None] = [None] * len(encoded)
+    for i, res in iter_lens(
+        adapter, encoded, layers, top_k=top_k, batch_size=batch_size, progress=progress
+    ):
+        results[i] = res
+    return [r for r in results if r is not None]
+
+
+def iter_lens(
+    adapter: Any,
+    encoded: list[Any],
+    layers: list[int],
+    *,
+    top_k: int = 10,
+    batch_size: int = 8,
+    progress: bool = False,
+) -> Iterator[tuple[int, LensResult]]:
+    """``(prompt index, LensResult)`` for every encoded prompt, batch by batch (longest
+    prompts first), so a caller can fold them into running sums.
 
     Memory: besides the captured states, three float32 ``(chunk, vocab)`` buffers (see
     :data:`CHUNK_ELEMENTS`), allocated once per call and reused for every chunk and layer;
-    the statistics are computed in place in them.
+    the statistics are computed in place in them, and only the statistics come back to
+    the CPU (once per chunk and layer).
     """
     import torch
 
@@ -97,7 +108,6 @@ def lens_arrays(
     chunk = max(1, CHUNK_ELEMENTS // vocab)
     unembed = _unembedder(adapter)
     buffers: Any = None
-    results: list[LensResult | None] = [None] * len(encoded)
     n_batches = -(-len(encoded) // batch_size)
     batches = adapter.batches(encoded, batch_size)
     for batch in progress_bar(batches, total=n_batches, desc="lens", enabled=progress):
@@ -150,11 +160,10 @@ def lens_arrays(
         for b, i in enumerate(batch.index):
             part = slice(start, start + batch.lengths[b])
             start += batch.lengths[b]
-            results[i] = LensResult(
+            yield i, LensResult(
                 ent[:, part], kl[:, part], top1[:, part], p_next[:, part],
                 top_ids[:, part], top_probs[:, part],
             )  # fmt: skip
-    return [r for r in results if r is not None]
 
 
 def _rows(x: Any, where: Any) -> Any:
@@ -297,8 +306,11 @@ def lens(
     device: Any = None,
     dtype: Any = None,
     truncate: bool = False,
-    contexts_per_cell: int = 100,
+    max_contexts_per_cell: int = 100,
     progress: bool = True,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
+    contexts_per_cell: int | None = None,
 ) -> TokenMatrix:
     """Logit lens over layers × input positions.
 
@@ -336,10 +348,22 @@ def lens(
         Run the model there / in that dtype; it is moved back afterwards.
     truncate : bool
         Cut prompts longer than the model's context instead of raising.
-    contexts_per_cell : int
+    max_contexts_per_cell : int
         At most this many prompts contribute contexts to a cell (the first ones).
     progress : bool
         Show a progress bar.
+    engine : {"local", "ray"}
+        ``"ray"`` shards the prompts (a list, or a ``ray.data.Dataset`` with a ``text``
+        column) over a Ray actor pool and merges the shards (:func:`tokenheat.merge`);
+        ``model`` may then be a loader (a local path, or a zero-argument callable
+        returning ``(model, tokenizer)``, with ``tokenizer=None``).
+    ray_options : dict, optional
+        For ``engine="ray"``: ``concurrency``, ``num_gpus``, ``num_cpus``, ``batch_size``.
+    contexts_per_cell : int, optional
+        Deprecated name of ``max_contexts_per_cell``.
+
+    Memory is O(layers x positions) plus the first ``max_contexts_per_cell`` prompts'
+    results: each batch's numbers are added to running sums and dropped.
 
     Returns
     -------
@@ -365,6 +389,21 @@ def lens(
     >>> m.rows[-1]  # doctest: +SKIP
     'output'
     """
+    if engine != "local" or ray_options is not None:
+        from tokenheat.analyses._merge import merge
+        from tokenheat.engines import run_engine
+
+        return run_engine(
+            "lens", engine, ray_options, model, prompts, tokenizer=tokenizer,
+            shard=lens_shard, merge=merge,
+            options=dict(
+                stat=stat, top_k=top_k, layers=layers, chat=chat, append=append,
+                n_dummy=n_dummy, align=align, batch_size=batch_size, device=device,
+                dtype=dtype, truncate=truncate,
+                max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
+            ),
+            progress=progress,
+        )  # fmt: skip
     from tokenheat.models._select import adapter_for
 
     if stat not in STATS:
@@ -373,132 +412,87 @@ def lens(
         raise ValueError(f"align must be 'left' or 'right', got {align!r}")
     top_k = check_positive_int("top_k", top_k, minimum=0)
     check_positive_int("batch_size", batch_size)
-    check_positive_int("contexts_per_cell", contexts_per_cell, minimum=0)
+    cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
-    encoded = adapter.encode(prompts, chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
+    tally = LensTally(len(keys) + 1, align, cap)
+    truncated: list[int] = []
+    appended = 0
+    encode = dict(chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
+    n_chunks, chunks = _encoded_chunks(adapter, prompts, encode)
+    several = n_chunks > 1
+    desc = f"lens (chunks of {ENCODE_CHUNK} prompts)"
     with adapter.placed(device, dtype):
-        results = lens_arrays(
-            adapter, encoded, keys, top_k=top_k, batch_size=batch_size, progress=progress
-        )
-    return _to_matrix(adapter, encoded, results, keys, stat, align, top_k, contexts_per_cell)
-
-
-def _to_matrix(
-    adapter: Any,
-    encoded: list[Any],
-    results: list[LensResult],
-    keys: list[int],
-    stat: str,
-    align: str,
-    top_k: int,
-    contexts_per_cell: int,
-) -> TokenMatrix:
-    tokenizer = adapter.tokenizer
-    lengths = [len(e) for e in encoded]
-    n_rows, n_cols = len(keys) + 1, max(lengths)
-    shift = [0 if align == "left" else n_cols - n for n in lengths]
-    sums = {s: np.zeros((n_rows, n_cols)) for s in STATS}
-    count = np.zeros(n_cols)
-    texts: list[list[list[str]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
-    col_tokens: list[set[str]] = [set() for _ in range(n_cols)]
-    ids = sorted({int(t) for r in results for t in r.top_ids[..., :1].ravel()})
-    if contexts_per_cell:
-        ids = sorted(
-            {*ids, *(int(t) for r in results[:contexts_per_cell] for t in r.top_ids.ravel())}
-        )
-    strings = dict(zip(ids, (str(t) for t in tokenizer.convert_ids_to_tokens(ids)), strict=True))
-    for e, res, sh in zip(encoded, results, shift, strict=True):
-        cols = slice(sh, sh + len(e))
-        for s in STATS:
-            sums[s][:, cols] += getattr(res, s)
-        count[cols] += 1
-        for pos, tok in enumerate(e.tokens):
-            col_tokens[pos + sh].add(tok)
-            for r in range(n_rows):
-                texts[r][pos + sh].append(strings[int(res.top_ids[r, pos, 0])])
-    counts = np.broadcast_to(count, (n_rows, n_cols))
-    means = {s: mean_with_counts(sums[s], counts) for s in STATS}
-    cell_text = np.array([[mode_text(c) for c in row] for row in texts], dtype=object)
-    labels, tokens = [], []
-    for c, seen in enumerate(col_tokens):
-        single = next(iter(seen)) if len(seen) == 1 else None
-        tokens.append(single)
-        labels.append(single if single is not None else str(c if align == "left" else c - n_cols))
-    corpus = Corpus.from_tokens([e.tokens for e in encoded], texts=[e.text for e in encoded])
-    rows = [layer_label(k) for k in keys] + ["output"]
-    contexts = _contexts(encoded, results, shift, strings, top_k, contexts_per_cell, rows)
-    return TokenMatrix(
-        means[stat],
-        rows=rows,
-        cols=labels,
-        row_kind="layer",
-        col_kind="position",
-        title=_TITLES[stat],
-        value_label=_VALUE_LABELS[stat],
-        cell_text=cell_text,
-        counts=counts,
-        extras={s: means[s] for s in STATS if s != stat},
-        scale=_SCALES[stat],
-        col_tokens=tokens,
-        corpus=corpus,
-        contexts=contexts,
+        for start, encoded in progress_bar(
+            chunks, total=n_chunks, desc=desc, enabled=progress and several
+        ):
+            for i, res in iter_lens(
+                adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
+                progress=progress and not several,
+            ):  # fmt: skip
+                tally.add(start + i, encoded[i], res)
+            truncated += [e.truncated for e in encoded]
+            appended = encoded[0].n_appended
+    kept = [tally.kept[i][0] for i in sorted(tally.kept)]
+    return build_lens_matrix(
+        tally.state(adapter.tokenizer),
+        rows=[layer_label(k) for k in keys] + ["output"],
+        corpus=Corpus.from_tokens([e.tokens for e in kept], texts=[e.text for e in kept]),
+        contexts=tally.contexts(adapter.tokenizer, top_k),
         meta={
             "analysis": "lens",
             "stat": stat,
             "model": adapter.name,
+            "tokenizer": tokenizer_name(adapter.tokenizer),
             "family": adapter.family,
-            "n_prompts": len(encoded),
+            "n_prompts": len(truncated),
             "align": align,
             "top_k": top_k,
-            "contexts_per_cell": contexts_per_cell,
-            "appended_tokens": encoded[0].n_appended,
-            "truncated_tokens": [e.truncated for e in encoded],
+            "max_contexts_per_cell": cap,
+            "appended_tokens": appended,
+            "truncated_tokens": truncated,
         },
     )
 
 
-def _contexts(
-    encoded: list[Any],
-    results: list[LensResult],
-    shift: list[int],
-    strings: dict[int, str],
-    top_k: int,
-    limit: int,
-    rows: list[str],
-) -> Contexts | None:
-    if limit == 0:
-        return None
-    cols: dict[str, list[np.ndarray]] = {}
-    labels: dict[str, list[np.ndarray]] = {}
-    lookup = np.vectorize(strings.__getitem__, otypes=[object])
-    for ex, (e, res, sh) in enumerate(zip(encoded[:limit], results, shift, strict=False)):
-        n_rows, n = res.entropy.shape
-        grid_r, grid_p = np.meshgrid(np.arange(n_rows), np.arange(n), indexing="ij")
-        rr, pp = grid_r.ravel(), grid_p.ravel()
-        has_next = pp + 1 < n
-        part = {
-            "row": rr, "col": pp + sh, "example": np.full(rr.size, ex), "start": pp, "end": pp + 1,
-            "start2": np.where(has_next, pp + 1, -1), "end2": np.where(has_next, pp + 2, -1),
-            "entropy": res.entropy.ravel(), "kl_final": res.kl_final.ravel(),
-            "top1_prob": res.top1_prob.ravel(), "p_next": res.p_next.ravel(),
-        }  # fmt: skip
-        for j in range(min(top_k, res.top_ids.shape[2])):
-            part[f"p{j + 1}"] = res.top_probs[:, :, j].ravel()
-            labels.setdefault(f"top{j + 1}", []).append(lookup(res.top_ids[:, :, j].ravel()))
-        nxt = np.array([*e.tokens[1:], ""], dtype=object)
-        labels.setdefault("next", []).append(nxt[pp])
-        # What tells a column's contexts apart in the panel: the layer each one is read at.
-        labels.setdefault("layer", []).append(np.asarray(rows, dtype=object)[rr])
-        for name, values in part.items():
-            cols.setdefault(name, []).append(np.asarray(values))
-    flat = {name: np.concatenate(v) for name, v in cols.items()}
-    index = ("row", "col", "example", "start", "end", "start2", "end2")
-    return Contexts(
-        *(flat[name] for name in index[:5]),
-        start2=flat["start2"],
-        end2=flat["end2"],
-        numeric={name: v for name, v in flat.items() if name not in index},
-        labels={name: np.concatenate(v).tolist() for name, v in labels.items()},
+def _encoded_chunks(adapter: Any, prompts: Any, encode: dict[str, Any]) -> tuple[int, Any]:
+    """How many chunks, and ``(first input index, encoded prompts)`` per chunk: text prompts
+    ``ENCODE_CHUNK`` at a time; anything else (token ids, a cache) in one piece."""
+    try:
+        items = normalize_prompts(prompts)
+    except (TypeError, ValueError):  # not text prompts: the adapter reads them (or says why)
+        items = None
+    if items is None or len(items) <= ENCODE_CHUNK:
+        return 1, iter([(0, adapter.encode(prompts, **encode))])
+    starts = range(0, len(items), ENCODE_CHUNK)
+    pieces = ((s, _encode_chunk(adapter, items[s : s + ENCODE_CHUNK], s, encode)) for s in starts)
+    return len(starts), pieces
+
+
+def _encode_chunk(adapter: Any, items: list[Any], start: int, options: dict[str, Any]) -> list[Any]:
+    """Encode prompts ``start ..`` of the input; an error names the prompt's input index."""
+    try:
+        return adapter.encode(items, **options)
+    except ValueError as err:
+        if not start:
+            raise
+        fixed = re.sub(
+            r"prompts\[(\d+)\]", lambda m: f"prompts[{int(m.group(1)) + start}]", str(err)
+        )
+        raise ValueError(fixed) from None
+
+
+def lens_shard(
+    model: Any, tokenizer: Any, prompts: list[str], options: dict[str, Any], first: int | None
+) -> TokenMatrix:
+    """One shard of a distributed :func:`lens`. Only prompts ``0 .. cap-1`` of the whole
+    input keep contexts, so a shard starting at input index ``first`` keeps at most
+    ``cap - first`` (none past the cap): what :func:`tokenheat.merge` keeps anyway."""
+    cap = int(options["max_contexts_per_cell"])
+    local = cap if first is None else max(0, cap - first)
+    result = lens(
+        model, tokenizer, prompts, progress=False, **{**options, "max_contexts_per_cell": local}
     )
+    result.meta["max_contexts_per_cell"] = cap
+    return result

@@ -193,9 +193,17 @@ class Record:
 
 
 class Tally:
-    """Counts per (unit key, bucket) and a capped list of contexts per cell, kept compact."""
+    """Counts per (unit key, bucket) and a capped list of contexts per cell, kept compact.
+
+    Texts are counted in input order whatever order the classifier finishes them in
+    (:meth:`add` holds a finished text until every earlier one is counted or
+    :meth:`skip`-ped), so each cell keeps the contexts of its first ``cap`` occurrences in
+    (text, position) order: the rule :func:`tokenheat.merge` applies across shards.
+    """
 
     def __init__(self, n_buckets: int, cap: int) -> None:
+        self.next_example = 0
+        self.held: dict[int, Record | None] = {}
         self.index: dict[str, int] = {}
         self.occ = np.zeros((64, n_buckets), np.int64)
         self.flips = np.zeros((64, n_buckets), np.int64)
@@ -216,6 +224,23 @@ class Tally:
         return r
 
     def add(self, rec: Record) -> None:
+        """Count a fully classified text once every earlier text is counted or skipped."""
+        self.held[rec.example] = rec
+        self._release()
+
+    def skip(self, example: int) -> None:
+        """Mark text ``example`` as one that is not counted (no units, other target)."""
+        self.held[example] = None
+        self._release()
+
+    def _release(self) -> None:
+        while self.next_example in self.held:
+            rec = self.held.pop(self.next_example)
+            self.next_example += 1
+            if rec is not None:
+                self._count(rec)
+
+    def _count(self, rec: Record) -> None:
         """Count every perturbation of a fully classified text."""
         n = len(rec.units)
         probs = rec.probs[rec.slot]

@@ -44,17 +44,45 @@ def _i32(arr: np.ndarray) -> memoryview:
     return _buf(np.asarray(arr).reshape(-1), "i4")
 
 
-def _corpus_spec(corpus: Corpus) -> dict[str, Any]:
+def _corpus_spec(corpus: Corpus, used: np.ndarray) -> dict[str, Any]:
+    """The examples ``used`` (sorted indices) of ``corpus``, renumbered ``0..len(used)-1``;
+    each keeps its name (``#i`` with its index in the full corpus)."""
+    if used.size == len(corpus):
+        ids, offsets, names = corpus.ids, corpus.offsets, corpus.names
+    else:
+        starts, ends = corpus.offsets[used], corpus.offsets[used + 1]
+        lengths = ends - starts
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        take = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        ids = corpus.ids[take] if take.size else np.zeros(0, np.int32)
+        names = [corpus.name(int(i)) for i in used]
+    kept, ids = np.unique(ids, return_inverse=True) if ids.size else (np.zeros(0, int), ids)
     return {
-        "vocab": corpus.vocab,
-        "ids": _i32(corpus.ids),
-        "offsets": _i32(corpus.offsets),
-        "names": corpus.names,
+        "vocab": [corpus.vocab[int(i)] for i in kept],
+        "ids": _i32(ids),
+        "offsets": _i32(offsets),
+        "names": names,
     }
 
 
-def _axis_spec(m: TokenMatrix, axis: str) -> dict[str, Any]:
+def used_examples(matrices: Sequence[TokenMatrix], n: int) -> np.ndarray:
+    """Sorted indices of the examples (of a corpus of ``n``) that ``matrices`` point at:
+    through their contexts or an ``"example"`` axis. The page carries only these."""
+    parts = [np.zeros(0, np.int64)]
+    for m in matrices:
+        if m.contexts is not None:
+            parts.append(m.contexts.example.astype(np.int64))
+        for axis in (m.row_examples, m.col_examples):
+            if axis is not None:
+                parts.append(axis[axis >= 0].astype(np.int64))
+    used = np.unique(np.concatenate(parts))
+    return used[used < n]
+
+
+def _axis_spec(m: TokenMatrix, axis: str, remap: np.ndarray | None) -> dict[str, Any]:
     examples = m.row_examples if axis == "row" else m.col_examples
+    if examples is not None and remap is not None:
+        examples = np.where(examples >= 0, remap[np.clip(examples, 0, None)], -1)
     return {
         "labels": m.rows if axis == "row" else m.cols,
         "kind": m.row_kind if axis == "row" else m.col_kind,
@@ -64,7 +92,9 @@ def _axis_spec(m: TokenMatrix, axis: str) -> dict[str, Any]:
     }
 
 
-#: Options by which the analyses cap the contexts they keep, as recorded in ``meta``.
+#: Options by which the analyses cap the contexts they keep, as recorded in ``meta``
+#: (``contexts_per_cell``: the lens's and anchor similarity's name in results saved before
+#: all four took ``max_contexts_per_cell``).
 CONTEXT_LIMITS = ("max_contexts_per_cell", "contexts_per_cell")
 
 
@@ -77,7 +107,7 @@ def _context_limit(m: TokenMatrix) -> dict[str, Any] | None:
     return None
 
 
-def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
+def _contexts_spec(m: TokenMatrix, remap: np.ndarray | None) -> dict[str, Any] | None:
     ctx = m.contexts
     if ctx is None:
         return None
@@ -85,7 +115,7 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
         "n": len(ctx),
         "row": _i32(ctx.row),
         "col": _i32(ctx.col),
-        "example": _i32(ctx.example),
+        "example": _i32(ctx.example if remap is None else remap[ctx.example]),
         "start": _i32(ctx.start),
         "end": _i32(ctx.end),
         "start2": None if ctx.start2 is None else _i32(ctx.start2),
@@ -102,8 +132,11 @@ def _contexts_spec(m: TokenMatrix) -> dict[str, Any] | None:
     }
 
 
-def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
-    """The front end's description of one matrix."""
+def matrix_spec(
+    m: TokenMatrix, corpus_index: int | None, remap: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The front end's description of one matrix; ``remap`` renumbers its corpus examples
+    (old index -> index in the trimmed corpus sent to the page)."""
     lo, hi = m.scale.resolve(m.values)
     scale = m.scale.to_dict()
     scale.update(domain=[lo, hi], kind=m.scale.kind)
@@ -112,8 +145,8 @@ def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
         "value_label": m.value_label,
         "shape": list(m.shape),
         "values": _f32(m.values),
-        "rows": _axis_spec(m, "row"),
-        "cols": _axis_spec(m, "col"),
+        "rows": _axis_spec(m, "row", remap),
+        "cols": _axis_spec(m, "col", remap),
         "cell_text": None
         if m.cell_text is None
         else {"vocab": m.cell_text[0], "codes": _i32(m.cell_text[1])},
@@ -122,7 +155,7 @@ def matrix_spec(m: TokenMatrix, corpus_index: int | None) -> dict[str, Any]:
         "scale": scale,
         "display": m.display.to_dict(),
         "corpus": corpus_index,
-        "contexts": _contexts_spec(m),
+        "contexts": _contexts_spec(m, remap),
     }
 
 
@@ -145,25 +178,40 @@ def build_spec(
     if columns is not None:
         check_positive_int("columns", columns)
     check_positive_int("cell_size", cell_size, minimum=2)
-    if max_bytes is not None:
-        check_positive_int("max_bytes", max_bytes)
-        _guard(estimate_bytes(matrices), max_bytes, matrices)
     corpora: list[Corpus] = []
-    specs = []
+    index_of: list[int | None] = []
     for m in matrices:
         index = None
         if m.corpus is not None:
-            for j, c in enumerate(corpora):
-                if c is m.corpus:
-                    index = j
+            index = next((j for j, c in enumerate(corpora) if c is m.corpus), None)
             if index is None:
                 corpora.append(m.corpus)
                 index = len(corpora) - 1
-        specs.append(matrix_spec(m, index))
+        index_of.append(index)
+    # the page carries only the examples that contexts or example axes point at
+    used = [
+        used_examples([m for m, j in zip(matrices, index_of, strict=True) if j == k], len(c))
+        for k, c in enumerate(corpora)
+    ]
+    if max_bytes is not None:
+        check_positive_int("max_bytes", max_bytes)
+        _guard(
+            estimate_bytes(matrices, dict(zip(map(id, corpora), used, strict=True))),
+            max_bytes,
+            matrices,
+        )
+    remaps = []
+    for c, u in zip(corpora, used, strict=True):
+        remap = np.full(len(c), -1, np.int64)
+        remap[u] = np.arange(u.size)
+        remaps.append(remap)
     spec: dict[str, Any] = {
         "version": PROTOCOL_VERSION,
-        "corpora": [_corpus_spec(c) for c in corpora],
-        "matrices": specs,
+        "corpora": [_corpus_spec(c, u) for c, u in zip(corpora, used, strict=True)],
+        "matrices": [
+            matrix_spec(m, j, None if j is None else remaps[j])
+            for m, j in zip(matrices, index_of, strict=True)
+        ],
         "layout": {"columns": columns or min(len(matrices), 2), "cell_size": int(cell_size)},
     }
     if max_bytes is not None:
@@ -191,8 +239,11 @@ def check_matrices(matrices: Any) -> list[TokenMatrix]:
     return out
 
 
-def estimate_bytes(matrices: Sequence[TokenMatrix]) -> int:
-    """The spec's size, estimated from the matrices without building anything."""
+def estimate_bytes(
+    matrices: Sequence[TokenMatrix], used: dict[int, np.ndarray] | None = None
+) -> int:
+    """The spec's size, estimated from the matrices without building anything; ``used``
+    maps a corpus's ``id`` to the examples the page carries (default: all)."""
     total = 0
     seen: set[int] = set()
     for m in matrices:
@@ -210,8 +261,24 @@ def estimate_bytes(matrices: Sequence[TokenMatrix]) -> int:
         if m.corpus is not None and id(m.corpus) not in seen:
             seen.add(id(m.corpus))
             c = m.corpus
-            total += 4 * (c.ids.size + c.offsets.size) + sum(len(v) + 3 for v in c.vocab)
+            u = None if used is None else used.get(id(c))
+            if u is None:
+                total += 4 * (c.ids.size + c.offsets.size) + sum(len(v) + 3 for v in c.vocab)
+            else:
+                n_ids = int((c.offsets[u + 1] - c.offsets[u]).sum()) if u.size else 0
+                total += 4 * (n_ids + u.size + 1) + 12 * u.size + sum(len(v) + 3 for v in c.vocab)
     return total
+
+
+#: What shrinks each analysis's page, named in the payload guard's message.
+KNOBS = {
+    "flip_rate": "keep fewer rows (top_k=...) or fewer contexts (max_contexts_per_cell=...)",
+    "lens": "keep fewer contexts (max_contexts_per_cell=..., prompts that keep theirs) or "
+    "fewer predictions per context (top_k=...)",
+    "anchor_similarity": "keep fewer contexts (max_contexts_per_cell=...) or distances "
+    "(max_distance=...)",
+    "attribution": "attribute fewer inputs per matrix or drop contexts (max_contexts_per_cell=0)",
+}
 
 
 def _guard(size: int, max_bytes: int, matrices: Sequence[TokenMatrix]) -> None:
@@ -227,6 +294,8 @@ def _guard(size: int, max_bytes: int, matrices: Sequence[TokenMatrix]) -> None:
             f"the {n_ctx:,} contexts weigh most: build fewer (flip_rate(..., "
             "max_contexts_per_cell=...)) or drop them (TokenMatrix(..., contexts=None))"
         )
+    kinds = dict.fromkeys(str(m.meta.get("analysis", "")) for m in matrices)
+    hints += [f"for {k}: {KNOBS[k]}" for k in kinds if k in KNOBS]
     hints.append("or raise max_bytes= (None: no limit) if the browser can take it")
     raise PayloadTooLargeError(
         f"max_bytes must be at least the page's payload, got max_bytes={max_bytes:,} for about "

@@ -108,6 +108,10 @@ def placed_model(
     new_device = torch.device(device) if device is not None else old_device
     new_dtype = dtype or old_dtype
     moved = (new_device, new_dtype) != (old_device, old_dtype)
+    # a cast is lossy (float32 -> bfloat16 -> float32): keep the weights to put back exactly
+    saved = None
+    if new_dtype != old_dtype:
+        saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if moved:
         move(new_device, new_dtype)
     model.eval()
@@ -116,6 +120,8 @@ def placed_model(
     finally:
         if moved:
             move(old_device, old_dtype)
+        if saved is not None:
+            model.load_state_dict(saved)
         model.train(was_training)
 
 
