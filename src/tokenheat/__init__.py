@@ -24,6 +24,8 @@ _LAZY = {
     "lens": "tokenheat.analyses",
     "attribution": "tokenheat.analyses",
     "anchor_similarity": "tokenheat.analyses",
+    "train_tuned_lens": "tokenheat.analyses",
+    "TunedLens": "tokenheat.analyses",
     "merge": "tokenheat.analyses",
     "from_captum": "tokenheat.interop",
     "from_inseq": "tokenheat.interop",
@@ -44,6 +46,7 @@ __all__ = [
     "Group",
     "Heatmap",
     "TokenMatrix",
+    "TunedLens",
     "__version__",
     "analyses",
     "anchor_similarity",
@@ -60,11 +63,20 @@ __all__ = [
     "save",
     "to_altair",
     "to_html",
+    "train_tuned_lens",
 ]
 
 if TYPE_CHECKING:
     from tokenheat import analyses, models
-    from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens, merge
+    from tokenheat.analyses import (
+        TunedLens,
+        anchor_similarity,
+        attribution,
+        flip_rate,
+        lens,
+        merge,
+        train_tuned_lens,
+    )
     from tokenheat.demo import datasets
     from tokenheat.demo import datasets as data
     from tokenheat.export import to_altair, to_html

@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         "--save", default=None, help="also save the results (.th) for `tokenheat render`"
     )
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument(
+        "--tuned-lens",
+        action="store_true",
+        help="also show a tuned lens beside the logit lens (trained once, then cached)",
+    )
 
     render = sub.add_parser(
         "render", help="turn saved results (.th) into one interactive HTML file"
@@ -74,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
             quick=args.quick,
             save=args.save,
             progress=not args.no_progress,
+            tuned_lens=args.tuned_lens,
         )
         return 0
     out = render(args.path, args.out)

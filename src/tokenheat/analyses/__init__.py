@@ -1,7 +1,8 @@
 """The built-in analyses; each returns a :class:`tokenheat.TokenMatrix`.
 
 ``lens``, ``anchor_similarity``, ``flip_rate`` and ``attribution`` live in private modules
-(``_lens.py`` ...) and are loaded on first access, so that importing this package stays cheap.
+(``_lens.py`` ...), as do the tuned lens (``TunedLens``, ``train_tuned_lens``, ``lens_kl``),
+and are loaded on first access, so that importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ _LAZY: dict[str, str] = {
     "anchor_similarity": "tokenheat.analyses._anchor_similarity",
     "flip_rate": "tokenheat.analyses._flip_rate",
     "attribution": "tokenheat.analyses._attribution",
+    "TunedLens": "tokenheat.analyses._tuned_lens",
+    "train_tuned_lens": "tokenheat.analyses._tuned_lens_train",
+    "lens_kl": "tokenheat.analyses._tuned_lens_fit",
     "merge": "tokenheat.analyses._merge",
     "hidden_means": "tokenheat.analyses._hidden_means",
     "HiddenMeans": "tokenheat.analyses._anchor_tally",
@@ -22,12 +26,15 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "HiddenMeans",
+    "TunedLens",
     "anchor_similarity",
     "attribution",
     "flip_rate",
     "hidden_means",
     "lens",
+    "lens_kl",
     "merge",
+    "train_tuned_lens",
 ]
 
 if TYPE_CHECKING:
@@ -38,6 +45,9 @@ if TYPE_CHECKING:
     from tokenheat.analyses._hidden_means import hidden_means
     from tokenheat.analyses._lens import lens
     from tokenheat.analyses._merge import merge
+    from tokenheat.analyses._tuned_lens import TunedLens
+    from tokenheat.analyses._tuned_lens_fit import lens_kl
+    from tokenheat.analyses._tuned_lens_train import train_tuned_lens
 
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)

@@ -27,6 +27,7 @@ from tokenheat.analyses._common import (
 )
 from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
+from tokenheat.analyses._tuned_lens import check_translator, name_lens
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.models._state import preserves_model_state
@@ -69,17 +70,20 @@ def lens_arrays(
     top_k: int = 10,
     batch_size: int = 8,
     progress: bool = False,
+    translator: Any = None,
 ) -> list[LensResult]:
     """The numeric core of :func:`lens`: one :class:`LensResult` per encoded prompt.
 
     ``adapter`` is a :class:`tokenheat.models.ModelAdapter` (or the TransformerLens one) already
-    placed on its device. Holds every prompt's arrays; :func:`lens` itself consumes
+    placed on its device. ``translator`` (a :class:`~tokenheat.TunedLens`) maps each layer's
+    states before the final norm. Holds every prompt's arrays; :func:`lens` itself consumes
     :func:`iter_lens` instead and keeps only running sums.
     """
     results: list[LensResult | None] = [None] * len(encoded)
     for i, res in iter_lens(
-        adapter, encoded, layers, top_k=top_k, batch_size=batch_size, progress=progress
-    ):
+        adapter, encoded, layers, top_k=top_k, batch_size=batch_size, progress=progress,
+        translator=translator,
+    ):  # fmt: skip
         results[i] = res
     return [r for r in results if r is not None]
 
@@ -92,9 +96,11 @@ def iter_lens(
     top_k: int = 10,
     batch_size: int = 8,
     progress: bool = False,
+    translator: Any = None,
 ) -> Iterator[tuple[int, LensResult]]:
     """``(prompt index, LensResult)`` for every encoded prompt, batch by batch (longest
-    prompts first), so a caller can fold them into running sums.
+    prompts first), so a caller can fold them into running sums. ``translator`` (a
+    :class:`~tokenheat.TunedLens`) maps each layer's states before the final norm.
 
     Memory: besides the captured states, three float32 ``(chunk, vocab)`` buffers (see
     :data:`CHUNK_ELEMENTS`), allocated once per call and reused for every chunk and layer;
@@ -117,7 +123,10 @@ def iter_lens(
         where = mask.reshape(-1).nonzero()[:, 0]  # real tokens
         where = None if where.shape[0] == mask.numel() else where  # no padding: no copies
         with torch.inference_mode():  # final norm once per layer, each state freed once normed
-            normed = {i: adapter.final_norm(_rows(store.pop(i), where)) for i in layers}
+            normed = {
+                i: adapter.final_norm(_translated(translator, i, _rows(store.pop(i), where)))
+                for i in layers
+            }
         states = [normed[i] for i in layers]
         flat_final = _rows(final, where)
         del final, normed
@@ -164,6 +173,11 @@ def iter_lens(
                 ent[:, part], kl[:, part], top1[:, part], p_next[:, part],
                 top_ids[:, part], top_probs[:, part],
             )  # fmt: skip
+
+
+def _translated(translator: Any, layer: int, states: Any) -> Any:
+    """``states`` as the tuned lens sees them, or unchanged for the logit lens."""
+    return states if translator is None else translator.translate(layer, states)
 
 
 def _rows(x: Any, where: Any) -> Any:
@@ -307,6 +321,8 @@ def lens(
     dtype: Any = None,
     truncate: bool = False,
     max_contexts_per_cell: int = 100,
+    translator: Any = None,
+    title: str | None = None,
     progress: bool = True,
     engine: str = "local",
     ray_options: dict[str, Any] | None = None,
@@ -350,6 +366,12 @@ def lens(
         Cut prompts longer than the model's context instead of raising.
     max_contexts_per_cell : int
         At most this many prompts contribute contexts to a cell (the first ones).
+    translator : TunedLens, optional
+        A tuned lens (:func:`tokenheat.train_tuned_lens`) for this model: each layer's
+        states go through its translator before the final norm and unembedding. The
+        title says "Tuned lens" and ``meta["lens"]`` is ``"tuned"`` (else ``"logit"``).
+    title : str, optional
+        The matrix title (default: the lens and the statistic).
     progress : bool
         Show a progress bar.
     engine : {"local", "ray"}
@@ -377,8 +399,9 @@ def lens(
     Raises
     ------
     ValueError
-        For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, or a
-        prompt longer than the model's context with ``truncate=False``.
+        For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, an
+        empty prompt, a prompt longer than the model's context with ``truncate=False``,
+        or a ``translator`` trained for another model.
     TypeError
         For a model that is neither a transformers causal LM nor a HookedTransformer, or
         no tokenizer.
@@ -393,7 +416,14 @@ def lens(
         from tokenheat.analyses._merge import merge
         from tokenheat.engines import run_engine
 
-        return run_engine(
+        if translator is not None:
+            from tokenheat.errors import ArgumentError
+
+            raise ArgumentError(
+                f"translator works with engine='local' only, got engine={engine!r}; run the "
+                "tuned lens in process, or the logit lens on Ray"
+            )
+        merged = run_engine(
             "lens", engine, ray_options, model, prompts, tokenizer=tokenizer,
             shard=lens_shard, merge=merge,
             options=dict(
@@ -404,6 +434,7 @@ def lens(
             ),
             progress=progress,
         )  # fmt: skip
+        return name_lens(merged, None, title)
     from tokenheat.models._select import adapter_for
 
     if stat not in STATS:
@@ -415,6 +446,8 @@ def lens(
     cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
     check_flag("progress", progress)
     adapter = adapter_for(model, tokenizer)
+    if translator is not None:
+        check_translator(translator, model)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
     tally = LensTally(len(keys) + 1, align, cap)
     truncated: list[int] = []
@@ -427,15 +460,16 @@ def lens(
         for start, encoded in progress_bar(
             chunks, total=n_chunks, desc=desc, enabled=progress and several
         ):
+            _check_not_empty(encoded, prompts, start)
             for i, res in iter_lens(
                 adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
-                progress=progress and not several,
+                progress=progress and not several, translator=translator,
             ):  # fmt: skip
                 tally.add(start + i, encoded[i], res)
             truncated += [e.truncated for e in encoded]
             appended = encoded[0].n_appended
     kept = [tally.kept[i][0] for i in sorted(tally.kept)]
-    return build_lens_matrix(
+    matrix = build_lens_matrix(
         tally.state(adapter.tokenizer),
         rows=[layer_label(k) for k in keys] + ["output"],
         corpus=Corpus.from_tokens([e.tokens for e in kept], texts=[e.text for e in kept]),
@@ -454,6 +488,22 @@ def lens(
             "truncated_tokens": truncated,
         },
     )
+    return name_lens(matrix, translator, title)
+
+
+def _check_not_empty(encoded: list[Any], prompts: Any, start: int = 0) -> None:
+    """Refuse a prompt with no tokens (e.g. ``""``), naming which one (``start``: the
+    input index of ``encoded[0]``)."""
+    from tokenheat.errors import ArgumentError
+
+    empty = [k for k, e in enumerate(encoded) if len(e) == 0]
+    if empty:
+        k = empty[0]
+        which = "prompts" if isinstance(prompts, str) else f"prompts[{start + k}]"
+        raise ArgumentError(
+            f"{which} has no tokens, got {encoded[k].text!r}; pass a non-empty text such "
+            "as 'The capital of France is'"
+        )
 
 
 def _encoded_chunks(adapter: Any, prompts: Any, encode: dict[str, Any]) -> tuple[int, Any]:

@@ -57,6 +57,7 @@ def build_demo(
     quick: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    tuned_lens: Any = None,
 ) -> DemoResult:
     """Run the four analyses of the demo on ``model``.
 
@@ -70,12 +71,15 @@ def build_demo(
         Show progress bars.
     log : callable
         Receives one line per finished analysis with its time.
+    tuned_lens : TunedLens, optional
+        Also draw the lens figure through this tuned lens, beside the logit lens.
 
     Returns
     -------
     DemoResult
         ``matrices`` in dashboard order: flip rate, logit-lens entropy, attribution,
-        anchor similarity.
+        anchor similarity; with ``tuned_lens``, the logit and the tuned lens first (one
+        row of the dashboard), then the others.
     """
     from tokenheat.analyses import anchor_similarity, attribution, flip_rate, lens
     from tokenheat.demo import datasets as data
@@ -150,7 +154,59 @@ def build_demo(
                 progress=progress,
             )
         )
+    if tuned_lens is not None:
+        with _timed(timings, "tuned lens", log):
+            matrices = beside_logit_lens(
+                matrices, tuned_lens_figure(model, tokenizer, tuned_lens, progress=progress)
+            )
     return DemoResult(matrices, timings)
+
+
+def tuned_lens_texts() -> list[str]:
+    """What the demo trains its tuned lens on: text that ships with Python and tokenheat.
+
+    Four of every five of Python's own documentation topics (``pydoc_data.topics``, about
+    110k SmolLM2 tokens) and the demo corpus; :func:`tuned_lens_held_out` is the rest.
+    """
+    from pydoc_data.topics import topics
+
+    from tokenheat.demo import datasets as data
+
+    docs = [topics[k] for i, k in enumerate(sorted(topics)) if i % 5 != 0]
+    return [*docs, *data.emotions()["text"], *data.pause_texts()]
+
+
+def tuned_lens_held_out() -> list[str]:
+    """Text the demo's tuned lens never saw: every fifth Python documentation topic."""
+    from pydoc_data.topics import topics
+
+    return [topics[k] for i, k in enumerate(sorted(topics)) if i % 5 == 0]
+
+
+def demo_tuned_lens(model: Any, tokenizer: Any, *, progress: bool = True) -> Any:
+    """The demo's tuned lens for ``model``: trained once on :func:`tuned_lens_texts`, then
+    read from the cache (see :func:`tokenheat.train_tuned_lens`)."""
+    from tokenheat.analyses import train_tuned_lens
+
+    return train_tuned_lens(model, tokenizer, tuned_lens_texts(), progress=progress)
+
+
+def tuned_lens_figure(model: Any, tokenizer: Any, tuned: Any, *, progress: bool) -> TokenMatrix:
+    """The demo's lens figure (entropy on the first chat prompt) through ``tuned``."""
+    from tokenheat.analyses import lens
+    from tokenheat.demo import datasets as data
+
+    prompt = [[{"role": "user", "content": data.chat_prompts()[0]}]]
+    return lens(
+        model, tokenizer, prompt, chat=True, append=" ...", n_dummy=6, stat="entropy",
+        translator=tuned, progress=progress,
+    )  # fmt: skip
+
+
+def beside_logit_lens(matrices: list[TokenMatrix], tuned: TokenMatrix) -> list[TokenMatrix]:
+    """The logit lens and ``tuned`` first, so that they share the dashboard's first row."""
+    logit = [m for m in matrices if m.meta.get("analysis") == "lens"][:1]
+    return [*logit, tuned, *(m for m in matrices if m not in logit)]
 
 
 def run_demo(
@@ -159,6 +215,7 @@ def run_demo(
     quick: bool = False,
     save: str | None = None,
     progress: bool = True,
+    tuned_lens: bool = False,
 ) -> pathlib.Path:
     """The ``tokenheat demo`` command: load the model, run the analyses, write the HTML.
 
@@ -179,9 +236,10 @@ def run_demo(
     load_start = time.perf_counter()
     lm, tokenizer = load_model(model) if model else load_default()
     print(f"  {'load model':<18} {time.perf_counter() - load_start:6.1f} s")
+    tuned = _load_or_train_tuned_lens(lm, tokenizer, progress) if tuned_lens else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = build_demo(lm, tokenizer, quick=quick, progress=progress)
+        result = build_demo(lm, tokenizer, quick=quick, progress=progress, tuned_lens=tuned)
     for w in caught:
         print(f"  note: {w.message}")
     path = pathlib.Path(out).resolve()
@@ -198,3 +256,19 @@ def run_demo(
     total = time.perf_counter() - started
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) in {total:.1f} s")
     return path
+
+
+def _load_or_train_tuned_lens(model: Any, tokenizer: Any, progress: bool) -> Any:
+    """``--tuned-lens``: a cached lens of this model (the newest, whatever its settings), or
+    train one once (minutes on CPU) and cache it."""
+    from tokenheat.analyses import TunedLens
+
+    start = time.perf_counter()
+    print("  tuned lens: from the cache, or trained once on Python's docs and the corpus")
+    try:
+        tuned = TunedLens.cached(model) or demo_tuned_lens(model, tokenizer, progress=progress)
+    except KeyboardInterrupt:
+        print("  tuned lens: interrupted; its checkpoint is kept, run again to resume")
+        raise
+    print(f"  {'tuned lens':<18} {time.perf_counter() - start:6.1f} s ({tuned.steps} steps)")
+    return tuned
