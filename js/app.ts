@@ -3,10 +3,11 @@
 
 import { shieldToken } from "./codec";
 import { ContextIndex } from "./contextIndex";
-import { ContextPanel } from "./contexts";
+import { ContextPanel, TALL_ROW_H } from "./contexts";
 import { Heatmap, type HeatmapHost } from "./heatmap";
 import type { Rect } from "./layout";
 import { cellSelection, normalizeSelection, SelectionBus } from "./link";
+import { SORT_MODES, type SortMode } from "./order";
 import { readTheme, type Theme } from "./theme";
 import { Tooltip } from "./tooltip";
 import { EMPTY_SELECTION, type Selection, type Spec, type WidgetModel } from "./types";
@@ -53,6 +54,7 @@ export class App implements HeatmapHost {
       empty.textContent = "Nothing to show: the widget holds no matrix.";
       this.grid.appendChild(empty);
     }
+    this.applyOrders();
     for (const h of this.heatmaps) h.rebuildImage();
     this.resize();
 
@@ -65,6 +67,11 @@ export class App implements HeatmapHost {
     this.bus.set(initial, "model");
     this.onSelection(this.bus.get(), "init");
 
+    const onOrders = () => {
+      if (this.applyOrders()) for (const h of this.heatmaps) h.setOrder(h.sort, h.filter);
+    };
+    model.on("change:orders", onOrders);
+    this.cleanups.push(() => model.off("change:orders", onOrders));
     const onHeight = () => {
       for (const h of this.heatmaps) h.layout();
     };
@@ -96,6 +103,36 @@ export class App implements HeatmapHost {
     return this.indexes[matrix]?.cellCount(row, col) ?? null;
   }
 
+  /** Write every heatmap's row and column order to the `orders` trait (export keeps them). */
+  orderChanged(_index: number): void {
+    const orders = this.heatmaps.map((h) => ({ row: h.sort, col: h.colSort }));
+    if (JSON.stringify(orders) === JSON.stringify(this.model.get("orders") ?? null)) return;
+    this.model.set("orders", orders);
+    this.model.save_changes();
+  }
+
+  /**
+   * Take the orders of the `orders` trait (a restored widget, or set from Python), where they
+   * differ from what is shown; returns whether any changed. Unknown entries are ignored.
+   */
+  private applyOrders(): boolean {
+    const raw = this.model.get("orders");
+    if (!Array.isArray(raw)) return false;
+    let changed = false;
+    const valid = (v: unknown): v is SortMode => SORT_MODES.includes(v as SortMode);
+    raw.forEach((entry, i) => {
+      const h = this.heatmaps[i];
+      if (!h || typeof entry !== "object" || entry === null) return;
+      const { row, col } = entry as { row?: unknown; col?: unknown };
+      const r = valid(row) ? row : h.sort;
+      const c = valid(col) ? col : h.colSort;
+      if (r === h.sort && c === h.colSort) return;
+      h.initialOrder(r, c);
+      changed = true;
+    });
+    return changed;
+  }
+
   focusRoot(): void {
     if (document.activeElement !== this.root) this.root.focus({ preventScroll: true });
   }
@@ -106,7 +143,17 @@ export class App implements HeatmapHost {
   }
 
   private resize(): void {
-    const width = this.root.clientWidth || 800;
+    const total = this.root.clientWidth || 800;
+    // The context panel docks beside the heatmaps when the page is wide enough for both.
+    // A margin against flip-flopping: docking changes the page's height, which may add or
+    // remove a page scrollbar and so change the width this depends on.
+    const was = this.root.classList.contains("th-side");
+    const min = was ? SIDE_PANEL_MIN - 24 : SIDE_PANEL_MIN;
+    const side = total >= min && this.indexes.some((x) => x !== null);
+    this.root.classList.toggle("th-side", side);
+    const tall = Math.floor(((window.innerHeight || 800) - 140) / TALL_ROW_H);
+    this.panel.setLayout(side, side ? Math.max(8, tall) : 12);
+    const width = side ? this.grid.clientWidth || Math.round(total * 0.62) : total;
     const cols = this.columns(width);
     this.grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
     for (const h of this.heatmaps) h.setWidth(contentWidth(h.el) || Math.floor(width / cols) - 26);
@@ -158,18 +205,20 @@ export class App implements HeatmapHost {
     const m = this.spec.matrices[mi];
     if (h.order.length === 0) return;
     const shownRow = sel.row !== null ? h.inv[sel.row] : -1;
+    const shownCol = sel.col !== null ? h.colInv[sel.col] : 0;
     let r: number;
     let c: number;
     if (sel.matrix === null || shownRow < 0 || (sel.row === null && sel.col === null)) {
       r = 0;
-      c = sel.col ?? 0;
+      c = shownCol;
     } else {
       r = Math.max(0, Math.min(h.order.length - 1, shownRow + (sel.col === null ? 0 : move[0])));
-      c = Math.max(0, Math.min(m.nCols - 1, (sel.col ?? 0) + (sel.col === null ? 0 : move[1])));
+      c = Math.max(0, Math.min(m.nCols - 1, shownCol + (sel.col === null ? 0 : move[1])));
     }
     const row = h.order[r];
-    h.reveal(row, c);
-    this.bus.set(cellSelection(this.spec, mi, row, c), "keyboard");
+    const col = h.colOrder[c];
+    h.reveal(row, col);
+    this.bus.set(cellSelection(this.spec, mi, row, col), "keyboard");
   };
 
   private watchTheme(): void {
@@ -223,6 +272,9 @@ export class App implements HeatmapHost {
     delete (this.root as HTMLElement & { __tokenheat?: DebugHandle }).__tokenheat;
   }
 }
+
+/** Narrowest widget (CSS px) that gets the context panel beside the heatmaps. */
+export const SIDE_PANEL_MIN = 1000;
 
 /** Width inside an element's padding. */
 function contentWidth(el: HTMLElement): number {

@@ -25,13 +25,53 @@ function makeCanvas(w: number, h: number): HTMLCanvasElement | OffscreenCanvas {
   return c;
 }
 
+/** Cells drawn faded: a 0/1 mask by cell index, blended this far towards `veil`. */
+export interface Fade {
+  thin: Uint8Array | null;
+  veil: RGB;
+}
+
+/** How far a faded cell moves towards the background: its colour still reads, but weaker. */
+export const FADE = 0.6;
+
+/** Blend the pixels of masked cells (rows `order[r0..r1)`) towards `veil`, in place. */
+export function fadePixels(
+  px: Uint8ClampedArray,
+  nCols: number,
+  order: Int32Array,
+  r0: number,
+  r1: number,
+  fade: Fade,
+): void {
+  const { thin, veil } = fade;
+  if (!thin) return;
+  for (let r = r0; r < r1; r++) {
+    const base = order[r] * nCols;
+    for (let c = 0; c < nCols; c++) {
+      if (!thin[base + c]) continue;
+      const p = ((r - r0) * nCols + c) * 4;
+      for (let k = 0; k < 3; k++) px[p + k] = px[p + k] + (veil[k] - px[p + k]) * FADE;
+    }
+  }
+}
+
 export class CellImage {
   private tiles: Tile[] = [];
   /** Milliseconds the last build took. */
   buildMs = 0;
 
-  /** Rebuild from `values` for display rows `order` (data row per display row). */
-  build(values: Float32Array, nCols: number, order: Int32Array, scale: Scale, missing: RGB): void {
+  /**
+   * Rebuild from `values` for display rows `order` (data row per display row); cells in
+   * `fade.thin` are blended towards `fade.veil`.
+   */
+  build(
+    values: Float32Array,
+    nCols: number,
+    order: Int32Array,
+    scale: Scale,
+    missing: RGB,
+    fade: Fade | null = null,
+  ): void {
     const t0 = performance.now();
     this.tiles = [];
     const nRows = order.length;
@@ -39,6 +79,7 @@ export class CellImage {
       const rows = Math.min(TILE, nRows - r0);
       const full: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(rows * nCols * 4);
       fillCells(full, values, nCols, order, r0, r0 + rows, scale, missing);
+      if (fade) fadePixels(full, nCols, order, r0, r0 + rows, fade);
       for (let c0 = 0; c0 < nCols; c0 += TILE) {
         const cols = Math.min(TILE, nCols - c0);
         const pixels = cols === nCols ? full : sliceColumns(full, rows, nCols, c0, cols);

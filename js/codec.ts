@@ -432,7 +432,16 @@ function decodeContexts(raw: unknown, field: string): Contexts | null {
     scores,
     numeric: decodeNumeric(o.numeric, `${field}.numeric`, n),
     labels: decodeLabelColumns(o.labels, `${field}.labels`, n),
+    limit: decodeLimit(o.limit),
   };
+}
+
+/** `{"option": str, "value": int}` or null (absent in older specs). */
+function decodeLimit(raw: unknown): Contexts["limit"] {
+  if (raw == null || typeof raw !== "object") return null;
+  const o = raw as Record<string, unknown>;
+  if (typeof o.option !== "string" || typeof o.value !== "number") return null;
+  return { option: o.option, value: o.value };
 }
 
 function decodeMatrix(raw: unknown, field: string, nCorpora: number): Matrix {

@@ -8,7 +8,8 @@ import type { ContextIndex } from "./contextIndex";
 import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
-import { contextToken, displayToken, isolate, linkKey } from "./tokens";
+import { cappedNote, totalBehind } from "./reading";
+import { contextToken, displayToken, isolate, linkKey, runningTexts } from "./tokens";
 import {
   type Contexts,
   type Corpus,
@@ -19,6 +20,8 @@ import {
 } from "./types";
 
 export const ROW_H = 28;
+/** Row height when the panel is docked beside the heatmaps: two lines (name and columns, then the text). */
+export const TALL_ROW_H = 46;
 const WINDOW = 14;
 const SCORED_WINDOW = 256;
 const MAX_ROWS_IN_VIEW = 12;
@@ -108,6 +111,7 @@ export class ContextPanel {
   readonly list: HTMLDivElement;
   private readonly heading: HTMLDivElement;
   private readonly status: HTMLDivElement;
+  private readonly capped: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private items: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private matrix: number | null = null;
@@ -116,6 +120,12 @@ export class ContextPanel {
   /** List pixels per scroll pixel (1 unless the list is taller than MAX_SPACER_PX). */
   private ratio = 1;
   private selection: Selection | null = null;
+  private rowsInView = MAX_ROWS_IN_VIEW;
+  private rowH = ROW_H;
+  /** Running text per example, for the rows in view (see `textsOf`). */
+  private readonly texts = new Map<string, string[]>();
+  /** What names each listed context: the example, or the other axis's label (see `nameOf`). */
+  private naming: "example" | "row" | "col" = "example";
 
   constructor(
     private readonly spec: Spec,
@@ -133,6 +143,10 @@ export class ContextPanel {
     this.status.className = "th-contexts-status";
     this.status.dataset.testid = "th-contexts-status";
     head.append(this.heading, this.status);
+    this.capped = document.createElement("div");
+    this.capped.className = "th-contexts-capped";
+    this.capped.dataset.testid = "th-contexts-capped";
+    this.capped.hidden = true;
     this.list = document.createElement("div");
     this.list.className = "th-context-list";
     this.list.dataset.testid = "th-context-list";
@@ -141,10 +155,26 @@ export class ContextPanel {
     this.spacer = document.createElement("div");
     this.spacer.className = "th-context-spacer";
     this.list.appendChild(this.spacer);
-    this.el.append(head, this.list);
+    this.el.append(head, this.capped, this.list);
     this.list.addEventListener("scroll", this.onScroll, { passive: true });
     this.list.addEventListener("click", this.onClick);
     this.show({ ...EMPTY_SELECTION });
+  }
+
+  /**
+   * Docked beside the heatmaps (`side`), rows take two lines, as the panel is narrow, and the
+   * list shows `n` of them before it scrolls; below them, one line each.
+   */
+  setLayout(side: boolean, n: number): void {
+    const rowH = side ? TALL_ROW_H : ROW_H;
+    if (n === this.rowsInView && rowH === this.rowH) return;
+    this.rowsInView = n;
+    this.rowH = rowH;
+    if (this.selection) {
+      const sel = this.selection;
+      this.selection = null;
+      this.show(sel);
+    }
   }
 
   /** Number of contexts listed now. */
@@ -171,6 +201,7 @@ export class ContextPanel {
     let items: Int32Array<ArrayBufferLike> = new Int32Array(0);
     let title = "Contexts";
     let note = "Click a cell to list the contexts behind it.";
+    let capped: string | null = null;
     if (m && (sel.row !== null || sel.col !== null)) {
       const rowLabel = sel.row !== null ? displayIf(m.rows, sel.row) : null;
       const colLabel = sel.col !== null ? displayIf(m.cols, sel.col) : null;
@@ -178,12 +209,28 @@ export class ContextPanel {
       title = `${isolate(m.title || "matrix")} · ${labels.join(" × ")}`;
       if (!index) note = "This matrix has no contexts.";
       else {
-        if (sel.row !== null && sel.col !== null) items = index.cell(sel.row, sel.col);
-        else if (sel.row !== null) items = index.row(sel.row);
-        else if (sel.col !== null) items = index.col(sel.col);
+        let cells: number[] = [];
+        if (sel.row !== null && sel.col !== null) {
+          items = index.cell(sel.row, sel.col);
+          cells = [sel.row * m.nCols + sel.col];
+        } else if (sel.row !== null) {
+          items = index.row(sel.row);
+          cells = Array.from({ length: m.nCols }, (_, c) => (sel.row as number) * m.nCols + c);
+        } else if (sel.col !== null) {
+          items = index.col(sel.col);
+          cells = Array.from({ length: m.nRows }, (_, r) => r * m.nCols + (sel.col as number));
+        }
         note = `${items.length.toLocaleString("en-US")} context${items.length === 1 ? "" : "s"}`;
+        capped = cappedNote(m, items.length, totalBehind(m, cells));
       }
     }
+    // A row's (column's) contexts differ by column (row): that label names each of them.
+    this.naming =
+      sel.row !== null && sel.col === null
+        ? "col"
+        : sel.col !== null && sel.row === null
+          ? "row"
+          : "example";
     this.heading.replaceChildren();
     const t = document.createElement("span");
     t.className = "th-contexts-name";
@@ -193,13 +240,15 @@ export class ContextPanel {
     n.dataset.testid = "th-contexts-count";
     n.textContent = note;
     this.heading.append(t, n);
+    this.capped.textContent = capped ?? "";
+    this.capped.hidden = capped === null;
     this.items = items;
     this.matrix = sel.matrix;
     const ctx = this.contexts();
     this.groups = ctx ? groupColumns(ctx) : [];
-    const viewRows = Math.max(1, Math.min(items.length, MAX_ROWS_IN_VIEW));
-    this.list.style.height = `${viewRows * ROW_H + 2}px`;
-    const geometry = spacerGeometry(items.length, ROW_H, viewRows * ROW_H);
+    const viewRows = Math.max(1, Math.min(items.length, this.rowsInView));
+    this.list.style.height = `${viewRows * this.rowH + 2}px`;
+    const geometry = spacerGeometry(items.length, this.rowH, viewRows * this.rowH);
     this.spacer.style.height = `${geometry.height}px`;
     this.ratio = geometry.ratio;
     this.list.hidden = items.length === 0;
@@ -249,6 +298,35 @@ export class ContextPanel {
     return this.spec.matrices.find((m) => m.corpus !== null)?.corpus ?? null;
   }
 
+  /**
+   * The name of context `k` in the list: a cell's contexts differ by example; a column's (row's)
+   * by row (column), e.g. the layer of a logit-lens column, then also by example when the
+   * corpus holds several.
+   */
+  private nameOf(m: Spec["matrices"][number], ctx: Contexts, k: number, corpus: Corpus): string {
+    const example = this.exampleName(m.corpus ?? 0, ctx.example[k]);
+    if (this.naming === "example") return example;
+    const label =
+      this.naming === "row" ? displayIf(m.rows, ctx.row[k]) : displayIf(m.cols, ctx.col[k]);
+    return corpus.offsets.length > 2 ? `${label} · ${example}` : label;
+  }
+
+  /** Running text of example `e`, one string per token (see `runningTexts`); cached. */
+  private textsOf(corpusIndex: number, e: number, corpus: Corpus): string[] {
+    const key = `${corpusIndex}:${e}`;
+    let texts = this.texts.get(key);
+    if (!texts) {
+      const lo = corpus.offsets[e] ?? 0;
+      const hi = corpus.offsets[e + 1] ?? lo;
+      const tokens: string[] = [];
+      for (let i = lo; i < hi; i++) tokens.push(corpus.vocab[corpus.ids[i]] ?? "");
+      texts = runningTexts(tokens);
+      if (this.texts.size > 512) this.texts.clear();
+      this.texts.set(key, texts);
+    }
+    return texts;
+  }
+
   private exampleName(corpus: number, e: number): string {
     return this.spec.corpora[corpus]?.names?.[e] ?? `#${e}`;
   }
@@ -265,9 +343,9 @@ export class ContextPanel {
     const offset = scrollTop * this.ratio;
     const { first, last } = listWindow(
       this.items.length,
-      ROW_H,
+      this.rowH,
       offset,
-      this.list.clientHeight || MAX_ROWS_IN_VIEW * ROW_H,
+      this.list.clientHeight || MAX_ROWS_IN_VIEW * this.rowH,
     );
     if (first === this.rendered.first && last === this.rendered.last && this.ratio === 1) return;
     this.rendered = { first, last };
@@ -295,7 +373,7 @@ export class ContextPanel {
     row.dataset.k = String(k);
     row.dataset.example = String(e);
     row.setAttribute("role", "listitem");
-    row.style.top = `${i * ROW_H + shift}px`;
+    row.style.top = `${i * this.rowH + shift}px`;
     if (this.selection?.example === e) row.classList.add("th-selected");
 
     let scores: Float32Array | null = null;
@@ -323,9 +401,10 @@ export class ContextPanel {
       }
       return span;
     };
+    const texts = this.textsOf(m.corpus ?? 0, e, corpus);
     // In running text a token's leading space stays outside its marks and colours.
     const running = (el: HTMLElement, p: number) => {
-      const text = contextToken(corpus.vocab[corpus.ids[lo + p]] ?? "");
+      const text = texts[p] ?? "";
       const lead = /^ +/.exec(text)?.[0] ?? "";
       if (lead && lead.length < text.length) {
         const space = document.createElement("span");
@@ -355,11 +434,15 @@ export class ContextPanel {
     };
     const name = document.createElement("span");
     name.className = "th-ctx-name";
-    name.textContent = this.exampleName(m.corpus ?? 0, e);
+    name.textContent = this.nameOf(m, ctx, k, corpus);
+    name.title = name.textContent;
     const kw = document.createElement("div");
     kw.className = "th-ctx-kw";
-    for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++)
-      kw.appendChild(token(p, displayToken(corpus.vocab[corpus.ids[lo + p]] ?? "")));
+    for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++) {
+      const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
+      // A piece of a character split over tokens shows the character (or nothing after it).
+      kw.appendChild(token(p, texts[p] !== contextToken(raw) ? texts[p] : displayToken(raw)));
+    }
     const cols = document.createElement("div");
     cols.className = "th-ctx-cols";
     const chips = columnChips(ctx, this.groups, k);
@@ -417,5 +500,5 @@ function displayIf(
   i: number,
 ): string {
   const label = axis.labels[i] ?? "";
-  return axis.tokens !== null || axis.kind === "token" ? displayToken(label) : label;
+  return displayToken(label);
 }

@@ -1,22 +1,58 @@
-// The toolbar above each heatmap: sort rows and filter row labels (`el`), and zoom out / in /
-// fit (`zoomEl`, which the heatmap puts beside its title).
+// The toolbar above each heatmap: sort rows (and columns, where their order is not the
+// point) and filter row labels (`el`), and zoom out / in / fit (`zoomEl`, which the heatmap
+// puts beside its title).
 
 import { groupDigits } from "./format";
 import { SORT_MODES, type SortMode } from "./order";
 
 export interface ControlHandlers {
   sort(mode: SortMode): void;
+  /** Sort columns; null when the columns keep their order (positions, layers, buckets). */
+  colSort: ((mode: SortMode) => void) | null;
+  /** Whether there are few enough rows / columns to offer "cluster". */
+  rowClusterable: boolean;
+  colClusterable: boolean;
   filter(text: string): void;
   zoomBy(factor: number): void;
   fit(): void;
 }
 
-const SORT_TEXT: Record<SortMode, string> = {
+export const SORT_TEXT: Record<SortMode, string> = {
   original: "original order",
   label: "label",
   mean: "mean (high first)",
   max: "max (high first)",
+  variance: "variance (high first)",
+  count: "count (most first)",
+  cluster: "cluster (similar together)",
 };
+
+function sortSelect(
+  label: string,
+  testid: string,
+  clusterable: boolean,
+  onChange: (mode: SortMode) => void,
+): { el: HTMLLabelElement; select: HTMLSelectElement } {
+  const el = document.createElement("label");
+  el.className = "th-control";
+  const text = document.createElement("span");
+  text.textContent = label;
+  const select = document.createElement("select");
+  select.dataset.testid = testid;
+  for (const mode of SORT_MODES) {
+    const option = document.createElement("option");
+    option.value = mode;
+    option.textContent = SORT_TEXT[mode];
+    if (mode === "cluster" && !clusterable) {
+      option.disabled = true;
+      option.textContent = "cluster (too many to cluster)";
+    }
+    select.appendChild(option);
+  }
+  select.addEventListener("change", () => onChange(select.value as SortMode));
+  el.append(text, select);
+  return { el, select };
+}
 
 function button(
   text: string,
@@ -40,25 +76,24 @@ export class Controls {
   readonly zoomEl: HTMLDivElement;
   private readonly zoomText: HTMLSpanElement;
   private readonly count: HTMLSpanElement;
+  private readonly rowSelect: HTMLSelectElement;
+  private readonly colSelect: HTMLSelectElement | null;
 
   constructor(index: number, rowNoun: string, handlers: ControlHandlers) {
     this.el = document.createElement("div");
     this.el.className = "th-controls";
 
-    const sortLabel = document.createElement("label");
-    sortLabel.className = "th-control";
-    const sortText = document.createElement("span");
-    sortText.textContent = "sort";
-    const select = document.createElement("select");
-    select.dataset.testid = `th-sort-${index}`;
-    for (const mode of SORT_MODES) {
-      const option = document.createElement("option");
-      option.value = mode;
-      option.textContent = SORT_TEXT[mode];
-      select.appendChild(option);
-    }
-    select.addEventListener("change", () => handlers.sort(select.value as SortMode));
-    sortLabel.append(sortText, select);
+    const rows = sortSelect(
+      handlers.colSort ? "rows" : "sort",
+      `th-sort-${index}`,
+      handlers.rowClusterable,
+      handlers.sort,
+    );
+    this.rowSelect = rows.select;
+    const cols = handlers.colSort
+      ? sortSelect("columns", `th-colsort-${index}`, handlers.colClusterable, handlers.colSort)
+      : null;
+    this.colSelect = cols?.select ?? null;
 
     const filter = document.createElement("input");
     filter.type = "search";
@@ -83,8 +118,14 @@ export class Controls {
       button("+", "zoom in", `th-zoom-in-${index}`, () => handlers.zoomBy(1.25)),
       button("fit", "fit the whole matrix", `th-zoom-fit-${index}`, () => handlers.fit()),
     );
-    this.el.append(sortLabel, filter, this.count);
+    this.el.append(rows.el, ...(cols ? [cols.el] : []), filter, this.count);
     this.zoomEl = zoom;
+  }
+
+  /** Show the current orders (set from the spec, the widget state or a user's choice). */
+  setModes(row: SortMode, col: SortMode): void {
+    this.rowSelect.value = row;
+    if (this.colSelect) this.colSelect.value = col;
   }
 
   setZoom(zoom: number): void {

@@ -3,12 +3,23 @@
 // outline (hover, selection, linked tokens and examples) and the scroll shadows, so hovering
 // never repaints the cells. All text goes through fillText.
 
-import type { CellImage } from "./cellImage";
+import { type CellImage, FADE } from "./cellImage";
 import { colorOf, luminance } from "./colors";
 import type { Frame, Marks } from "./frame";
 import { drawLabels, fitText, type LabelsDrawn } from "./labels";
 import { cellRect, visibleRange } from "./layout";
 import { maskIndices } from "./link";
+import { beyondScale, formatFixed, groupSpan } from "./reading";
+import type { Matrix } from "./types";
+
+/** Width of the row-group band right of the cells, height of the column-group band below. */
+export const GROUP_BAND = 22;
+
+/** Whether a matrix's cells print something: its cell text ("auto") or its values ("value"). */
+export function cellsCarryText(m: Matrix): boolean {
+  const mode = m.display.cellText;
+  return mode === "value" || (mode === "auto" && m.cellText !== null);
+}
 
 /** What is marked, as plain lists (for tests and debugging; long lists are cut at 2,000). */
 export function marksSummary(marks: Marks) {
@@ -51,11 +62,92 @@ export function drawBase(ctx: CanvasRenderingContext2D, f: Frame, image: CellIma
     ctx.stroke();
   }
   let texts = 0;
-  if (m.cellText && f.cellShown && showsCellText(v.cellW, v.cellH)) {
-    texts = drawCellText(ctx, f, m.cellText.codes, f.cellShown);
+  if (showsCellText(v.cellW, v.cellH)) {
+    if (m.display.cellText === "value") texts = drawValueText(ctx, f);
+    else if (m.display.cellText === "auto" && m.cellText && f.cellShown)
+      texts = drawCellText(ctx, f, m.cellText.codes, f.cellShown);
   }
+  if (m.display.markOutliers && v.cellW >= 6 && v.cellH >= 6) drawOutliers(ctx, f);
   ctx.restore();
   return texts;
+}
+
+/** Text colour that reads on a cell of colour `rgb`. */
+function inkOn(rgb: readonly number[]): string {
+  return luminance(rgb as [number, number, number]) > 0.36
+    ? "rgba(0,0,0,0.85)"
+    : "rgba(255,255,255,0.95)";
+}
+
+/** Text colour for cell `i` of the frame: on the colour it is drawn with, faded or not. */
+function inkAt(f: Frame, i: number): string {
+  const rgb = colorOf(f.m.scale, f.m.values[i], f.theme.missing);
+  if (!f.thin?.[i]) return inkOn(rgb);
+  const veil = f.theme.backgroundRgb;
+  return inkOn(rgb.map((c, k) => c + (veil[k] - c) * FADE));
+}
+
+/**
+ * Each visible cell's value with `digits` after the point, in a size that fits the cell (down
+ * to 8 px); a value that does not fit whole is left out rather than cut ("0.2…" would mislead).
+ */
+function drawValueText(ctx: CanvasRenderingContext2D, f: Frame): number {
+  const { v, ox, oy, m, theme } = f;
+  const range = visibleRange(v);
+  const size = Math.min(theme.fontSize, Math.floor(v.cellH * 0.72));
+  const maxW = v.cellW - 4;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  let drawn = 0;
+  let font = "";
+  for (let r = range.r0; r < range.r1; r++) {
+    const row = f.order[r];
+    for (let c = range.c0; c < range.c1; c++) {
+      const value = m.values[row * m.nCols + c];
+      const text = formatFixed(value, m.display.digits);
+      if (text === "") continue;
+      const wanted = `${size}px ${theme.mono}`;
+      if (font !== wanted) ctx.font = font = wanted;
+      let w = ctx.measureText(text).width;
+      if (w > maxW) {
+        const smaller = Math.floor((size * maxW) / w);
+        if (smaller < 8) continue;
+        ctx.font = font = `${smaller}px ${theme.mono}`;
+        w = ctx.measureText(text).width;
+        if (w > maxW) continue;
+      }
+      ctx.fillStyle = inkAt(f, row * m.nCols + c);
+      const { x, y, w: cw, h } = cellRect(v, r, c);
+      ctx.fillText(text, ox + x + cw / 2, oy + y + h / 2 + 0.5);
+      drawn++;
+    }
+  }
+  return drawn;
+}
+
+/** A small triangle in the corner of each visible cell whose value lies beyond the scale. */
+function drawOutliers(ctx: CanvasRenderingContext2D, f: Frame): void {
+  const { v, ox, oy, m, theme } = f;
+  const range = visibleRange(v);
+  const s = Math.max(4, Math.min(8, Math.floor(Math.min(v.cellW, v.cellH) * 0.4)));
+  for (let r = range.r0; r < range.r1; r++) {
+    const row = f.order[r];
+    for (let c = range.c0; c < range.c1; c++) {
+      const value = m.values[row * m.nCols + c];
+      const side = beyondScale(m.scale, value);
+      if (side === 0) continue;
+      const { x, y, w, h } = cellRect(v, r, c);
+      const X = ox + x + w;
+      const Y = side > 0 ? oy + y : oy + y + h;
+      ctx.fillStyle = inkOn(colorOf(m.scale, value, theme.missing));
+      ctx.beginPath();
+      ctx.moveTo(X, Y);
+      ctx.lineTo(X - s, Y);
+      ctx.lineTo(X, Y + (side > 0 ? s : -s));
+      ctx.closePath();
+      ctx.fill();
+    }
+  }
 }
 
 function strokeBox(
@@ -135,8 +227,104 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, f: Frame, marks: Mark
     bandCol(marks.col);
   }
   drawScrollShadows(ctx, f);
+  drawGroupLines(ctx, f);
   ctx.restore();
+  drawGroupBands(ctx, f);
   return drawn;
+}
+
+/** Display spans of the groups along each axis that are shown in one piece. */
+export function visibleGroups(f: Frame) {
+  const { m } = f;
+  const identity = new Int32Array(m.nCols).map((_, i) => i);
+  const rows = m.display.rowGroups
+    .map((g) => ({ g, span: groupSpan(g, f.inv) }))
+    .filter((x) => x.span !== null);
+  const cols = m.display.colGroups
+    .map((g) => ({ g, span: groupSpan(g, identity) }))
+    .filter((x) => x.span !== null);
+  return { rows, cols } as {
+    rows: { g: { label: string }; span: { first: number; last: number } }[];
+    cols: { g: { label: string }; span: { first: number; last: number } }[];
+  };
+}
+
+/** Separator lines across the cells where a group begins and ends. */
+function drawGroupLines(ctx: CanvasRenderingContext2D, f: Frame): void {
+  const { v, ox, oy, theme } = f;
+  const { rows, cols } = visibleGroups(f);
+  if (!rows.length && !cols.length) return;
+  const content = { w: v.nCols * v.cellW, h: v.nRows * v.cellH };
+  ctx.strokeStyle = theme.foreground;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  for (const { span } of cols) {
+    for (const c of [span.first, span.last + 1]) {
+      if (c <= 0 || c >= v.nCols) continue;
+      const x = ox + c * v.cellW - v.scrollX;
+      ctx.moveTo(x, oy);
+      ctx.lineTo(x, oy + Math.min(v.viewH, content.h - v.scrollY));
+    }
+  }
+  for (const { span } of rows) {
+    for (const r of [span.first, span.last + 1]) {
+      if (r <= 0 || r >= v.nRows) continue;
+      const y = oy + r * v.cellH - v.scrollY;
+      ctx.moveTo(ox, y);
+      ctx.lineTo(ox + Math.min(v.viewW, content.w - v.scrollX), y);
+    }
+  }
+  ctx.stroke();
+}
+
+/** A bracket and the group's name beside each group: right of the rows, below the columns. */
+function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
+  const { v, ox, oy, theme } = f;
+  const { rows, cols } = visibleGroups(f);
+  if (!rows.length && !cols.length) return;
+  ctx.save();
+  ctx.strokeStyle = theme.foreground;
+  ctx.fillStyle = theme.foreground;
+  ctx.lineWidth = 1.5;
+  ctx.font = `600 ${Math.max(9, theme.fontSize - 1)}px ${theme.font}`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  for (const { g, span } of cols) {
+    const x0 = Math.max(ox, ox + span.first * v.cellW - v.scrollX + 1);
+    const x1 = Math.min(ox + v.viewW, ox + (span.last + 1) * v.cellW - v.scrollX - 1);
+    if (x1 <= x0) continue;
+    const y = f.bandY + 2;
+    ctx.beginPath();
+    ctx.moveTo(x0, y);
+    ctx.lineTo(x0, y + 4);
+    ctx.lineTo(x1, y + 4);
+    ctx.lineTo(x1, y);
+    ctx.stroke();
+    // Centred under the bracket; a name wider than it may use the plot's width.
+    const text = fitText(ctx, g.label, Math.max(x1 - x0, f.width - ox - 4));
+    const half = ctx.measureText(text).width / 2;
+    const cx = Math.max(ox + half, Math.min(f.width - 2 - half, (x0 + x1) / 2));
+    ctx.fillText(text, cx, y + 12);
+  }
+  for (const { g, span } of rows) {
+    const y0 = Math.max(oy, oy + span.first * v.cellH - v.scrollY + 1);
+    const y1 = Math.min(oy + v.viewH, oy + (span.last + 1) * v.cellH - v.scrollY - 1);
+    if (y1 <= y0) continue;
+    const x = f.bandX + 2;
+    ctx.beginPath();
+    ctx.moveTo(x, y0);
+    ctx.lineTo(x + 4, y0);
+    ctx.lineTo(x + 4, y1);
+    ctx.lineTo(x, y1);
+    ctx.stroke();
+    const text = fitText(ctx, g.label, Math.max(y1 - y0, 60));
+    ctx.save();
+    ctx.translate(x + 13, (y0 + y1) / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText(text, 0, 0);
+    ctx.restore();
+  }
+  ctx.restore();
 }
 
 /** Whether cells this large get their text: room for a few characters at a readable size. */
@@ -172,8 +360,7 @@ function drawCellText(
         fitted.set(code, text);
       }
       if (text === "") continue;
-      const rgb = colorOf(m.scale, m.values[row * m.nCols + c], theme.missing);
-      ctx.fillStyle = luminance(rgb) > 0.36 ? "rgba(0,0,0,0.85)" : "rgba(255,255,255,0.95)";
+      ctx.fillStyle = inkAt(f, row * m.nCols + c);
       const { x, y, w, h } = cellRect(v, r, c);
       ctx.fillText(text, ox + x + w / 2, oy + y + h / 2 + 0.5);
       drawn++;

@@ -17,9 +17,14 @@ export interface Frame {
   rowShown: readonly string[];
   colShown: readonly string[];
   cellShown: readonly string[] | null;
+  /** Cells drawn faded (n below the display's minCount), by cell index of `m`; null: none. */
+  thin: Uint8Array | null;
   rowFont: string;
   colFont: string;
   colRotated: boolean;
+  /** Left edge of the row-group band, top edge of the column-group band (canvas CSS px). */
+  bandX: number;
+  bandY: number;
   /** Size of the whole plot (canvas CSS px). */
   width: number;
   height: number;

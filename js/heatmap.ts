@@ -3,7 +3,14 @@
 
 import { CellImage } from "./cellImage";
 import { Controls } from "./controls";
-import { drawBase, drawOverlay, marksSummary } from "./draw";
+import {
+  cellsCarryText,
+  drawBase,
+  drawOverlay,
+  GROUP_BAND,
+  marksSummary,
+  visibleGroups,
+} from "./draw";
 import type { Frame, Marks } from "./frame";
 import { type LabelsDrawn, labelFont, titleFont } from "./labels";
 import {
@@ -18,7 +25,17 @@ import {
 import { Legend } from "./legend";
 import type { SelectionBus } from "./link";
 import { axisCarriesTokens, exampleMarks, hitSelection, tokenMarks } from "./link";
-import { inverseOrder, rowOrder, rowStats, type SortMode } from "./order";
+import {
+  axisOrder,
+  clusterOrder,
+  inverseOrder,
+  type LineStats,
+  lineStats,
+  MAX_CLUSTER,
+  type Axis as OrderAxis,
+  type SortMode,
+  sortableAxis,
+} from "./order";
 import {
   baseCellWidth,
   type Hit,
@@ -27,13 +44,16 @@ import {
   type Region,
   regionRect,
   rowGutter,
+  TEXT_CELL_H,
 } from "./plot";
 import { listen, PlotDom, scrollbarSize } from "./plotDom";
+import { thinMask } from "./reading";
 import type { Theme } from "./theme";
 import { cellToken, displayToken } from "./tokens";
 import type { Tooltip } from "./tooltip";
 import { hitTooltip } from "./tooltip";
-import type { Axis, Selection, Spec } from "./types";
+import type { Axis, Matrix, Selection, Spec } from "./types";
+import { permuteColumns } from "./view";
 
 export interface HeatmapHost {
   readonly spec: Spec;
@@ -43,11 +63,14 @@ export interface HeatmapHost {
   /** Largest height of a heatmap's cell area in CSS px (the `height` trait; 0 = automatic). */
   maxHeight(): number;
   contextCount(matrix: number, row: number, col: number): number | null;
+  /** The row or column order of heatmap `index` changed (to sync it back to Python). */
+  orderChanged(index: number): void;
   focusRoot(): void;
 }
 
-function shownLabels(axis: Axis): string[] {
-  return axisCarriesTokens(axis) ? axis.labels.map(displayToken) : axis.labels.slice();
+/** Labels as drawn: every axis decoded like tokens ("Ġmovie" → "␣movie"; "L3" stays "L3"). */
+export function shownLabels(axis: Axis): string[] {
+  return axis.labels.map(displayToken);
 }
 
 export class Heatmap {
@@ -57,14 +80,24 @@ export class Heatmap {
   private readonly controls: Controls;
   private readonly legend: Legend;
   private readonly image = new CellImage();
-  private readonly m;
+  private readonly m: Matrix;
+  /** The matrix with its columns in display order (`m` itself when they are not sorted). */
+  private mv: Matrix;
   private readonly rowShown: string[];
-  private readonly colShown: string[];
+  /** Column labels as drawn, by data column (`colShown`: by display column). */
+  private readonly colShownData: string[];
+  private colShown: string[];
   private readonly cellShown: string[] | null;
-  private stats: ReturnType<typeof rowStats> | null = null;
+  private readonly stats: Partial<Record<OrderAxis, LineStats>> = {};
+  private readonly clusters: Partial<Record<OrderAxis, Int32Array>> = {};
+  /** Display row → data row, and its inverse (-1 for rows filtered out). */
   order: Int32Array;
   inv: Int32Array;
+  /** Display column → data column, and its inverse. */
+  colOrder: Int32Array;
+  colInv: Int32Array;
   sort: SortMode = "original";
+  colSort: SortMode = "original";
   filter = "";
   zoom = 1;
   private baseW = 0;
@@ -74,6 +107,10 @@ export class Heatmap {
   private ox = 0;
   private oy = 0;
   private colRotated = false;
+  /** Top-left corner of the group bands (right of and below the cells' scroller). */
+  private band = { x: 0, y: 0 };
+  /** Cells drawn faded, by cell index of the matrix in display columns (see `thinMask`). */
+  private thin: Uint8Array | null = null;
   private size = { width: 0, height: 0 };
   /** The cell or label last clicked: its tooltip stays hidden until the pointer leaves it. */
   private quiet: string | null = null;
@@ -99,15 +136,21 @@ export class Heatmap {
   ) {
     const m = host.spec.matrices[index];
     this.m = m;
+    this.mv = m;
     this.rowShown = shownLabels(m.rows);
-    this.colShown = shownLabels(m.cols);
+    this.colShownData = shownLabels(m.cols);
+    this.colShown = this.colShownData;
     this.sameLabels =
       this.rowShown.length === this.colShown.length &&
       this.rowShown.every((label, i) => label === this.colShown[i]);
     this.cellShown = m.cellText ? m.cellText.vocab.map(cellToken) : null;
-    this.order = rowOrder(m.rows.labels, this.rowShown, "original", "", null);
+    this.order = axisOrder(m.rows.labels, this.rowShown, "original", "", null);
     this.inv = inverseOrder(this.order, m.nRows);
-    this.baseH = host.spec.layout.cellSize;
+    this.colOrder = axisOrder(m.cols.labels, this.colShown, "original", "", null);
+    this.colInv = inverseOrder(this.colOrder, m.nCols);
+    this.baseH = cellsCarryText(m)
+      ? Math.max(host.spec.layout.cellSize, TEXT_CELL_H)
+      : host.spec.layout.cellSize;
 
     this.el = document.createElement("section");
     this.el.className = "th-heatmap";
@@ -116,7 +159,19 @@ export class Heatmap {
     title.className = "th-title";
     title.textContent = m.title || `matrix ${index + 1}`;
     this.controls = new Controls(index, m.rows.title || "rows", {
-      sort: (mode) => this.setOrder(mode, this.filter),
+      sort: (mode) => {
+        this.setOrder(mode, this.filter);
+        host.orderChanged(index);
+      },
+      colSort:
+        sortableAxis(m.cols.kind) || m.display.colOrder !== "original"
+          ? (mode: SortMode) => {
+              this.setColOrder(mode);
+              host.orderChanged(index);
+            }
+          : null,
+      rowClusterable: m.nRows <= MAX_CLUSTER,
+      colClusterable: m.nCols <= MAX_CLUSTER,
       filter: (text) => this.setOrder(this.sort, text),
       zoomBy: (f) => this.zoomTo(this.zoom * f),
       fit: () => this.zoomTo(this.limits().fit),
@@ -132,6 +187,7 @@ export class Heatmap {
     head.append(title, this.controls.zoomEl);
     this.el.append(head, this.controls.el, this.dom.wrap, this.legend.el);
     this.v = emptyViewport(this.baseH, this.order.length, m.nCols);
+    this.initialOrder(m.display.rowOrder, m.display.colOrder);
 
     this.unlisten = listen(this.dom, {
       move: (x, y) => this.onPointerMove(x, y),
@@ -214,7 +270,7 @@ export class Heatmap {
         this.ox,
         this.m.nCols,
         cs,
-        this.m.cellText !== null,
+        cellsCarryText(this.m),
         this.labelWidth("col", fonts.col),
       );
     }
@@ -236,7 +292,10 @@ export class Heatmap {
       scrollbar: scrollbarSize(),
       rowTitleW: this.dom.measure([this.m.rows.title], titleFont(theme)),
       colTitleW: this.dom.measure([this.m.cols.title], titleFont(theme)),
+      groupRight: this.m.display.rowGroups.length ? GROUP_BAND : 0,
+      groupBottom: this.m.display.colGroups.length ? GROUP_BAND : 0,
     });
+    this.band = { x: box.ox + box.scrollW + 2, y: box.oy + box.scrollH + 2 };
     this.size = { width: box.width, height: box.height };
     const { oy, viewW, viewH } = box;
     this.oy = oy;
@@ -268,35 +327,90 @@ export class Heatmap {
     this.layout(keep);
   }
 
+  /** Statistics and clustering order along `axis`, computed when first needed. */
+  private orderInputs(axis: OrderAxis, mode: SortMode) {
+    const { values, nRows, nCols, counts } = this.m;
+    if (mode === "cluster") {
+      const n = axis === "row" ? nRows : nCols;
+      if (n > MAX_CLUSTER) return null;
+      this.clusters[axis] ??= clusterOrder(values, nRows, nCols, axis);
+      return { cluster: this.clusters[axis] };
+    }
+    if (mode === "original" || mode === "label") return null;
+    this.stats[axis] ??= lineStats(values, nRows, nCols, axis, counts);
+    return { stats: this.stats[axis] };
+  }
+
+  /** The orders a spec or a restored widget asks for, before the first layout. */
+  initialOrder(rowMode: SortMode, colMode: SortMode): void {
+    this.sort = rowMode;
+    this.order = axisOrder(
+      this.m.rows.labels,
+      this.rowShown,
+      rowMode,
+      "",
+      this.orderInputs("row", rowMode),
+    );
+    this.inv = inverseOrder(this.order, this.m.nRows);
+    this.applyColOrder(colMode);
+    this.controls.setModes(this.sort, this.colSort);
+    this.v = emptyViewport(this.baseH, this.order.length, this.m.nCols);
+  }
+
   setOrder(mode: SortMode, filter: string): void {
-    if ((mode === "mean" || mode === "max") && !this.stats)
-      this.stats = rowStats(this.m.values, this.m.nRows, this.m.nCols);
     this.sort = mode;
     this.filter = filter;
-    this.order = rowOrder(this.m.rows.labels, this.rowShown, mode, filter, this.stats);
+    this.order = axisOrder(
+      this.m.rows.labels,
+      this.rowShown,
+      mode,
+      filter,
+      this.orderInputs("row", mode),
+    );
     this.inv = inverseOrder(this.order, this.m.nRows);
+    this.controls.setModes(this.sort, this.colSort);
     this.rebuildImage();
     this.layout({ scrollX: this.v.scrollX, scrollY: 0 });
   }
 
+  private applyColOrder(mode: SortMode): void {
+    this.colSort = mode;
+    this.colOrder = axisOrder(
+      this.m.cols.labels,
+      this.colShownData,
+      mode,
+      "",
+      this.orderInputs("col", mode),
+    );
+    this.colInv = inverseOrder(this.colOrder, this.m.nCols);
+    this.mv = permuteColumns(this.m, this.colOrder);
+    this.colShown = Array.from(this.colOrder, (c) => this.colShownData[c]);
+  }
+
+  setColOrder(mode: SortMode): void {
+    this.applyColOrder(mode);
+    this.controls.setModes(this.sort, this.colSort);
+    this.rebuildImage();
+    this.layout({ scrollX: 0, scrollY: this.v.scrollY });
+  }
+
   /** Rebuild the 1-px cell image (after a change of order or theme). */
   rebuildImage(): void {
-    this.image.build(
-      this.m.values,
-      this.m.nCols,
-      this.order,
-      this.m.scale,
-      this.host.theme().missing,
-    );
+    const theme = this.host.theme();
+    this.thin = thinMask(this.mv);
+    this.image.build(this.mv.values, this.mv.nCols, this.order, this.mv.scale, theme.missing, {
+      thin: this.thin,
+      veil: theme.backgroundRgb,
+    });
   }
 
   setSelection(sel: Selection): void {
     const mine = sel.matrix === this.index;
     this.marks = {
-      token: sel.token !== null ? tokenMarks(this.m, sel.token) : null,
-      example: sel.example !== null ? exampleMarks(this.m, sel.example) : null,
+      token: sel.token !== null ? tokenMarks(this.mv, sel.token) : null,
+      example: sel.example !== null ? exampleMarks(this.mv, sel.example) : null,
       row: mine ? sel.row : null,
-      col: mine ? sel.col : null,
+      col: mine && sel.col !== null ? (this.colInv[sel.col] ?? null) : null,
       hover: this.marks.hover,
     };
     this.drawOverlayOnly();
@@ -306,7 +420,7 @@ export class Heatmap {
   reveal(row: number, col: number): boolean {
     const r = this.inv[row];
     if (r === undefined || r < 0) return false;
-    const next = scrollToReveal(this.v, r, col);
+    const next = scrollToReveal(this.v, r, this.colInv[col] ?? col);
     if (next.scrollX !== this.v.scrollX || next.scrollY !== this.v.scrollY) {
       this.dom.scroller.scrollLeft = next.scrollX;
       this.dom.scroller.scrollTop = next.scrollY;
@@ -324,7 +438,8 @@ export class Heatmap {
   clientRect(region: Region, row: number, col: number): Rect | null {
     const r = region === "colLabel" ? 0 : (this.inv[row] ?? -1);
     if (r < 0 || (region !== "rowLabel" && (col < 0 || col >= this.m.nCols))) return null;
-    const rect = regionRect(this.v, this.ox, this.oy, region, r, col);
+    const c = region === "rowLabel" ? 0 : this.colInv[col];
+    const rect = regionRect(this.v, this.ox, this.oy, region, r, c);
     const box = this.dom.wrap.getBoundingClientRect();
     return { ...rect, x: box.left + rect.x, y: box.top + rect.y };
   }
@@ -339,9 +454,12 @@ export class Heatmap {
       viewW: this.v.viewW,
       viewH: this.v.viewH,
       sort: this.sort,
+      colSort: this.colSort,
       filter: this.filter,
       shownRows: this.order.length,
       order: Array.from(this.order.subarray(0, 2000)),
+      colOrder: Array.from(this.colOrder.subarray(0, 2000)),
+      groups: groupsSummary(this.frame()),
       colRotated: this.colRotated,
       marked: marksSummary(this.marks),
       labelsDrawn: this.labelsDrawn,
@@ -357,7 +475,7 @@ export class Heatmap {
     const theme = this.host.theme();
     const fonts = this.fonts(theme);
     return {
-      m: this.m,
+      m: this.mv,
       theme,
       v: this.v,
       ox: this.ox,
@@ -367,9 +485,12 @@ export class Heatmap {
       rowShown: this.rowShown,
       colShown: this.colShown,
       cellShown: this.cellShown,
+      thin: this.thin,
       rowFont: fonts.row,
       colFont: fonts.col,
       colRotated: this.colRotated,
+      bandX: this.band.x,
+      bandY: this.band.y,
       width: this.size.width,
       height: this.size.height,
     };
@@ -398,14 +519,17 @@ export class Heatmap {
   private hit(clientX: number, clientY: number): Hit {
     const box = this.dom.wrap.getBoundingClientRect();
     const hit = hitTest(this.v, this.ox, this.oy, clientX - box.left, clientY - box.top);
-    if (hit?.kind === "cell") return { ...hit, row: this.order[hit.row] };
+    if (hit?.kind === "cell")
+      return { ...hit, row: this.order[hit.row], col: this.colOrder[hit.col] };
     if (hit?.kind === "rowLabel") return { ...hit, row: this.order[hit.row] };
+    if (hit?.kind === "colLabel") return { ...hit, col: this.colOrder[hit.col] };
     return hit;
   }
 
   private onPointerMove(clientX: number, clientY: number): void {
     const hit = this.hit(clientX, clientY);
-    const hover = hit?.kind === "cell" ? { row: this.inv[hit.row], col: hit.col } : null;
+    const hover =
+      hit?.kind === "cell" ? { row: this.inv[hit.row], col: this.colInv[hit.col] } : null;
     if (hover?.row !== this.marks.hover?.row || hover?.col !== this.marks.hover?.col) {
       this.marks = { ...this.marks, hover };
       this.drawOverlayOnly();
@@ -416,7 +540,7 @@ export class Heatmap {
     if (hit && this.quiet === null) {
       const n = hit.kind === "cell" ? this.host.contextCount(this.index, hit.row, hit.col) : null;
       this.host.tooltip.show(
-        hitTooltip(this.m, hit, this.rowShown, this.colShown, n),
+        hitTooltip(this.m, hit, this.rowShown, this.colShownData, n),
         clientX,
         clientY,
       );
@@ -452,6 +576,13 @@ export class Heatmap {
     this.unlisten();
     this.el.remove();
   }
+}
+
+/** The groups drawn, with their display spans (for tests and debugging). */
+function groupsSummary(f: Frame) {
+  const { rows, cols } = visibleGroups(f);
+  const one = (x: (typeof rows)[number]) => ({ label: x.g.label, ...x.span });
+  return { rows: rows.map(one), cols: cols.map(one) };
 }
 
 /** A string naming what a hit is on, or null for nothing. */

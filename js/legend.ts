@@ -1,5 +1,7 @@
-// The colour bar under each heatmap: the palette across the domain, tick values, the value
-// label, and a "missing" swatch when the matrix has NaN cells.
+// The colour bar under each heatmap: the palette across the domain, its two ends always
+// numbered (and the centre of a diverging scale), round ticks between them where they do not
+// crowd the ends, the value label, and keys for what else the cells show: missing (hatched),
+// few observations (faded), values beyond the scale (a corner triangle).
 
 import { paletteTable, scalePosition } from "./colors";
 import { formatValue } from "./format";
@@ -32,8 +34,24 @@ export function scaleTicks(scale: Scale, count = 5): number[] {
   return ticks;
 }
 
-const BAR_W = 180;
-const BAR_H = 10;
+/**
+ * Ticks a reader can read off the bar: the domain's ends, the centre of a diverging scale, and
+ * round values between them at least `minGap` (a fraction of the bar) from those, ascending.
+ */
+export function legendTicks(scale: Scale, count = 5, minGap = 0.15): number[] {
+  const [lo, hi] = scale.domain;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  if (!(hi > lo)) return [lo];
+  const fixed = [lo, hi];
+  const c = scale.center;
+  if (scale.kind === "diverging" && c !== null && c > lo && c < hi) fixed.push(c);
+  const far = (t: number) => fixed.every((f) => Math.abs(t - f) / (hi - lo) >= minGap);
+  const out = [...fixed, ...niceTicks(lo, hi, count).filter(far)];
+  return out.sort((a, b) => a - b);
+}
+
+export const BAR_W = 240;
+const BAR_H = 14;
 
 export class Legend {
   readonly el: HTMLDivElement;
@@ -53,16 +71,24 @@ export class Legend {
       `colour scale ${m.scale.palette} from ${m.scale.domain[0]} to ${m.scale.domain[1]}`,
     );
     this.el.append(label, this.canvas);
-    if (m.values.some(Number.isNaN)) {
-      const missing = document.createElement("span");
-      missing.className = "th-legend-missing";
+    const key = (swatchClass: string, text: string, testid: string) => {
+      const item = document.createElement("span");
+      item.className = "th-legend-missing";
+      item.dataset.testid = testid;
       const swatch = document.createElement("span");
-      swatch.className = "th-swatch-missing";
-      const text = document.createElement("span");
-      text.textContent = "missing";
-      missing.append(swatch, text);
-      this.el.appendChild(missing);
-    }
+      swatch.className = swatchClass;
+      const t = document.createElement("span");
+      t.textContent = text;
+      item.append(swatch, t);
+      this.el.appendChild(item);
+    };
+    if (m.values.some(Number.isNaN)) key("th-swatch-missing", "missing", "th-legend-missing");
+    const min = m.display.minCount;
+    if (min !== null && m.counts?.some((n, i) => n < min && !Number.isNaN(m.values[i])))
+      key("th-swatch-thin", `faded: n below ${formatValue(min)}`, "th-legend-thin");
+    const [lo, hi] = m.scale.domain;
+    if (m.display.markOutliers && m.values.some((v) => v < lo || v > hi))
+      key("th-swatch-beyond", "beyond the scale's end", "th-legend-beyond");
   }
 
   draw(theme: Theme): void {
@@ -70,7 +96,7 @@ export class Legend {
     const scale = this.m.scale;
     const pad = 14;
     const w = BAR_W + 2 * pad;
-    const h = BAR_H + 18;
+    const h = BAR_H + theme.fontSize + 8;
     this.canvas.style.width = `${w}px`;
     this.canvas.style.height = `${h}px`;
     this.canvas.width = Math.round(w * dpr);
@@ -90,13 +116,21 @@ export class Legend {
     ctx.lineWidth = 1;
     ctx.strokeRect(pad + 0.5, 0.5, BAR_W - 1, BAR_H - 1);
     ctx.fillStyle = theme.muted;
-    ctx.font = `${Math.max(9, theme.fontSize - 2)}px ${theme.font}`;
-    ctx.textAlign = "center";
+    ctx.font = `${Math.max(10, theme.fontSize - 1)}px ${theme.font}`;
     ctx.textBaseline = "top";
-    for (const t of scaleTicks(scale)) {
+    const ticks = legendTicks(scale);
+    for (const t of ticks) {
       const x = pad + (hi > lo ? ((t - lo) / (hi - lo)) * BAR_W : BAR_W / 2);
-      ctx.fillRect(Math.round(x) - 0.5, BAR_H, 1, 3);
-      ctx.fillText(formatValue(t), x, BAR_H + 4);
+      ctx.fillStyle = theme.muted;
+      ctx.fillRect(Math.round(x) - 0.5, BAR_H, 1, 4);
+      // Centred under its tick, but pushed inside the canvas at the ends.
+      const text = formatValue(t);
+      const half = ctx.measureText(text).width / 2;
+      ctx.textAlign = "center";
+      const tx = Math.max(half, Math.min(w - half, x));
+      ctx.fillStyle = theme.foreground;
+      ctx.fillText(text, tx, BAR_H + 5);
     }
+    this.canvas.dataset.ticks = ticks.map(formatValue).join(" ");
   }
 }

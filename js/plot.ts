@@ -15,6 +15,10 @@ export function rowGutter(labelW: number): number {
   return AXIS_TITLE + Math.max(24, Math.min(MAX_ROW_LABEL, Math.ceil(labelW * 1.08))) + 10;
 }
 
+/** Smallest starting width and height of cells that carry text (cell text or printed values). */
+export const TEXT_CELL_W = 34;
+export const TEXT_CELL_H = 18;
+
 /**
  * Starting cell width: fill the width available, between `cellSize` and 48 px (64 with cell
  * text), and wide enough for column labels `colLabelW` wide to read across the cells when the
@@ -29,7 +33,9 @@ export function baseCellWidth(
   colLabelW = 0,
 ): number {
   const fill = Math.floor((availW - gutter - 16) / Math.max(1, nCols));
-  const base = Math.max(cellSize, Math.min(fill, cellText ? 64 : 48));
+  // Cells that carry text start wide enough for a few characters (the panel scrolls, and "fit"
+  // shows the whole matrix), so the text a figure is about is there at the default zoom.
+  const base = Math.max(cellText ? TEXT_CELL_W : cellSize, Math.min(fill, cellText ? 64 : 48));
   const across = Math.ceil(colLabelW) + 8;
   return across > base && across <= Math.min(fill, 120) ? across : base;
 }
@@ -48,6 +54,9 @@ export interface PlotInput {
   /** Widths of the row and column axis titles (0 when there is none). */
   rowTitleW?: number;
   colTitleW?: number;
+  /** Width of the band right of the cells for row groups, height of the one below for column groups. */
+  groupRight?: number;
+  groupBottom?: number;
 }
 
 export interface PlotBox {
@@ -82,7 +91,9 @@ export function plotBox(p: PlotInput): PlotBox {
     (colRotated ? Math.min(MAX_COL_LABEL, Math.ceil(p.colLabelW * 1.08)) + 10 : p.fontSize + 8);
   const contentW = p.nCols * p.cellW;
   const contentH = p.nRows * p.cellH;
-  const room = Math.max(40, p.availW - ox - 2);
+  const groupRight = p.groupRight ?? 0;
+  const groupBottom = p.groupBottom ?? 0;
+  const room = Math.max(40, p.availW - ox - 2 - groupRight);
   const needY = contentH > p.maxViewH;
   const needX = contentW > room - (needY ? p.scrollbar : 0);
   const viewW = Math.max(1, Math.min(contentW, room - (needY ? p.scrollbar : 0)));
@@ -103,8 +114,8 @@ export function plotBox(p: PlotInput): PlotBox {
     contentH,
     scrollW,
     scrollH,
-    width: Math.max(ox + scrollW, titleW),
-    height: Math.max(oy + scrollH, titleH),
+    width: Math.max(ox + scrollW + groupRight, titleW),
+    height: Math.max(oy + scrollH + groupBottom, titleH),
   };
 }
 

@@ -5,6 +5,8 @@ import type { RGB } from "./colors";
 
 export interface Theme {
   background: string;
+  /** `background` as RGB (what faded cells are blended towards). */
+  backgroundRgb: RGB;
   foreground: string;
   muted: string;
   border: string;
@@ -45,6 +47,7 @@ export function readTheme(root: HTMLElement): Theme {
   const size = Number.parseFloat(get("--th-font-size", "12px"));
   return {
     background,
+    backgroundRgb: bg,
     foreground: get("--th-fg", dark ? "#e6e6e6" : "#1f2328"),
     muted: get("--th-fg-muted", dark ? "#a0a0a0" : "#59636e"),
     border: get("--th-border", dark ? "#444" : "#d0d7de"),

@@ -42,26 +42,35 @@ export function isolate(text: string): string {
 }
 
 /**
- * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’"), or return null when the
- * string is not one (no remapped byte in it, a character outside the byte alphabet, or bytes
- * that are not complete UTF-8).
+ * Decode a byte-level BPE token ("Ġthe" → " the", "âĢĻ" → "’", "ç¤º" → "示"), or return null
+ * when the string is not one: plain ASCII, a character outside the byte alphabet, or bytes that
+ * are not complete UTF-8 (so "café" and "naïve" stay as they are).
  */
 export function decodeByteLevel(token: string): string | null {
+  const bytes = byteLevelBytes(token);
+  if (bytes === null) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The bytes a byte-level BPE token stands for, or null when it is not one (a character
+ * outside the byte alphabet, or nothing but ASCII, which reads as it is).
+ */
+function byteLevelBytes(token: string): Uint8Array | null {
   let remapped = false;
   const bytes = new Uint8Array(token.length);
   for (let i = 0; i < token.length; i++) {
     const code = token.charCodeAt(i);
     const b = BYTE_OF.get(code);
     if (b === undefined) return null;
-    if (code >= 256) remapped = true;
+    if (code >= 256 || b >= 0x80) remapped = true;
     bytes[i] = b;
   }
-  if (!remapped) return null;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
+  return remapped ? bytes : null;
 }
 
 /** The token's text: byte-level BPE decoded, SentencePiece's "▁" turned into a space. */
@@ -117,6 +126,43 @@ export function cellToken(token: string): string {
 /** A token inside running context text: spaces stay spaces, newlines and tabs show as ⏎ ⇥. */
 export function contextToken(token: string): string {
   return visibleControls(tokenText(token), false);
+}
+
+/** Most tokens one character's UTF-8 bytes can be split over (4 bytes). */
+const MAX_PIECES = 4;
+
+/**
+ * Running text for a sequence of tokens, one string per token, as `contextToken` shows them,
+ * except where a character's bytes are split over several byte-level tokens ("ç¤" + "º" for
+ * "示"): the first of those tokens shows the whole character and the others show "".
+ */
+export function runningTexts(tokens: readonly string[]): string[] {
+  const out = tokens.map(contextToken);
+  for (let i = 0; i < tokens.length; i++) {
+    const first = byteLevelBytes(tokens[i]);
+    if (first === null || decodeByteLevel(tokens[i]) !== null) continue;
+    let bytes = first;
+    for (let j = i + 1; j < Math.min(tokens.length, i + MAX_PIECES); j++) {
+      // The rest of a split character are bytes 0x80-0xBF: byte-level tokens themselves.
+      const next = byteLevelBytes(tokens[j]);
+      if (next === null) break;
+      const joined = new Uint8Array(bytes.length + next.length);
+      joined.set(bytes);
+      joined.set(next, bytes.length);
+      bytes = joined;
+      let text: string;
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        continue;
+      }
+      out[i] = visibleControls(text, false);
+      for (let k = i + 1; k <= j; k++) out[k] = "";
+      i = j;
+      break;
+    }
+  }
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { formatCount, formatValue } from "./format";
 import { axisCarriesTokens, cellTextOf } from "./link";
 import type { Hit } from "./plot";
+import { beyondScale, listedOf } from "./reading";
 import { displayToken } from "./tokens";
 import type { Axis, Matrix } from "./types";
 
@@ -14,7 +15,11 @@ export interface TooltipContent {
   hint?: string;
 }
 
-/** Tooltip lines for cell (row, col) of `m`: row, col, value (or "missing"), n, cell text, extras. */
+/**
+ * Tooltip lines for cell (row, col) of `m`: row, col, value (or "missing", and whether it lies
+ * beyond the colour scale), n (and whether it is below the display's `minCount`), cell text,
+ * extras, and how many contexts a click lists (of how many, when the list is capped).
+ */
 export function cellTooltip(
   m: Matrix,
   row: number,
@@ -24,16 +29,27 @@ export function cellTooltip(
   contexts: number | null,
 ): TooltipContent {
   const i = row * m.nCols + col;
+  const v = m.values[i];
+  const beyond = m.display.markOutliers ? beyondScale(m.scale, v) : 0;
+  const end = beyond > 0 ? m.scale.domain[1] : m.scale.domain[0];
+  const value = beyond
+    ? `${formatValue(v)} (beyond the scale's end, ${formatValue(end)})`
+    : formatValue(v);
   const lines: TooltipLine[] = [
     [m.rows.title || "row", rowLabel],
     [m.cols.title || "col", colLabel],
-    [m.valueLabel || "value", formatValue(m.values[i])],
+    [m.valueLabel || "value", value],
   ];
-  if (m.counts) lines.push(["n", formatCount(m.counts[i])]);
+  if (m.counts) {
+    const n = m.counts[i];
+    const min = m.display.minCount;
+    const thin = min !== null && n < min && !Number.isNaN(v);
+    lines.push(["n", thin ? `${formatCount(n)} (below ${formatCount(min)})` : formatCount(n)]);
+  }
   const text = cellTextOf(m, row, col);
   if (text !== null) lines.push(["text", displayToken(text)]);
   for (const extra of m.extras) lines.push([extra.name, formatValue(extra.values[i])]);
-  if (contexts !== null) lines.push(["contexts", formatCount(contexts)]);
+  if (contexts !== null) lines.push(["contexts", listedOf(m, i, contexts)]);
   return { title: m.title, lines, hint: contexts ? "click to list contexts" : undefined };
 }
 

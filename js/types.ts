@@ -57,6 +57,8 @@ export interface Contexts {
   scores: Float32Array | null;
   numeric: NumericColumn[];
   labels: LabelColumn[];
+  /** The option that capped each cell's list, and its value (null: not capped, or unknown). */
+  limit: { option: string; value: number } | null;
 }
 
 /** Orders the widget offers for rows and columns (see core/_display.py). */

@@ -19,6 +19,7 @@ function contexts(rows: number[], cols: number[]): Contexts {
     scores: null,
     numeric: [],
     labels: [],
+    limit: null,
   };
 }
 

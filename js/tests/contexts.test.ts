@@ -19,6 +19,7 @@ function table(over: Partial<Contexts>): Contexts {
     scores: null,
     numeric: [],
     labels: [],
+    limit: null,
     ...over,
   };
 }

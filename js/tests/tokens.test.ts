@@ -6,6 +6,7 @@ import {
   displayToken,
   isolate,
   linkKey,
+  runningTexts,
   tokenText,
   truncate,
 } from "../tokens";
@@ -37,6 +38,15 @@ describe("visible whitespace", () => {
     expect(decodeByteLevel("âĢĻ")).toBe("’");
     expect(decodeByteLevel("ĠcafÃ©")).toBe(" café");
     expect(decodeByteLevel("plain")).toBeNull();
+    // Every byte printable Latin-1, none remapped: still byte-level when it is UTF-8.
+    expect(decodeByteLevel("ç¤º")).toBe("示");
+    expect(displayToken("Ġç¤º")).toBe("␣示");
+    expect(decodeByteLevel("café")).toBeNull(); // é alone is no UTF-8
+    expect(displayToken("naïve")).toBe("naïve");
+    // The cases tests/unit/test_altair.py checks for the Python twin.
+    expect(displayToken("8 x 48 = 384")).toBe("8 x 48 = 384");
+    expect(displayToken("ĠĠa b")).toBe("␣␣a b");
+    expect(displayToken("the ")).toBe("the␣");
     expect(decodeByteLevel("Ġâ")).toBeNull(); // an incomplete UTF-8 sequence
     expect(tokenText("Ġâ")).toBe(" â");
     expect(decodeByteLevel("日本")).toBeNull();
@@ -82,6 +92,19 @@ describe("link keys", () => {
     expect(linkKey("!!")).toBe("!!");
     expect(linkKey("Ġ")).toBe("Ġ");
     expect(linkKey("")).toBe("");
+  });
+});
+
+describe("running text", () => {
+  it("shows a character split over byte-level tokens once, on its first piece", () => {
+    expect(runningTexts(["Ġthe", "Ġç¤", "º", "!"])).toEqual([" the", " 示", "", "!"]);
+    expect(runningTexts(["Ã", "©", "t", "Ã©"])).toEqual(["é", "", "t", "é"]);
+  });
+
+  it("leaves a piece that completes nothing as it is", () => {
+    expect(runningTexts(["ç¤", "x"])).toEqual(["ç¤", "x"]);
+    expect(runningTexts(["ç¤"])).toEqual(["ç¤"]);
+    expect(runningTexts(["Ġthe", "Ċ", "\t"])).toEqual([" the", "⏎", "⇥"]);
   });
 });
 

@@ -11,6 +11,7 @@ import pandas as pd
 import traitlets
 
 from tokenheat.core._checks import check_positive_int, check_str, fail
+from tokenheat.core._display import ORDERS
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import (
@@ -90,6 +91,11 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
     height = traitlets.Int(0).tag(sync=True)
     """Maximum height in pixels of each heatmap's scroll area (0 = automatic)."""
 
+    orders = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The row and column order of each heatmap as the reader left it, written by the page's
+    sort menus: ``[{"row": "mean", "col": "original"}, ...]`` (one entry per matrix; empty
+    until the reader sorts, when each matrix's ``display`` applies). ``to_html`` keeps it."""
+
     def __init__(
         self,
         matrices: list[TokenMatrix],
@@ -126,6 +132,28 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
                 f"selected matrix {m} is out of range; the dashboard has {len(self.matrices)}"
             )
         return value
+
+    @traitlets.validate("orders")
+    def _validate_orders(self, proposal: Any) -> list[dict[str, str]]:
+        value = list(proposal["value"] or [])
+        if len(value) > len(self.matrices):
+            raise traitlets.TraitError(
+                f"orders has {len(value)} entries; the dashboard has {len(self.matrices)} matrices"
+            )
+        out = []
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or set(entry) - {"row", "col"}:
+                raise traitlets.TraitError(
+                    f"orders[{i}] must be a dict with keys 'row' and 'col', got {entry!r}"
+                )
+            for axis in ("row", "col"):
+                mode = entry.get(axis, "original")
+                if mode not in ORDERS:
+                    raise traitlets.TraitError(
+                        f"orders[{i}][{axis!r}] must be one of {', '.join(ORDERS)}, got {mode!r}"
+                    )
+            out.append({"row": entry.get("row", "original"), "col": entry.get("col", "original")})
+        return out
 
     def clear_selection(self) -> None:
         """Clear the selection here and in the page."""
@@ -176,8 +204,12 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
         entries = m.contexts.cell(int(sel["row"]), int(sel["col"]))
         return m.contexts.to_pandas(m.corpus, entries=entries)
 
-    def to_html(self, path: Any = None, **kwargs: Any) -> str:
-        """Write this dashboard as one offline, interactive HTML file."""
+    def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
+        """Write this dashboard as one offline, interactive HTML file, sorted and selected as
+        it is now; returns the file's path (or, without a path, the page's text).
+
+        See :func:`tokenheat.to_html`.
+        """
         return upper("to_html")(self, path, **kwargs)
 
     def to_altair(self, **kwargs: Any) -> Any:

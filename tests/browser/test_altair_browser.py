@@ -100,7 +100,7 @@ def test_tooltip_shows_a_hostile_token_as_text(page):
     tip = page.locator("#vg-tooltip-element")
     tip.wait_for(state="visible")
     text = tip.inner_text()
-    assert "<img␣src=x␣onerror=window.__th_img=1;alert(1)>" in text
+    assert "<img src=x onerror=window.__th_img=1;alert(1)>" in text
     assert "0.9" in text and "4" in text
     assert tip.locator("img").count() == 0
     _no_script_ran(page)
@@ -138,7 +138,7 @@ def test_hostile_labels_and_titles_are_drawn_as_text(page):
         "Array.from(document.querySelectorAll('svg text')).map(t => t.textContent)"
     )
     assert "<img…" in texts  # cell text, cut to the cell
-    assert any(t.startswith("<img␣src=x␣onerror=") for t in texts)  # axis label
+    assert any(t.startswith("<img src=x onerror=") for t in texts)  # axis label
     assert any(t.startswith("</script><script>window.__th_script=1") for t in texts)
     assert not any("undefined" in t or t == "null" for t in texts)
     _no_script_ran(page)

@@ -259,6 +259,30 @@ def test_python_selection_reaches_page(notebook: NotebookPage) -> None:
         )
 
 
+def test_a_sort_chosen_in_the_page_reaches_the_kernel(notebook: NotebookPage) -> None:
+    out = notebook.server.root / "orders.json"
+    write = f"import json, pathlib; pathlib.Path({str(out)!r}).write_text(json.dumps(dash.orders))"
+    with notebook.guard("sort"):
+        notebook.page.locator('[data-testid="th-heatmap-0"]').scroll_into_view_if_needed()
+        notebook.page.select_option('[data-testid="th-sort-0"]', "mean")
+        deadline = time.monotonic() + STEP_MS / 1000
+        orders: Any = None
+        while time.monotonic() < deadline:
+            notebook.run_in_kernel(write)
+            orders = json.loads(out.read_text())
+            if orders and orders[0]["row"] == "mean":
+                break
+            time.sleep(0.3)
+        assert orders and orders[0] == {"row": "mean", "col": "original"}, orders
+        # What to_html writes next is that order (the kernel side of "the choice survives export").
+        notebook.run_in_kernel(
+            f"pathlib.Path({str(out)!r}).write_text("
+            "json.dumps([m['display']['row_order'] for m in json.loads(dash.to_html()"
+            ".split('id=\"tokenheat-data-0\">')[1].split('</script>')[0])['spec']['matrices']]))"
+        )
+        assert json.loads(out.read_text())[0] == "mean"
+
+
 def test_no_uncaught_errors_from_the_widget(notebook: NotebookPage) -> None:
     assert not notebook.own_errors(), f"uncaught errors in the page: {notebook.own_errors()}"
 

@@ -222,6 +222,9 @@ def test_contexts_list_top_k_and_next_token(gpt2_lm, tokenizer) -> None:
         (last["next"] == "").all() and last["p_next"].isna().all() and (last["start2"] == -1).all()
     )
     assert m.corpus.tokens(0) == tokens
+    # What tells a column's contexts apart in the panel: each carries its layer.
+    assert (ctx["layer"] == np.asarray(m.rows)[ctx["row"]]).all()
+    assert m.meta["max_contexts_per_cell"] == 100
 
 
 def test_layers_subset_and_bad_arguments(llama_lm, tokenizer) -> None:

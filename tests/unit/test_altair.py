@@ -189,7 +189,7 @@ def test_tooltip_has_row_col_value_count_text_and_extras(tokens_matrix, lens_mat
     ]
     rec = _records(to_altair(tokens_matrix))[5]
     assert (rec["row"], rec["col"], rec["vt"], rec["n"], rec["e0"], rec["e1"]) == (
-        "<img␣src=x␣onerror=alert(1)>",
+        "<img src=x onerror=alert(1)>",
         "b2",
         "0.3",
         "6",
@@ -210,7 +210,7 @@ def test_tooltip_titles_stay_unique():
 
 def test_missing_cell_text_is_a_dash_in_the_tooltip_and_not_drawn(lens_matrix):
     records = _records(to_altair(lens_matrix))
-    assert [r["text"] for r in records] == ["␣the", "<img␣src=x␣onerror=alert(1)>", "—", "x"]
+    assert [r["text"] for r in records] == ["␣the", "<img src=x onerror=alert(1)>", "—", "x"]
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", _svg(to_altair(lens_matrix)))
     assert "null" not in texts and "—" not in texts and "x" in texts
 
@@ -359,7 +359,7 @@ def test_png_and_svg_export_through_vl_convert(tmp_path, tokens_matrix, lens_mat
 def test_svg_export_escapes_hostile_tokens(tokens_matrix):
     svg = _svg(to_altair(tokens_matrix))
     assert "<img" not in svg
-    assert "&lt;img␣src=x␣onerror=alert(1)&gt;" in svg
+    assert "&lt;img src=x onerror=alert(1)&gt;" in svg
 
 
 @pytest.mark.parametrize(
@@ -374,6 +374,13 @@ def test_svg_export_escapes_hostile_tokens(tokens_matrix):
         ("", "∅"),
         ("plain", "plain"),
         ("Ā", "␀"),
+        ("ç¤º", "示"),
+        ("Ġç¤º", "␣示"),
+        ("café", "café"),
+        ("naïve", "naïve"),
+        ("8 x 48 = 384", "8 x 48 = 384"),
+        ("the ", "the␣"),
+        ("ĠĠa b", "␣␣a b"),
     ],
 )
 def test_display_token_matches_the_front_end(token, shown):
@@ -385,3 +392,78 @@ def test_matrix_method_delegates_to_export(tokens_matrix):
     if not hasattr(export, "to_altair"):
         pytest.skip("tokenheat.export does not re-export to_altair yet")
     assert tokens_matrix.to_altair().to_dict() == to_altair(tokens_matrix).to_dict()
+
+
+def _domain(chart, channel):
+    return _unit(chart.to_dict())["encoding"][channel]["scale"]["domain"]
+
+
+def test_the_display_order_is_the_charts_order():
+    m = th.TokenMatrix(
+        [[0.1, 0.2], [0.9, 0.8], [0.5, 0.4]],
+        rows=["a", "b", "c"],
+        cols=["x", "y"],
+        col_kind="example",
+        display={"row_order": "mean", "col_order": "label"},
+    )
+    chart = to_altair(m, link_on=None)
+    assert _domain(chart, "y") == [1, 2, 0]
+    assert _domain(chart, "x") == [0, 1]
+
+
+def test_a_dashboards_chosen_orders_reach_its_charts():
+    pytest.importorskip("anywidget")
+    m = th.TokenMatrix([[0.1], [0.9]], rows=["a", "b"], cols=["x"])
+    dash = th.Dashboard([m, m])
+    dash.orders = [{"row": "mean", "col": "original"}]
+    charts = to_altair(dash, link_on=None).to_dict()["concat"]
+    domains = [_unit(c)["encoding"]["y"]["scale"]["domain"] for c in charts]
+    assert domains == [[1, 0], [0, 1]]
+
+
+def test_printed_values_faded_thin_cells_and_outliers_follow_the_display():
+    m = th.TokenMatrix(
+        [[0.5, 1.4], [-0.25, np.nan]],
+        rows=["a", "b"],
+        cols=["x", "y"],
+        counts=[[2, 5], [5, 0]],
+        scale=th.ColorScale.diverging("RdYlGn", domain=(-1.0, 1.0)),
+        display={"cell_text": "value", "digits": 2, "min_count": 3, "mark_outliers": True},
+    )
+    chart = to_altair(m, link_on=None)
+    recs = {(r["r"], r["c"]): r for r in _records(chart)}
+    assert recs[0, 0]["pv"] == "0.50" and recs[1, 0]["pv"] == "−0.25" and recs[1, 1]["pv"] == ""
+    assert recs[0, 0]["n"] == "2 (below 3)" and recs[0, 0]["thin"] is True
+    assert recs[0, 1]["thin"] is False
+    assert recs[0, 1]["beyond"] == "▲" and "beyond the scale's end" in recs[0, 1]["vt"]
+    layers = chart.to_dict()["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["rect", "text", "text"]
+    assert layers[0]["encoding"]["fillOpacity"]["condition"]["test"] == "datum.thin"
+
+
+def test_groups_get_separators_and_names_while_the_order_keeps_them_together():
+    groups = {
+        "col_groups": [th.Group("dummy tokens", 2, 4)],
+        "row_groups": [th.Group("late", 1, 3)],
+    }
+    m = th.TokenMatrix(
+        np.arange(12.0).reshape(3, 4), rows=["L0", "L1", "out"], cols=list("abcd"), display=groups
+    )
+    chart = to_altair(m, link_on=None)
+    recs = {(r["r"], r["c"]): r for r in _records(chart)}
+    assert recs[0, 2]["cg"] == "dummy tokens" and recs[0, 3]["cge"] is True
+    assert recs[1, 0]["rg"] == "late" and recs[2, 0]["rge"] is True
+    marks = [(layer["mark"]["type"], layer["encoding"]) for layer in chart.to_dict()["layer"][1:]]
+    rules = [enc for kind, enc in marks if kind == "rule"]
+    assert sorted(next(iter(e.values()))["bandPosition"] for e in rules) == [0, 0, 1, 1]
+    svg = _svg(chart)
+    assert "dummy tokens" in svg and ">late<" in svg
+    # An order that splits a group draws no bracket for it.
+    split = th.TokenMatrix(
+        [[0.0, 9.0, 1.0, 8.0]],
+        rows=["x"],
+        cols=list("abcd"),
+        col_kind="example",
+        display={"col_groups": [th.Group("pair", 1, 3)], "col_order": "mean"},
+    )
+    assert not any("cg" in rec for rec in _records(to_altair(split, link_on=None)))

@@ -327,10 +327,12 @@ def test_a_selected_token_holding_markup_is_shielded_in_the_widget_state():
 
 def test_hostile_strings_through_to_html_and_altair(tmp_path):
     m = _hostile_matrix()
-    text = m.to_html(tmp_path / "p.html")
+    written = m.to_html(tmp_path / "p.html")
+    assert written == tmp_path / "p.html"
+    text = written.read_text(encoding="utf-8")
     body = text.split('id="tokenheat-data-0">', 1)[1].split("</script>", 1)[0]
     assert "<" not in body
-    assert (tmp_path / "p.html").read_text(encoding="utf-8") == text
+    assert m.to_html() == text
     chart = m.to_altair()
     data = json.dumps(json.loads(chart.to_json()), ensure_ascii=False)
     assert "<\u2060script>" in data  # the label arrived, defused

@@ -94,3 +94,67 @@ def test_a_dashboard_keeps_its_layout_in_the_html_export():
     dash = th.Dashboard([matrix(), matrix()], columns=1, cell_size=20)
     text = dash.to_html()
     assert '"layout":{"columns":1,"cell_size":20}' in text
+
+
+def test_the_spec_names_the_option_that_capped_the_contexts():
+    ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
+    corpus = th.Corpus.from_tokens([["a", "b"]])
+    capped = matrix(corpus=corpus, contexts=ctx, meta={"max_contexts_per_cell": 50})
+    older = matrix(corpus=corpus, contexts=ctx, meta={"contexts_per_cell": 7})  # saved before
+    spec = build_spec([capped, older, matrix(corpus=corpus, contexts=ctx)])
+    limits = [m["contexts"]["limit"] for m in spec["matrices"]]
+    assert limits == [
+        {"option": "max_contexts_per_cell", "value": 50},
+        {"option": "contexts_per_cell", "value": 7},
+        None,
+    ]
+
+
+def _bundle_or_skip():
+    pytest.importorskip("anywidget")
+    from tokenheat.widget import STATIC
+
+    if not (STATIC / "standalone.js").exists():
+        pytest.skip("front-end bundle not built")
+
+
+def _exported_display(text):
+    start = text.index('id="tokenheat-data-0">') + len('id="tokenheat-data-0">')
+    data = json.loads(text[start : text.index("</script>", start)])
+    return [m["display"] for m in data["spec"]["matrices"]]
+
+
+def test_to_html_with_a_path_returns_the_path_and_without_one_the_text(tmp_path):
+    _bundle_or_skip()
+    target = tmp_path / "sub" / "page.html"
+    written = matrix().to_html(target)
+    assert written == target and target.exists()
+    assert th.Dashboard([matrix()]).to_html(str(tmp_path / "d.html")) == tmp_path / "d.html"
+    assert matrix().to_html().startswith("<!DOCTYPE html>")
+
+
+def test_a_dashboard_exports_the_orders_its_reader_chose():
+    _bundle_or_skip()
+    dash = th.Dashboard([matrix(display={"row_order": "max"}), matrix()])
+    assert [d["row_order"] for d in _exported_display(dash.to_html())] == ["max", "original"]
+    dash.orders = [{"row": "mean", "col": "original"}, {"row": "cluster", "col": "label"}]
+    shown = _exported_display(dash.to_html())
+    assert [(d["row_order"], d["col_order"]) for d in shown] == [
+        ("mean", "original"),
+        ("cluster", "label"),
+    ]
+    # The matrices themselves are left as they were.
+    assert dash.matrices[0].display.row_order == "max"
+
+
+def test_the_orders_trait_refuses_what_the_page_cannot_draw():
+    pytest.importorskip("anywidget")
+    import traitlets
+
+    dash = th.Dashboard([matrix()])
+    with pytest.raises(traitlets.TraitError, match="must be one of original, label"):
+        dash.orders = [{"row": "random", "col": "original"}]
+    with pytest.raises(traitlets.TraitError, match="1 matrices"):
+        dash.orders = [{"row": "mean"}, {"row": "mean"}]
+    dash.orders = [{"row": "variance"}]
+    assert dash.orders == [{"row": "variance", "col": "original"}]

@@ -207,6 +207,10 @@ def build_lens_matrix(
         t if t is not None else str(c if align == "left" else c - n_cols)
         for c, t in enumerate(tokens)
     ]
+    if contexts is not None and "layer" not in contexts.labels:
+        # What tells a column's contexts apart in the panel: the layer each one is read at.
+        codes, cats = pd.factorize(np.asarray(rows, dtype=object)[contexts.row], sort=False)
+        contexts.labels["layer"] = ([str(c) for c in cats], codes.astype(np.int32))
     return TokenMatrix(
         means[stat],
         rows=rows,

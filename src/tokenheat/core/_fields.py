@@ -162,6 +162,9 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("scores", "f32", "(S,)", optional=True),
         _f("numeric", "[NumericColumn]"),
         _f("labels", "[LabelColumn]"),
+        # The option that capped each cell's list and its value, from the matrix's meta
+        # (``{"option": "contexts_per_cell", "value": 50}``), so a capped list can say so.
+        _f("limit", "json", optional=True, th=None),
     ),
 }
 
@@ -187,6 +190,7 @@ _TS_OVERRIDE = {
     ("Display", "rowOrder"): "Order",
     ("Display", "colOrder"): "Order",
     ("Display", "cellText"): '"auto" | "value" | "none"',
+    ("Contexts", "limit"): "{ option: string; value: number } | null",
 }
 
 

@@ -29,6 +29,8 @@ from tokenheat.core._tokens import _token_text
 from tokenheat.errors import ArgumentTypeError
 
 if TYPE_CHECKING:
+    import pathlib
+
     import altair
 
 #: Axis kinds on which a label may repeat (a token at two positions, two examples alike).
@@ -358,10 +360,14 @@ class TokenMatrix:
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         return {**data, "text/plain": repr(self)}, metadata
 
-    def to_html(self, path: Any = None, **kwargs: Any) -> str:
-        """Write one self-contained, offline, interactive HTML file (see :func:`tokenheat.to_html`)."""
-        text: str = upper("to_html")(self, path, **kwargs)
-        return text
+    def to_html(self, path: Any = None, **kwargs: Any) -> pathlib.Path | str:
+        """Write one self-contained, offline, interactive HTML file; returns its path (a
+        :class:`pathlib.Path`), or the page's text when ``path`` is ``None``.
+
+        See :func:`tokenheat.to_html`.
+        """
+        written: pathlib.Path | str = upper("to_html")(self, path, **kwargs)
+        return written
 
     def to_altair(self, **kwargs: Any) -> altair.Chart:
         """This matrix as an Altair (Vega-Lite) heatmap with tooltips."""

@@ -92,6 +92,21 @@ def _axis_spec(m: TokenMatrix, axis: str, remap: np.ndarray | None) -> dict[str,
     }
 
 
+#: Options by which the analyses cap the contexts they keep, as recorded in ``meta``
+#: (``contexts_per_cell``: the lens's and anchor similarity's name in results saved before
+#: all four took ``max_contexts_per_cell``).
+CONTEXT_LIMITS = ("max_contexts_per_cell", "contexts_per_cell")
+
+
+def _context_limit(m: TokenMatrix) -> dict[str, Any] | None:
+    """The option that capped the contexts, so a shortened list can say what to raise."""
+    for option in CONTEXT_LIMITS:
+        value = m.meta.get(option)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"option": option, "value": value}
+    return None
+
+
 def _contexts_spec(m: TokenMatrix, remap: np.ndarray | None) -> dict[str, Any] | None:
     ctx = m.contexts
     if ctx is None:
@@ -113,6 +128,7 @@ def _contexts_spec(m: TokenMatrix, remap: np.ndarray | None) -> dict[str, Any] |
             {"name": k, "categories": cats, "codes": _i32(codes)}
             for k, (cats, codes) in ctx.labels.items()
         ],
+        "limit": _context_limit(m),
     }
 
 

@@ -39,18 +39,38 @@ def display_token(token: str) -> str:
 
     Examples
     --------
-    >>> display_token("Ġthe"), display_token("▁a\\n"), display_token("")
-    ('␣the', '␣a⏎', '∅')
+    >>> display_token("Ġthe"), display_token("▁a\\n"), display_token(""), display_token("8 x 4")
+    ('␣the', '␣a⏎', '∅', '8 x 4')
     """
     if token == "":
         return "∅"
     text = _token_text(token)
-    return "".join(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch) for ch in text)
+    # As in JS: spaces are marked at the ends only ("8 x 4" keeps its inner spaces).
+    core = text.strip()
+    lead = len(text) - len(text.lstrip())
+    trail = len(text) - lead - len(core)
+    return (
+        _visible(text[:lead], spaces=True)
+        + _visible(core, spaces=False)
+        + _visible(text[len(text) - trail :], spaces=True)
+    )
+
+
+def _visible(text: str, *, spaces: bool) -> str:
+    out = []
+    for ch in text:
+        if ch == " " and not spaces:
+            out.append(" ")
+        else:
+            out.append(_CONTROL.get(ch, chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else ch))
+    return "".join(out)
 
 
 def _token_text(token: str) -> str:
     """The token's text: byte-level BPE decoded, SentencePiece's ``▁`` as a space."""
-    if any(ord(ch) >= 256 for ch in token) and all(ch in _BYTE_OF for ch in token):
+    # Byte-level when every character is in the byte alphabet, some byte is not ASCII (a
+    # remapped one like "Ġ", or "ç¤º" for "示") and the bytes are complete UTF-8 ("café" is not).
+    if any(ord(ch) >= 0x80 for ch in token) and all(ch in _BYTE_OF for ch in token):
         try:
             return bytes(_BYTE_OF[ch] for ch in token).decode("utf-8")
         except UnicodeDecodeError:

@@ -12,6 +12,7 @@ have a word joiner after each ``<``. No raw ``<`` from a token reaches the page.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,8 @@ import numpy as np
 
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token, link_key
+from tokenheat.export._altair_groups import group_layers, mark_records
+from tokenheat.export._order import axis_order
 
 #: Altair's own default row limit: above it a matrix is refused unless ``max_rows=None``.
 DEFAULT_MAX_ROWS = 5000
@@ -80,12 +83,21 @@ def _ink(values: np.ndarray, lo: float, hi: float, palette: str, reverse: bool) 
     return np.where(dark & np.isfinite(values), "white", "black")
 
 
-def _axis_labels(labels: list[str], tokens: list[str | None] | None) -> list[str]:
-    if tokens is None:
-        return list(labels)
-    return [
-        display_token(lab) if tok == lab else lab for lab, tok in zip(labels, tokens, strict=True)
-    ]
+def _axis_labels(labels: list[str], tokens: list[str | None] | None = None) -> list[str]:
+    """Labels as the widget draws them: every axis decoded like tokens ("Ġmovie" → "␣movie")."""
+    return [display_token(lab) for lab in labels]
+
+
+def _fixed(value: float, digits: int) -> str:
+    """A printed cell value, as ``formatFixed`` in ``js/reading.ts`` ("−0.50"; "" for NaN)."""
+    if np.isnan(value):
+        return ""
+    if not np.isfinite(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}f}"
+    if re.fullmatch(r"-0(\.0*)?", text):
+        text = text[1:]
+    return text.replace("-", "−")
 
 
 def _unique(titles: list[str]) -> list[str]:
@@ -106,6 +118,8 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
     shortest = m.values.astype(str)
     texts = m.cell_text_array()
     ink = _ink(values, lo, hi, m.scale.palette, m.scale.reverse)
+    display = m.display
+    min_count = display.min_count
     extras = list(m.extras.values())
     fields = [
         f
@@ -127,7 +141,16 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
                 "ink": str(ink[i, j]),
             }
             if m.counts is not None:
-                rec["n"] = _fmt(float(m.counts[i, j]))
+                n = float(m.counts[i, j])
+                thin = min_count is not None and n < min_count and bool(np.isfinite(v))
+                below = f" (below {_fmt(min_count)})" if min_count is not None and thin else ""
+                rec["n"] = _fmt(n) + below
+                rec["thin"] = thin
+            if display.cell_text == "value":
+                rec["pv"] = _fixed(v, display.digits)
+            if display.mark_outliers and np.isfinite(v) and (v > hi or v < lo):
+                rec["beyond"] = "▲" if v > hi else "▼"
+                rec["vt"] += f" (beyond the scale's end, {_fmt(hi if v > hi else lo)})"
             ct = m.col_tokens[j] if m.col_tokens is not None else None
             tt = texts[i, j] if texts is not None else None
             if texts is not None:
@@ -169,14 +192,20 @@ def _chart(
     cell_size: int | None,
     cell_text: bool | None,
     link: Any,
+    orders: dict[str, str] | None = None,
 ) -> alt.Chart | alt.LayerChart:
     lo, hi = m.scale.resolve(m.values)
     records, fields = _records(m, lo, hi)
     r, c = m.shape
-    draw_text = m.cell_text is not None and (
-        cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
-    )
-    step = cell_size or (36 if draw_text else 16)
+    display = m.display
+    fits = cell_text if cell_text is not None else r * c <= TEXT_MAX_CELLS
+    draw_values = display.cell_text == "value" and fits
+    draw_text = m.cell_text is not None and display.cell_text == "auto" and fits and not draw_values
+    orders = orders or {}
+    row_order = axis_order(m, "row", orders.get("row", display.row_order))
+    col_order = axis_order(m, "col", orders.get("col", display.col_order))
+    step = cell_size or (36 if draw_text or draw_values else 16)
+    grouped = mark_records(records, c, display.row_groups, display.col_groups, row_order, col_order)
     data_format = alt.DataFormat(type="json")  # type: ignore[no-untyped-call]
     data = alt.InlineData(values=_script_safe_json(records), format=data_format)
     scale: dict[str, Any] = {
@@ -204,19 +233,23 @@ def _chart(
     x = alt.X(
         "c:O",
         title=_safe_title(m.col_title),
-        scale=alt.Scale(domain=list(range(c))),
+        scale=alt.Scale(domain=[int(i) for i in col_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.cols, m.col_tokens))),
     )
     y = alt.Y(
         "r:O",
         title=_safe_title(m.row_title),
-        scale=alt.Scale(domain=list(range(r))),
+        scale=alt.Scale(domain=[int(i) for i in row_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.rows, m.row_tokens))),
     )
+    legend: dict[str, Any] = {"title": titles[2]}
+    names = [g.label for g in display.row_groups]
+    if grouped and names:  # row-group names stand right of the cells: the legend makes room
+        legend["offset"] = 18 + 7 * max(len(n) for n in names)
     color = alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
         "!isValid(datum.value)",
         alt.value(MISSING_COLOR),
-        alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(title=titles[2])),
+        alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(**legend)),
     )
     base = alt.Chart(data)
     rect = base.mark_rect(invalid=None, stroke=None if link is None else "black").encode(
@@ -232,7 +265,33 @@ def _chart(
             ),
             strokeWidth=alt.condition(match, alt.value(2), alt.value(0)),
         ).add_params(link)
-    chart: alt.Chart | alt.LayerChart = rect
+    if display.min_count is not None and m.counts is not None:
+        # Few observations: drawn faded (fill only, so the link's opacity and outline still work).
+        rect = rect.encode(fillOpacity=alt.condition("datum.thin", alt.value(0.4), alt.value(1.0)))
+    layers: list[Any] = [rect]
+    if draw_values:
+        layers.append(
+            base.transform_filter("datum.pv !== ''")
+            .mark_text(fontSize=10)
+            .encode(
+                x=x,
+                y=y,
+                text="pv:N",
+                color=alt.condition(
+                    "datum.ink === 'white'", alt.value("white"), alt.value("black")
+                ),
+                tooltip=tooltip,
+            )
+        )
+    if display.mark_outliers and any("beyond" in rec for rec in records):
+        layers.append(
+            base.transform_filter("isValid(datum.beyond)")
+            .mark_text(fontSize=8, align="right", baseline="top", dx=step / 2 - 1, dy=-step / 2 + 1)
+            .encode(x=x, y=y, text="beyond:N", tooltip=tooltip)
+        )
+    if grouped:
+        layers += group_layers(base, x, y, width=step * c)
+    chart: alt.Chart | alt.LayerChart = rect if len(layers) == 1 else alt.LayerChart(layer=layers)
     if draw_text:
         text = (
             base.transform_filter("isValid(datum.tt)")
@@ -247,7 +306,7 @@ def _chart(
                 tooltip=tooltip,
             )
         )
-        chart = alt.LayerChart(layer=[rect, text])
+        chart = alt.LayerChart(layer=[*layers, text])
     props: dict[str, Any] = {"width": alt.Step(step), "height": alt.Step(step)}
     if m.title:
         props["title"] = _safe_title(m.title)
@@ -284,8 +343,12 @@ def to_altair(
     """Draw a matrix as a Vega-Lite heatmap, or several as linked charts.
 
     Each cell is a rect coloured like the widget (same palette, domain, centre and
-    direction), missing (NaN) cells grey, row/column order kept (labels may repeat), and a
-    tooltip with row, column, value, ``n``, cell text and extras. Clicking a cell (or
+    direction), missing (NaN) cells grey, and a tooltip with row, column, value, ``n``, cell
+    text and extras. The matrix's :class:`~tokenheat.Display` applies as in the widget: rows
+    and columns in its order (for a dashboard, the orders its reader chose), values printed
+    with ``digits`` for ``cell_text="value"``, cells with ``n`` below ``min_count`` faded and
+    their ``n`` marked "(below …)", values beyond the scale flagged with ▲ / ▼, and groups
+    set apart by separator lines and named (while the order keeps each group together). Clicking a cell (or
     hovering, with ``link_on="pointerover"``) selects its token (the row's, else the
     column's, else the cell text); every cell carrying that token as row token, column
     token or cell text, in every chart, is outlined and the others are dimmed.
@@ -300,8 +363,8 @@ def to_altair(
     cell_size : int, optional
         Cell size in pixels (default 16, or 36 when cell text is drawn).
     cell_text : bool, optional
-        Draw cell text inside the cells; default: when there is cell text and at most
-        400 cells.
+        Draw cell text (or, with ``display.cell_text="value"``, the printed values) inside
+        the cells; default: when there is something to print and at most 400 cells.
     link_on : {"click", "pointerover"} or None
         The event that selects a token; ``None`` drops the linking selection.
     columns : int, optional
@@ -349,7 +412,17 @@ def to_altair(
             clear="dblclick" if link_on == "click" else "pointerout",
             toggle=False,
         )
-    charts = [_chart(m, cell_size=cell_size, cell_text=cell_text, link=link) for m in matrices]
+    chosen = list(getattr(obj, "orders", None) or [])
+    charts = [
+        _chart(
+            m,
+            cell_size=cell_size,
+            cell_text=cell_text,
+            link=link,
+            orders=chosen[i] if i < len(chosen) else None,
+        )
+        for i, m in enumerate(matrices)
+    ]
     if single:
         return charts[0]
     with warnings.catch_warnings():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import pathlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,7 @@ def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
         return list(obj.matrices), {
             "selected": dict(obj.selected),
             "height": obj.height,
+            "orders": list(obj.orders),
             **obj._layout_options,
         }
     if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
@@ -73,15 +75,19 @@ def to_html(
     columns: int | None = None,
     cell_size: int | None = None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
-) -> str:
+) -> pathlib.Path | str:
     """Write ``obj`` as one offline HTML file in which hover, click and linking all work.
+
+    A :class:`tokenheat.Dashboard` is exported as the reader left it: its selection and the
+    row and column orders chosen in its sort menus (the ``orders`` trait) become the file's.
 
     Parameters
     ----------
     obj : TokenMatrix, list of TokenMatrix, or Dashboard
         What to export.
     path : str or path-like, optional
-        Where to write the file (written atomically). ``None`` only returns the text.
+        Where to write the file (written atomically). ``None`` writes nothing and returns the
+        page's text instead.
     title : str, optional
         Page title and heading (default: the matrices' titles).
     columns, cell_size, max_bytes
@@ -89,12 +95,14 @@ def to_html(
 
     Returns
     -------
-    str
-        The HTML text.
+    pathlib.Path or str
+        The path written (so that a notebook cell shows where the file is, not megabytes of
+        page text), or the page's text when ``path`` is ``None``.
 
     Examples
     --------
     >>> matrix.to_html("heatmap.html")  # doctest: +SKIP
+    PosixPath('heatmap.html')
     """
     matrices, state = _matrices_of(obj)
     check_str("title", title, allow_none=True)
@@ -105,6 +113,7 @@ def to_html(
     columns = columns if columns is not None else state.get("columns")
     cell_size = cell_size if cell_size is not None else state.get("cell_size") or 14
     spec = build_spec(matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
+    _apply_orders(spec, state.get("orders") or [])
     payload = {
         "spec": spec,
         "selected": state.get("selected") or dict(EMPTY_SELECTION),
@@ -119,7 +128,17 @@ def to_html(
         data=dumps_for_html(payload),
         js=_read_static("standalone.js"),
     )
-    if path is not None:
-        data = text.encode("utf-8")
-        write_atomic(path, lambda fh: fh.write(data), make_parents=True)
-    return text
+    if path is None:
+        return text
+    target = pathlib.Path(path)
+    data = text.encode("utf-8")
+    write_atomic(target, lambda fh: fh.write(data), make_parents=True)
+    return target
+
+
+def _apply_orders(spec: dict[str, Any], orders: Sequence[dict[str, str]]) -> None:
+    """Write a widget's chosen row / column orders into the spec's ``display`` entries."""
+    for entry, matrix in zip(orders, spec["matrices"], strict=False):
+        display = matrix["display"]
+        display["row_order"] = entry.get("row", display["row_order"])
+        display["col_order"] = entry.get("col", display["col_order"])
