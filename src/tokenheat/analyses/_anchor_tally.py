@@ -144,9 +144,9 @@ def merge_anchor(results: Sequence[TokenMatrix]) -> TokenMatrix:
             "merge the runs without occurrence= (the mean over every occurrence)"
         )
     from tokenheat.analyses._lens_tally import concat_contexts
-    from tokenheat.analyses._shards import concat_corpora
+    from tokenheat.analyses._shards import concat_corpora, corpora_of
 
-    corpus, starts = concat_corpora([r.corpus for r in results])
+    corpus, starts = concat_corpora(corpora_of(results))
     sums = np.sum([np.asarray(r.meta["tallies"]["sums"], np.float64) for r in results], axis=0)
     counts = np.sum([np.asarray(r.meta["tallies"]["counts"], np.int64) for r in results], axis=0)
     budget = int(results[0].meta["max_contexts_per_cell"])

@@ -277,11 +277,11 @@ def attribution(
         job.keep = kept_positions(job.ids, keep, specials, job.n_sink)
     emb_layer = model.get_input_embeddings()
     base_vec = resolve_baseline(model, tokenizer, baseline, emb_layer)
-    options = _Options(method, steps, integration, batch_size, tol, max_steps)
-    with _progress_bar(jobs, options, bool(progress)) as bar:
-        found = _attribute(model, kind, emb_layer, base_vec, jobs, options, bar)
+    opts = _Options(method, steps, integration, batch_size, tol, max_steps)
+    with _progress_bar(jobs, opts, bool(progress)) as bar:
+        found = _attribute(model, kind, emb_layer, base_vec, jobs, opts, bar)
     attr, f_x, f_b, used = _by_column(found, len(columns))
-    meta = _meta(model, tokenizer, kind, options, baseline, keep, normalize, jobs, sink_id)
+    meta = _meta(model, tokenizer, kind, opts, baseline, keep, normalize, jobs, sink_id)
     meta["target_position"] = target_position
     comp = None
     if method == "integrated_gradients":

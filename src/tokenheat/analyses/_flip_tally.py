@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tokenheat.analyses._perturb import Tally, bucket_labels, wilson_interval
-from tokenheat.analyses._shards import concat_corpora, first_per_cell, summed
+from tokenheat.analyses._shards import concat_corpora, corpora_of, first_per_cell, summed
 from tokenheat.core import ColorScale, Contexts, Corpus, Display, TokenMatrix
 
 __all__ = ["build_flip_matrix", "merge_flip", "tally_state"]
@@ -135,7 +135,7 @@ def build_flip_matrix(
 
 def merge_flip(results: Sequence[Any]) -> TokenMatrix:
     """:func:`tokenheat.merge` for flip-rate results or shard tallies (checked to be alike)."""
-    corpus, starts = concat_corpora([r.corpus for r in results])
+    corpus, starts = concat_corpora(corpora_of(results))
     keys: dict[str, int] = {}
     states = [r.meta["tallies"] for r in results]
     remaps = [

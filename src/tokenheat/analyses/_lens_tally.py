@@ -248,15 +248,17 @@ def concat_contexts(parts: Sequence[tuple[Contexts, int, int]]) -> Contexts | No
 
 def merge_lens(results: Sequence[TokenMatrix]) -> TokenMatrix:
     """:func:`tokenheat.merge` for lens results (already checked to be alike)."""
-    from tokenheat.analyses._shards import concat_corpora
+    from tokenheat.analyses._shards import concat_corpora, corpora_of
 
     cap = int(results[0].meta["max_contexts_per_cell"])
     starts = np.cumsum([0] + [int(r.meta["n_prompts"]) for r in results[:-1]])
-    heads = [head(r.corpus, max(0, cap - int(st))) for r, st in zip(results, starts, strict=True)]
+    heads = [
+        head(c, max(0, cap - int(st))) for c, st in zip(corpora_of(results), starts, strict=True)
+    ]
     corpus, _ = concat_corpora(heads)  # the first ``cap`` prompts: those contexts point at
     align, n_rows = results[0].meta["align"], results[0].shape[0]
     n_cols = max(r.shape[1] for r in results)
-    state = {f"sums_{s}": np.zeros((n_rows, n_cols)) for s in STATS}
+    state: dict[str, Any] = {f"sums_{s}": np.zeros((n_rows, n_cols)) for s in STATS}
     state["count"] = np.zeros(n_cols, np.int64)
     col_token: list[Any] = [Ellipsis] * n_cols  # Ellipsis: no prompt seen yet
     top1: dict[tuple[int, str], list[int]] = {}

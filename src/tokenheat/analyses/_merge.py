@@ -19,7 +19,7 @@ import numpy as np
 from tokenheat.analyses._anchor_tally import merge_anchor, merge_means
 from tokenheat.analyses._flip_tally import merge_flip
 from tokenheat.analyses._lens_tally import merge_lens
-from tokenheat.analyses._shards import check_same, concat_corpora
+from tokenheat.analyses._shards import check_same, concat_corpora, corpora_of
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token
 from tokenheat.errors import ArgumentTypeError, MergeError
@@ -122,7 +122,7 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
     from tokenheat.analyses._attr_jobs import Column
     from tokenheat.analyses._attribution_matrix import attribution_matrix
 
-    corpus, starts = concat_corpora([r.corpus for r in results])
+    corpus, starts = concat_corpora(corpora_of(results))
     states = [r.meta["tallies"] for r in results]
     attr = [np.asarray(a, np.float64) for s in states for a in s["attr"]]
     examples = [
@@ -144,9 +144,10 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
     f_x = np.concatenate([np.asarray(s["f_x"], np.float64) for s in states])
     comp = None
     if states[0]["err"] is not None:
-        comp = tuple(
+        err, rel = (
             np.concatenate([np.asarray(s[k], np.float64) for s in states]) for k in ("err", "rel")
         )
+        comp = (err, rel)
     meta = {k: v for k, v in results[0].meta.items() if k not in ("columns", "targets")}
     if "completeness" in meta:
         entries = [dict(e) for r in results for e in r.meta["completeness"]]

@@ -26,6 +26,21 @@ class ShardResult:
     rows: list[str] = field(default_factory=list)
 
 
+def corpora_of(results: Sequence[Any]) -> list[Corpus]:
+    """The corpus of each result; a result without one cannot be merged."""
+    from tokenheat.errors import MergeError
+
+    out = []
+    for i, r in enumerate(results):
+        if r.corpus is None:
+            raise MergeError(
+                f"results[{i}] has no corpus, so its contexts cannot be remapped; merge "
+                "results as the analyses return them"
+            )
+        out.append(r.corpus)
+    return out
+
+
 def concat_corpora(corpora: Sequence[Corpus]) -> tuple[Corpus, np.ndarray]:
     """One corpus holding every example of ``corpora`` in order, and where each one starts.
 
