@@ -15,7 +15,7 @@ import json
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import altair as alt
 import numpy as np
@@ -207,19 +207,50 @@ def _chart(
     step = cell_size or (36 if draw_text or draw_values else 16)
     grouped = mark_records(records, c, display.row_groups, display.col_groups, row_order, col_order)
     data_format = alt.DataFormat(type="json")  # type: ignore[no-untyped-call]
-    data = alt.InlineData(values=_script_safe_json(records), format=data_format)
-    scale: dict[str, Any] = {
-        "scheme": VEGA_SCHEMES[m.scale.palette],
-        "domain": [lo, hi],
-        "reverse": bool(m.scale.reverse),
-        "clamp": True,
-    }
-    if m.scale.center is not None:
-        scale["domainMid"] = float(m.scale.center)
-    titles = _unique(
+    base = alt.Chart(alt.InlineData(values=_script_safe_json(records), format=data_format))
+    titles = _titles(m)
+    enc = _Encodings(*_axes(m, row_order, col_order), _tooltip(m, titles))
+    rect = _rect(base, enc, _color(m, lo, hi, grouped, titles[2]), m, link, fields)
+    layers: list[Any] = [rect]
+    if draw_values:
+        layers.append(_text_layer(base.transform_filter("datum.pv !== ''"), enc, "pv:N"))
+    if display.mark_outliers and any("beyond" in rec for rec in records):
+        layers.append(
+            base.transform_filter("isValid(datum.beyond)")
+            .mark_text(fontSize=8, align="right", baseline="top", dx=step / 2 - 1, dy=-step / 2 + 1)
+            .encode(x=enc.x, y=enc.y, text="beyond:N", tooltip=enc.tooltip)
+        )
+    if grouped:
+        layers += group_layers(base, enc.x, enc.y, width=step * c)
+    chart: alt.Chart | alt.LayerChart = rect if len(layers) == 1 else alt.LayerChart(layer=layers)
+    if draw_text:
+        limit = max(step - 2, 8)
+        text = _text_layer(base.transform_filter("isValid(datum.tt)"), enc, "text:N", limit=limit)
+        chart = alt.LayerChart(layer=[*layers, text])
+    props: dict[str, Any] = {"width": alt.Step(step), "height": alt.Step(step)}
+    if m.title:
+        props["title"] = _safe_title(m.title)
+    return chart.properties(**props)
+
+
+class _Encodings(NamedTuple):
+    """The encodings every layer of one matrix's chart shares."""
+
+    x: Any
+    y: Any
+    tooltip: list[Any]
+
+
+def _titles(m: TokenMatrix) -> list[str]:
+    """Field titles, made unique: row, col, value, count, text, then one per extra."""
+    return _unique(
         [_safe_title(t) for t in (m.row_title, m.col_title, m.value_label, "n", "text")]
         + [_safe_title(k) for k in m.extras]
     )
+
+
+def _tooltip(m: TokenMatrix, titles: list[str]) -> list[Any]:
+    """The tooltip of a cell: row, col, value, then count, text and extras where present."""
     tooltip = [
         alt.Tooltip("row:N", title=titles[0]),
         alt.Tooltip("col:N", title=titles[1]),
@@ -230,6 +261,11 @@ def _chart(
     if m.cell_text is not None:
         tooltip.append(alt.Tooltip("text:N", title=titles[4]))
     tooltip += [alt.Tooltip(f"e{k}:N", title=t) for k, t in enumerate(titles[5:])]
+    return tooltip
+
+
+def _axes(m: TokenMatrix, row_order: np.ndarray, col_order: np.ndarray) -> tuple[Any, Any]:
+    """The x (columns) and y (rows) encodings, in display order, labelled for display."""
     x = alt.X(
         "c:O",
         title=_safe_title(m.col_title),
@@ -242,18 +278,37 @@ def _chart(
         scale=alt.Scale(domain=[int(i) for i in row_order]),
         axis=alt.Axis(labelExpr=_label_expr(_axis_labels(m.rows, m.row_tokens))),
     )
-    legend: dict[str, Any] = {"title": titles[2]}
-    names = [g.label for g in display.row_groups]
+    return x, y
+
+
+def _color(m: TokenMatrix, lo: float, hi: float, grouped: bool, title: str) -> Any:
+    """The fill: the colour scale over [lo, hi]; missing cells in MISSING_COLOR."""
+    scale: dict[str, Any] = {
+        "scheme": VEGA_SCHEMES[m.scale.palette],
+        "domain": [lo, hi],
+        "reverse": bool(m.scale.reverse),
+        "clamp": True,
+    }
+    if m.scale.center is not None:
+        scale["domainMid"] = float(m.scale.center)
+    legend: dict[str, Any] = {"title": title}
+    names = [g.label for g in m.display.row_groups]
     if grouped and names:  # row-group names stand right of the cells: the legend makes room
         legend["offset"] = 18 + 7 * max(len(n) for n in names)
-    color = alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
+    return alt.condition(  # the missing-cell test must come first: Vega-Lite adds its own
         "!isValid(datum.value)",
         alt.value(MISSING_COLOR),
         alt.Color("value:Q", scale=alt.Scale(**scale), legend=alt.Legend(**legend)),
     )
-    base = alt.Chart(data)
-    rect = base.mark_rect(invalid=None, stroke=None if link is None else "black").encode(
-        x=x, y=y, color=color, tooltip=tooltip
+
+
+def _rect(
+    base: alt.Chart, enc: _Encodings, color: Any, m: TokenMatrix, link: Any, fields: list[str]
+) -> alt.Chart:
+    """The cells: coloured, dimmed/outlined by the link selection, faded where counts are few."""
+    stroke = None if link is None else "black"
+    rect: alt.Chart = base.mark_rect(invalid=None, stroke=stroke).encode(
+        x=enc.x, y=enc.y, color=color, tooltip=enc.tooltip
     )
     if link is not None:
         match = _match_expr(fields)
@@ -265,52 +320,22 @@ def _chart(
             ),
             strokeWidth=alt.condition(match, alt.value(2), alt.value(0)),
         ).add_params(link)
-    if display.min_count is not None and m.counts is not None:
+    if m.display.min_count is not None and m.counts is not None:
         # Few observations: drawn faded (fill only, so the link's opacity and outline still work).
         rect = rect.encode(fillOpacity=alt.condition("datum.thin", alt.value(0.4), alt.value(1.0)))
-    layers: list[Any] = [rect]
-    if draw_values:
-        layers.append(
-            base.transform_filter("datum.pv !== ''")
-            .mark_text(fontSize=10)
-            .encode(
-                x=x,
-                y=y,
-                text="pv:N",
-                color=alt.condition(
-                    "datum.ink === 'white'", alt.value("white"), alt.value("black")
-                ),
-                tooltip=tooltip,
-            )
-        )
-    if display.mark_outliers and any("beyond" in rec for rec in records):
-        layers.append(
-            base.transform_filter("isValid(datum.beyond)")
-            .mark_text(fontSize=8, align="right", baseline="top", dx=step / 2 - 1, dy=-step / 2 + 1)
-            .encode(x=x, y=y, text="beyond:N", tooltip=tooltip)
-        )
-    if grouped:
-        layers += group_layers(base, x, y, width=step * c)
-    chart: alt.Chart | alt.LayerChart = rect if len(layers) == 1 else alt.LayerChart(layer=layers)
-    if draw_text:
-        text = (
-            base.transform_filter("isValid(datum.tt)")
-            .mark_text(fontSize=10, limit=max(step - 2, 8))
-            .encode(
-                x=x,
-                y=y,
-                text="text:N",
-                color=alt.condition(
-                    "datum.ink === 'white'", alt.value("white"), alt.value("black")
-                ),
-                tooltip=tooltip,
-            )
-        )
-        chart = alt.LayerChart(layer=[*layers, text])
-    props: dict[str, Any] = {"width": alt.Step(step), "height": alt.Step(step)}
-    if m.title:
-        props["title"] = _safe_title(m.title)
-    return chart.properties(**props)
+    return rect
+
+
+def _text_layer(filtered: alt.Chart, enc: _Encodings, text: str, **mark: Any) -> alt.Chart:
+    """Text over the cells (values or cell text), white on dark ink and black on light."""
+    layer: alt.Chart = filtered.mark_text(fontSize=10, **mark).encode(
+        x=enc.x,
+        y=enc.y,
+        text=text,
+        color=alt.condition("datum.ink === 'white'", alt.value("white"), alt.value("black")),
+        tooltip=enc.tooltip,
+    )
+    return layer
 
 
 def _matrices(obj: Any) -> tuple[list[TokenMatrix], bool]:
