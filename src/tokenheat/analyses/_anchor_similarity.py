@@ -150,6 +150,7 @@ def _id_spans(ids: Sequence[int], variants: Sequence[Sequence[int]]) -> list[tup
     return spans
 
 
+# Same signature as iter_anchor on purpose: the eager (array) form of it, for tests and benchmarks.
 def anchor_arrays(
     adapter: Any,
     encoded: Sequence[Any],

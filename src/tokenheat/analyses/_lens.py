@@ -62,6 +62,7 @@ class LensResult:
     top_probs: np.ndarray
 
 
+# Same signature as iter_lens on purpose: the eager (list) form of it, for tests and benchmarks.
 def lens_arrays(
     adapter: Any,
     encoded: list[Any],
@@ -113,66 +114,89 @@ def iter_lens(
     k = min(max(top_k, 1), vocab)
     chunk = max(1, CHUNK_ELEMENTS // vocab)
     unembed = _unembedder(adapter)
-    buffers: Any = None
+    buffers: list[Any] = []
     n_batches = -(-len(encoded) // batch_size)
     batches = adapter.batches(encoded, batch_size)
     for batch in progress_bar(batches, total=n_batches, desc="lens", enabled=progress):
-        with adapter.capture(layers) as store:
-            final = adapter.forward(batch)
-        mask = batch.attention_mask.bool()
-        where = mask.reshape(-1).nonzero()[:, 0]  # real tokens
-        where = None if where.shape[0] == mask.numel() else where  # no padding: no copies
-        with torch.inference_mode():  # final norm once per layer, each state freed once normed
-            normed = {
-                i: adapter.final_norm(_translated(translator, i, _rows(store.pop(i), where)))
-                for i in layers
-            }
-        states = [normed[i] for i in layers]
-        flat_final = _rows(final, where)
-        del final, normed
+        states, flat_final = _batch_states(adapter, batch, layers, translator)
         nxt = torch.tensor(
             [t for i in batch.index for t in (*encoded[i].ids[1:], -1)], device=flat_final.device
         )
-        n, rows = flat_final.shape[0], len(layers) + 1
-        step = -(-n // -(-n // chunk))  # equal chunks: 512 positions → 4 × 128, not 3 × 170 + 2
-        ent = np.empty((rows, n), np.float32)
-        kl, top1, p_next = np.empty_like(ent), np.empty_like(ent), np.empty_like(ent)
-        top_ids, top_probs = np.empty((rows, n, k), np.int64), np.empty((rows, n, k), np.float32)
-        with torch.inference_mode():
-            if buffers is None or buffers[0].shape[0] < step:
-                buffers = None  # free the old ones first
-                shape = (step, vocab)
-                buffers = [
-                    torch.empty(shape, dtype=torch.float32, device=flat_final.device)
-                    for _ in range(3)
-                ]
-            for s in range(0, n, step):
-                sl = slice(s, min(s + step, n))
-                m = sl.stop - sl.start
-                zf, z, e = (buf[:m] for buf in buffers)
-                has_next = nxt[sl] >= 0
-                next_ids = nxt[sl].clamp(min=0)
-                final_stats = _row_stats(unembed, flat_final[sl], zf, e, k, next_ids)
-                for r in range(rows):
-                    if r < len(layers):
-                        st = _row_stats(unembed, states[r][sl], z, e, k, next_ids, zf)
-                    else:
-                        st = final_stats
-                    ent[r, sl] = st.entropy.cpu().numpy()
-                    kl[r, sl] = st.kl.cpu().numpy() if st.kl is not None else 0.0
-                    top_ids[r, sl] = st.top_ids.cpu().numpy()
-                    top_probs[r, sl] = st.top_probs.cpu().numpy()
-                    top1[r, sl] = top_probs[r, sl, 0]
-                    p_next[r, sl] = torch.where(has_next, st.p_next, torch.nan).cpu().numpy()
-        del states, store, flat_final
+        arrays = _batch_stats(unembed, states, flat_final, nxt, k, chunk, buffers, vocab)
+        del states, flat_final
         start = 0
         for b, i in enumerate(batch.index):
             part = slice(start, start + batch.lengths[b])
             start += batch.lengths[b]
-            yield i, LensResult(
-                ent[:, part], kl[:, part], top1[:, part], p_next[:, part],
-                top_ids[:, part], top_probs[:, part],
-            )  # fmt: skip
+            yield i, LensResult(*(a[:, part] for a in arrays))
+
+
+def _batch_states(adapter: Any, batch: Any, layers: list[int], translator: Any) -> Any:
+    """One forward pass: the normed (translated) states of ``layers`` and the final layer's,
+    each as ``(real tokens, d)`` rows (padding dropped)."""
+    import torch
+
+    with adapter.capture(layers) as store:
+        final = adapter.forward(batch)
+    mask = batch.attention_mask.bool()
+    where = mask.reshape(-1).nonzero()[:, 0]  # real tokens
+    where = None if where.shape[0] == mask.numel() else where  # no padding: no copies
+    with torch.inference_mode():  # final norm once per layer, each state freed once normed
+        normed = {
+            i: adapter.final_norm(_translated(translator, i, _rows(store.pop(i), where)))
+            for i in layers
+        }
+    states = [normed[i] for i in layers]
+    flat_final = _rows(final, where)
+    del final, normed
+    return states, flat_final
+
+
+def _batch_stats(
+    unembed: Any,
+    states: list[Any],
+    flat_final: Any,
+    nxt: Any,
+    k: int,
+    chunk: int,
+    buffers: list[Any],
+    vocab: int,
+) -> tuple[np.ndarray, ...]:
+    """``(entropy, kl, top1, p_next, top_ids, top_probs)`` of one batch, ``(rows, tokens[, k])``,
+    chunk by chunk in ``buffers`` (three float32 ``(step, vocab)``; reallocated when short)."""
+    import torch
+
+    n, rows = flat_final.shape[0], len(states) + 1
+    step = -(-n // -(-n // chunk))  # equal chunks: 512 positions → 4 × 128, not 3 × 170 + 2
+    ent = np.empty((rows, n), np.float32)
+    kl, top1, p_next = np.empty_like(ent), np.empty_like(ent), np.empty_like(ent)
+    top_ids, top_probs = np.empty((rows, n, k), np.int64), np.empty((rows, n, k), np.float32)
+    with torch.inference_mode():
+        if not buffers or buffers[0].shape[0] < step:
+            buffers.clear()  # free the old ones first
+            shape = (step, vocab)
+            buffers.extend(
+                torch.empty(shape, dtype=torch.float32, device=flat_final.device) for _ in range(3)
+            )
+        for s in range(0, n, step):
+            sl = slice(s, min(s + step, n))
+            m = sl.stop - sl.start
+            zf, z, e = (buf[:m] for buf in buffers)
+            has_next = nxt[sl] >= 0
+            next_ids = nxt[sl].clamp(min=0)
+            final_stats = _row_stats(unembed, flat_final[sl], zf, e, k, next_ids)
+            for r in range(rows):
+                if r < len(states):
+                    st = _row_stats(unembed, states[r][sl], z, e, k, next_ids, zf)
+                else:
+                    st = final_stats
+                ent[r, sl] = st.entropy.cpu().numpy()
+                kl[r, sl] = st.kl.cpu().numpy() if st.kl is not None else 0.0
+                top_ids[r, sl] = st.top_ids.cpu().numpy()
+                top_probs[r, sl] = st.top_probs.cpu().numpy()
+                top1[r, sl] = top_probs[r, sl, 0]
+                p_next[r, sl] = torch.where(has_next, st.p_next, torch.nan).cpu().numpy()
+    return ent, kl, top1, p_next, top_ids, top_probs
 
 
 def _translated(translator: Any, layer: int, states: Any) -> Any:
@@ -413,26 +437,16 @@ def lens(
     'output'
     """
     if engine != "local" or ray_options is not None:
-        from tokenheat.analyses._merge import merge
-        from tokenheat.engines import run_engine
-
-        if translator is not None:
-            from tokenheat.errors import ArgumentError
-
-            raise ArgumentError(
-                f"translator works with engine='local' only, got engine={engine!r}; run the "
-                "tuned lens in process, or the logit lens on Ray"
-            )
-        merged = run_engine(
-            "lens", engine, ray_options, model, prompts, tokenizer=tokenizer,
-            shard=lens_shard, merge=merge,
-            options=dict(
-                stat=stat, top_k=top_k, layers=layers, chat=chat, append=append,
-                n_dummy=n_dummy, align=align, batch_size=batch_size, device=device,
-                dtype=dtype, truncate=truncate,
-                max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
-            ),
-            progress=progress,
+        _check_local_only(translator, engine)
+        options = dict(
+            stat=stat, top_k=top_k, layers=layers, chat=chat, append=append,
+            n_dummy=n_dummy, align=align, batch_size=batch_size, device=device,
+            dtype=dtype, truncate=truncate,
+            max_contexts_per_cell=contexts_cap(max_contexts_per_cell, contexts_per_cell),
+        )  # fmt: skip
+        merged = _lens_on_engine(
+            model, tokenizer, prompts, options,
+            engine=engine, ray_options=ray_options, progress=progress,
         )  # fmt: skip
         return name_lens(merged, None, title)
     from tokenheat.models._select import adapter_for
@@ -450,24 +464,13 @@ def lens(
         check_translator(translator, model)
     keys = [int(i) for i in select_layers(layers, adapter.n_layers)]
     tally = LensTally(len(keys) + 1, align, cap)
-    truncated: list[int] = []
-    appended = 0
     encode = dict(chat=chat, append=append, n_dummy=n_dummy, truncate=truncate)
-    n_chunks, chunks = _encoded_chunks(adapter, prompts, encode)
-    several = n_chunks > 1
-    desc = f"lens (chunks of {ENCODE_CHUNK} prompts)"
+    chunks = _encoded_chunks(adapter, prompts, encode)
     with adapter.placed(device, dtype):
-        for start, encoded in progress_bar(
-            chunks, total=n_chunks, desc=desc, enabled=progress and several
-        ):
-            _check_not_empty(encoded, prompts, start)
-            for i, res in iter_lens(
-                adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
-                progress=progress and not several, translator=translator,
-            ):  # fmt: skip
-                tally.add(start + i, encoded[i], res)
-            truncated += [e.truncated for e in encoded]
-            appended = encoded[0].n_appended
+        truncated, appended = _fold_prompts(
+            adapter, prompts, keys, tally, chunks,
+            top_k=top_k, batch_size=batch_size, progress=progress, translator=translator,
+        )  # fmt: skip
     kept = [tally.kept[i][0] for i in sorted(tally.kept)]
     matrix = build_lens_matrix(
         tally.state(adapter.tokenizer),
@@ -489,6 +492,70 @@ def lens(
         },
     )
     return name_lens(matrix, translator, title)
+
+
+def _lens_on_engine(
+    model: Any,
+    tokenizer: Any,
+    prompts: Any,
+    options: dict[str, Any],
+    *,
+    engine: str,
+    ray_options: dict[str, Any] | None,
+    progress: bool,
+) -> TokenMatrix:
+    """:func:`lens` sharded over ``engine`` and merged (the logit lens only)."""
+    from tokenheat.analyses._merge import merge
+    from tokenheat.engines import run_engine
+
+    return run_engine(
+        "lens", engine, ray_options, model, prompts, tokenizer=tokenizer,
+        shard=lens_shard, merge=merge, options=options, progress=progress,
+    )  # fmt: skip
+
+
+def _check_local_only(translator: Any, engine: str) -> None:
+    """A tuned lens runs in process only."""
+    if translator is not None:
+        from tokenheat.errors import ArgumentError
+
+        raise ArgumentError(
+            f"translator works with engine='local' only, got engine={engine!r}; run the "
+            "tuned lens in process, or the logit lens on Ray"
+        )
+
+
+def _fold_prompts(
+    adapter: Any,
+    prompts: Any,
+    keys: list[int],
+    tally: LensTally,
+    chunks: tuple[int, Any],
+    *,
+    top_k: int,
+    batch_size: int,
+    progress: bool,
+    translator: Any,
+) -> tuple[list[int], int]:
+    """Add the lens of each chunk of encoded prompts (``chunks``: what :func:`_encoded_chunks`
+    returns) to ``tally``; returns the tokens cut per prompt and the number appended."""
+    truncated: list[int] = []
+    appended = 0
+    n_chunks, pieces = chunks
+    several = n_chunks > 1
+    desc = f"lens (chunks of {ENCODE_CHUNK} prompts)"
+    for start, encoded in progress_bar(
+        pieces, total=n_chunks, desc=desc, enabled=progress and several
+    ):
+        _check_not_empty(encoded, prompts, start)
+        for i, res in iter_lens(
+            adapter, encoded, keys, top_k=top_k, batch_size=batch_size,
+            progress=progress and not several, translator=translator,
+        ):  # fmt: skip
+            tally.add(start + i, encoded[i], res)
+        truncated += [e.truncated for e in encoded]
+        appended = encoded[0].n_appended
+    return truncated, appended
 
 
 def _check_not_empty(encoded: list[Any], prompts: Any, start: int = 0) -> None:
