@@ -263,11 +263,7 @@ def attribution(
         )  # fmt: skip
     method = _check(method, steps, normalize, integration, tol, max_steps, batch_size)
     keep = _keep_option(baseline_keep)
-    if max_contexts_per_cell not in (0, 1) or isinstance(max_contexts_per_cell, bool):
-        raise ArgumentError(
-            f"max_contexts_per_cell must be 1 (one context per cell) or 0 (none), got "
-            f"{max_contexts_per_cell!r}"
-        )
+    _check_contexts(max_contexts_per_cell)
     model, tokenizer, kind = _prepare(model, tokenizer, device, dtype)
     encoded = _encode(model, tokenizer, inputs, chat=chat, truncate=truncate)
     sink_id = sink_token(tokenizer, model, sink) if "sink" in keep else None
@@ -285,34 +281,63 @@ def attribution(
     meta["target_position"] = target_position
     comp = None
     if method == "integrated_gradients":
-        drawn = [_drawn(c, len(encoded)) for c in columns]
-        err, rel, report = completeness_report(
-            attr, f_x, f_b, [c.label for c in columns], steps=steps, tol=tol,
-            max_steps=max_steps, drawn=drawn,
-        )  # fmt: skip
-        meta.update(integration=integration, steps=[int(s) for s in used], **report)
-        comp = (err, rel)
+        comp = _completeness(attr, f_x, f_b, used, columns, len(encoded), meta, opts)
     attr = _normalized(attr, normalize)
     meta.update(
         tokenizer=tokenizer_name(tokenizer),
         steps_option=steps if isinstance(steps, str) else int(steps),
         max_contexts_per_cell=max_contexts_per_cell,
-        tallies={  # what th.merge needs to rebuild the matrix over several shards
-            "attr": [np.asarray(a, np.float64) for a in attr],
-            "names": [c.target for c in columns],
-            "examples": [c.example for c in columns],
-            "tokens": [c.token for c in columns],
-            "positions": [c.position for c in columns],
-            "f_x": f_x,
-            "err": None if comp is None else comp[0],
-            "rel": None if comp is None else comp[1],
-        },
+        tallies=_tallies(attr, columns, f_x, comp),
     )
     contexts = max_contexts_per_cell == 1
     matrix: TokenMatrix = attribution_matrix(
         attr, columns, encoded, f_x, comp, meta, title, contexts=contexts
     )
     return matrix
+
+
+def _check_contexts(max_contexts_per_cell: Any) -> None:
+    """Attribution keeps one context per cell or none."""
+    if max_contexts_per_cell not in (0, 1) or isinstance(max_contexts_per_cell, bool):
+        raise ArgumentError(
+            f"max_contexts_per_cell must be 1 (one context per cell) or 0 (none), got "
+            f"{max_contexts_per_cell!r}"
+        )
+
+
+def _completeness(
+    attr: Any,
+    f_x: Any,
+    f_b: Any,
+    used: Any,
+    columns: Any,
+    n_inputs: int,
+    meta: dict[str, Any],
+    opts: _Options,
+) -> tuple[Any, Any]:
+    """Integrated gradients' completeness error per column, ``(err, rel)``; the report and
+    the steps used go into ``meta``."""
+    drawn = [_drawn(c, n_inputs) for c in columns]
+    err, rel, report = completeness_report(
+        attr, f_x, f_b, [c.label for c in columns], steps=opts.steps, tol=opts.tol,
+        max_steps=opts.max_steps, drawn=drawn,
+    )  # fmt: skip
+    meta.update(integration=opts.integration, steps=[int(s) for s in used], **report)
+    return err, rel
+
+
+def _tallies(attr: Any, columns: Any, f_x: Any, comp: tuple[Any, Any] | None) -> dict[str, Any]:
+    """What :func:`tokenheat.merge` needs to rebuild the matrix over several shards."""
+    return {
+        "attr": [np.asarray(a, np.float64) for a in attr],
+        "names": [c.target for c in columns],
+        "examples": [c.example for c in columns],
+        "tokens": [c.token for c in columns],
+        "positions": [c.position for c in columns],
+        "f_x": f_x,
+        "err": None if comp is None else comp[0],
+        "rel": None if comp is None else comp[1],
+    }
 
 
 def attribution_shard(
