@@ -18,7 +18,7 @@ from tokenheat.analyses._attr_jobs import (
     run_job,
 )
 from tokenheat.analyses._attr_targets import build_jobs, sink_token
-from tokenheat.analyses._attribution_matrix import attribution_matrix
+from tokenheat.analyses._attribution_matrix import attribution_matrix, attribution_tallies
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._matrix import TokenMatrix
@@ -287,7 +287,7 @@ def attribution(
         tokenizer=tokenizer_name(tokenizer),
         steps_option=steps if isinstance(steps, str) else int(steps),
         max_contexts_per_cell=max_contexts_per_cell,
-        tallies=_tallies(attr, columns, f_x, comp),
+        tallies=attribution_tallies(attr, columns, f_x, comp),
     )
     contexts = max_contexts_per_cell == 1
     matrix: TokenMatrix = attribution_matrix(
@@ -324,20 +324,6 @@ def _completeness(
     )  # fmt: skip
     meta.update(integration=opts.integration, steps=[int(s) for s in used], **report)
     return err, rel
-
-
-def _tallies(attr: Any, columns: Any, f_x: Any, comp: tuple[Any, Any] | None) -> dict[str, Any]:
-    """What :func:`tokenheat.merge` needs to rebuild the matrix over several shards."""
-    return {
-        "attr": [np.asarray(a, np.float64) for a in attr],
-        "names": [c.target for c in columns],
-        "examples": [c.example for c in columns],
-        "tokens": [c.token for c in columns],
-        "positions": [c.position for c in columns],
-        "f_x": f_x,
-        "err": None if comp is None else comp[0],
-        "rel": None if comp is None else comp[1],
-    }
 
 
 def attribution_shard(

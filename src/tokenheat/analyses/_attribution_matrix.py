@@ -109,3 +109,20 @@ def attribution_matrix(
         contexts=cells,
         meta=meta,
     )
+
+
+def attribution_tallies(
+    attr: Any, columns: Any, f_x: Any, comp: tuple[Any, Any] | None
+) -> dict[str, Any]:
+    """What :func:`tokenheat.merge` needs to rebuild the matrix over several shards (also
+    what a merged result carries, so it can be merged again)."""
+    return {
+        "attr": [np.asarray(a, np.float64) for a in attr],
+        "names": [c.target for c in columns],
+        "examples": [c.example for c in columns],
+        "tokens": [c.token for c in columns],
+        "positions": [c.position for c in columns],
+        "f_x": f_x,
+        "err": None if comp is None else comp[0],
+        "rel": None if comp is None else comp[1],
+    }

@@ -120,7 +120,7 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
     from types import SimpleNamespace
 
     from tokenheat.analyses._attr_jobs import Column
-    from tokenheat.analyses._attribution_matrix import attribution_matrix
+    from tokenheat.analyses._attribution_matrix import attribution_matrix, attribution_tallies
 
     corpus, starts = concat_corpora(corpora_of(results))
     states = [r.meta["tallies"] for r in results]
@@ -148,6 +148,20 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
             np.concatenate([np.asarray(s[k], np.float64) for s in states]) for k in ("err", "rel")
         )
         comp = (err, rel)
+    meta = _attribution_meta(results, starts, columns, many)
+    meta["tallies"] = attribution_tallies(attr, columns, f_x, comp)
+    meta["merged_from"] = len(results)
+    contexts = meta.get("max_contexts_per_cell") != 0
+    return attribution_matrix(
+        attr, columns, encoded, f_x, comp, meta, results[0].title, contexts=contexts
+    )
+
+
+def _attribution_meta(
+    results: Sequence[TokenMatrix], starts: np.ndarray, columns: list[Any], many: bool
+) -> dict[str, Any]:
+    """The first shard's meta with the per-input entries of every shard, renumbered by the
+    shards' first input (``starts``) and relabelled as the merged columns are."""
     meta = {k: v for k, v in results[0].meta.items() if k not in ("columns", "targets")}
     if "completeness" in meta:
         entries = [dict(e) for r in results for e in r.meta["completeness"]]
@@ -170,16 +184,7 @@ def _merge_attribution(results: Sequence[TokenMatrix]) -> TokenMatrix:
         }
     if "steps" in meta:
         meta["steps"] = [s for r in results for s in r.meta["steps"]]
-    meta["tallies"] = {
-        "attr": attr, "names": names, "examples": examples,
-        "tokens": [c.token for c in columns], "positions": [c.position for c in columns],
-        "f_x": f_x, "err": None if comp is None else comp[0], "rel": None if comp is None else comp[1],
-    }  # fmt: skip
-    meta["merged_from"] = len(results)
-    contexts = meta.get("max_contexts_per_cell") != 0
-    return attribution_matrix(
-        attr, columns, encoded, f_x, comp, meta, results[0].title, contexts=contexts
-    )
+    return meta
 
 
 _MERGERS: dict[str, Any] = {
