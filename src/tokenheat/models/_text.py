@@ -176,6 +176,37 @@ def encode_prompts(
     3
     """
     items = normalize_prompts(prompts)
+    append, app_ids, app_offsets = _appended(tokenizer, append, n_dummy)
+    out = []
+    for k, prompt in enumerate(items):
+        text, special = render_prompt(tokenizer, prompt, chat=chat)
+        ids, offsets = _tokenize(tokenizer, text, special)
+        ids, offsets, cut = _fit(ids, offsets, len(app_ids), max_length, truncate, k)
+        if offsets is not None and app_offsets is not None:
+            shift = len(text)
+            offsets = offsets + [(a + shift, b + shift) for a, b in app_offsets]
+        else:
+            offsets = None
+        ids = ids + app_ids
+        tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
+        out.append(
+            EncodedText(
+                ids=ids,
+                tokens=tokens,
+                text=text + (append or ""),
+                offsets=offsets,
+                n_appended=len(app_ids),
+                truncated=cut,
+            )
+        )
+    return out
+
+
+def _appended(
+    tokenizer: Any, append: str | None, n_dummy: int | None
+) -> tuple[str | None, list[int], list[tuple[int, int]] | None]:
+    """The appended text (``append`` × ``n_dummy``), its ids (one copy's, repeated) and their
+    character offsets in it (None where the tokenizer gives none)."""
     repeats = 1
     if n_dummy is not None:
         if isinstance(n_dummy, bool) or not isinstance(n_dummy, int) or n_dummy < 0:
@@ -196,46 +227,35 @@ def encode_prompts(
         else:
             app_offsets = None
         append = append * repeats
-    out = []
-    for k, prompt in enumerate(items):
-        text, special = render_prompt(tokenizer, prompt, chat=chat)
-        ids, offsets = _tokenize(tokenizer, text, special)
-        cut = 0
-        if max_length is not None and len(ids) + len(app_ids) > max_length:
-            total = len(ids) + len(app_ids)
-            if not truncate:
-                raise ValueError(
-                    f"prompts[{k}] is {total} tokens long, more than the model's context "
-                    f"of {max_length} tokens; shorten it "
-                    "or pass truncate=True to keep its first tokens"
-                )
-            keep = max_length - len(app_ids)
-            if keep < 1:
-                raise ValueError(
-                    f"append is {len(app_ids)} tokens long, which leaves no room for the "
-                    f"prompt in the model's context of {max_length} tokens; append less"
-                )
-            cut = len(ids) - keep
-            ids = ids[:keep]
-            offsets = offsets[:keep] if offsets is not None else None
-        if offsets is not None and app_offsets is not None:
-            shift = len(text)
-            offsets = offsets + [(a + shift, b + shift) for a, b in app_offsets]
-        else:
-            offsets = None
-        ids = ids + app_ids
-        tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
-        out.append(
-            EncodedText(
-                ids=ids,
-                tokens=tokens,
-                text=text + (append or ""),
-                offsets=offsets,
-                n_appended=len(app_ids),
-                truncated=cut,
-            )
+    return append, app_ids, app_offsets
+
+
+def _fit(
+    ids: list[int],
+    offsets: list[tuple[int, int]] | None,
+    n_appended: int,
+    max_length: int | None,
+    truncate: bool,
+    k: int,
+) -> tuple[list[int], list[tuple[int, int]] | None, int]:
+    """Prompt ``k``'s ids and offsets cut to leave room for ``n_appended`` tokens within
+    ``max_length`` (``truncate``), and how many were cut; too long otherwise raises."""
+    if max_length is None or len(ids) + n_appended <= max_length:
+        return ids, offsets, 0
+    total = len(ids) + n_appended
+    if not truncate:
+        raise ValueError(
+            f"prompts[{k}] is {total} tokens long, more than the model's context "
+            f"of {max_length} tokens; shorten it "
+            "or pass truncate=True to keep its first tokens"
         )
-    return out
+    keep = max_length - n_appended
+    if keep < 1:
+        raise ValueError(
+            f"append is {n_appended} tokens long, which leaves no room for the "
+            f"prompt in the model's context of {max_length} tokens; append less"
+        )
+    return ids[:keep], offsets[:keep] if offsets is not None else None, len(ids) - keep
 
 
 def tokenize_texts(
