@@ -122,12 +122,7 @@ def clean_text(name: str, text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        warnings.warn(
-            f"{name} holds a lone surrogate (not valid Unicode, cannot be written as UTF-8); "
-            "it was replaced by U+FFFD",
-            TokenheatWarning,
-            stacklevel=3,
-        )
+        _warn_surrogate(name)
         return _SURROGATE.sub("\ufffd", text)
     return text
 
@@ -137,14 +132,19 @@ def clean_texts(name: str, texts: list[str]) -> list[str]:
     try:
         "\x00".join(texts).encode("utf-8")
     except UnicodeEncodeError:
-        warnings.warn(
-            f"{name} holds a lone surrogate (not valid Unicode, cannot be written as UTF-8); "
-            "it was replaced by U+FFFD",
-            TokenheatWarning,
-            stacklevel=3,
-        )
+        _warn_surrogate(name)
         return [_SURROGATE.sub("\ufffd", t) for t in texts]
     return texts
+
+
+def _warn_surrogate(name: str) -> None:
+    """Warn that ``name`` held a lone surrogate, at the caller of the clean_text* function."""
+    warnings.warn(
+        f"{name} holds a lone surrogate (not valid Unicode, cannot be written as UTF-8); "
+        "it was replaced by U+FFFD",
+        TokenheatWarning,
+        stacklevel=4,  # here, clean_text(s), its caller, the user's call
+    )
 
 
 def as_labels(name: str, labels: Any, expected: int | None = None) -> list[str]:

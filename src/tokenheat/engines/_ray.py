@@ -205,6 +205,7 @@ def _dataset(ray: Any, inputs: Any, targets: Any) -> tuple[Any, int]:
     return ray.data.from_items(rows), len(rows)
 
 
+# The keywords of run_engine on purpose: it forwards them here unchanged.
 def run_ray(
     analysis: str,
     model: Any,
