@@ -9,7 +9,7 @@ observation is copied, several are combined with ``agg``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,8 @@ def matrix_args(
     kwargs: dict[str, Any],
 ) -> dict[str, Any]:
     """Keyword arguments for ``TokenMatrix(...)`` built from ``df`` (checked first)."""
-    _check_frame(df, row, col, value, count, text, agg, extras)
+    spec = _Columns(row, col, value, count, text, agg, extras)
+    _check_frame(df, spec)
     saved = df.attrs.get("tokenheat", {}) if isinstance(df.attrs, dict) else {}
     if saved and (row, col) != ("row", "col"):
         saved = {}
@@ -62,23 +63,27 @@ def matrix_args(
         df[col], col_order if col_order is not None else saved.get("col_order"), "col_order"
     )
     return {
-        **_aggregate(df, row, col, value, count, text, agg, extras, rows, cols),
+        **_aggregate(df, spec, rows, cols),
         "rows": [str(x) for x in rows],
         "cols": [str(x) for x in cols],
         **kwargs,
     }
 
 
-def _check_frame(
-    df: Any,
-    row: str,
-    col: str,
-    value: str,
-    count: str | None,
-    text: str | None,
-    agg: Any,
-    extras: Sequence[str],
-) -> None:
+class _Columns(NamedTuple):
+    """Which columns of the frame hold what (``from_dataframe``'s arguments), and ``agg``."""
+
+    row: str
+    col: str
+    value: str
+    counts: str | None  # the column of counts ("count" would shadow tuple.count)
+    text: str | None
+    agg: Any
+    extras: Sequence[str]
+
+
+def _check_frame(df: Any, spec: _Columns) -> None:
+    row, col, value, count, text, agg, extras = spec
     if not isinstance(df, pd.DataFrame):
         fail("df", "a pandas DataFrame", df, kind=ArgumentTypeError)
     wanted = {"row": row, "col": col, "value": value, "count": count, "text": text}
@@ -97,18 +102,10 @@ def _check_frame(
 
 
 def _aggregate(
-    df: pd.DataFrame,
-    row: str,
-    col: str,
-    value: str,
-    count: str | None,
-    text: str | None,
-    agg: Any,
-    extras: Sequence[str],
-    rows: list[Any],
-    cols: list[Any],
+    df: pd.DataFrame, spec: _Columns, rows: list[Any], cols: list[Any]
 ) -> dict[str, Any]:
     """Values, counts, extras and cell text per (row, col) cell; absent cells are NaN."""
+    row, col, value, count, text, agg, extras = spec
     r_idx = pd.Index(rows).get_indexer(df[row])
     c_idx = pd.Index(cols).get_indexer(df[col])
     keep = (r_idx >= 0) & (c_idx >= 0)
