@@ -175,6 +175,22 @@ class Corpus:
     __hash__ = None  # type: ignore[assignment]
 
 
+def distinct_corpora(matrices: Sequence[Any]) -> tuple[list[Corpus], list[int | None]]:
+    """The corpora of ``matrices``, each once (by identity, in first-use order), and each
+    matrix's index into them (None for a matrix without a corpus)."""
+    corpora: list[Corpus] = []
+    index_of: list[int | None] = []
+    for m in matrices:
+        index = None
+        if m.corpus is not None:
+            index = next((j for j, c in enumerate(corpora) if c is m.corpus), None)
+            if index is None:
+                corpora.append(m.corpus)
+                index = len(corpora) - 1
+        index_of.append(index)
+    return corpora, index_of
+
+
 def _per_example(name: str, values: Sequence[str] | None, n: int) -> list[str] | None:
     if values is None:
         return None

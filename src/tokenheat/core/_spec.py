@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tokenheat.core._checks import check_positive_int, describe
-from tokenheat.core._corpus import Corpus
+from tokenheat.core._corpus import Corpus, distinct_corpora
 from tokenheat.core._fields import SPEC_VERSION
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentError, ArgumentTypeError, PayloadTooLargeError
@@ -178,16 +178,7 @@ def build_spec(
     if columns is not None:
         check_positive_int("columns", columns)
     check_positive_int("cell_size", cell_size, minimum=2)
-    corpora: list[Corpus] = []
-    index_of: list[int | None] = []
-    for m in matrices:
-        index = None
-        if m.corpus is not None:
-            index = next((j for j, c in enumerate(corpora) if c is m.corpus), None)
-            if index is None:
-                corpora.append(m.corpus)
-                index = len(corpora) - 1
-        index_of.append(index)
+    corpora, index_of = distinct_corpora(matrices)
     # the page carries only the examples that contexts or example axes point at
     used = [
         used_examples([m for m, j in zip(matrices, index_of, strict=True) if j == k], len(c))
@@ -220,6 +211,7 @@ def build_spec(
     return shielded
 
 
+# Kept apart from to_altair._matrices: that one also takes a Dashboard; its errors name obj.
 def check_matrices(matrices: Any) -> list[TokenMatrix]:
     """``matrices`` as a non-empty list of TokenMatrix (one matrix is wrapped in a list)."""
     if isinstance(matrices, TokenMatrix):

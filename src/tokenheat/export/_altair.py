@@ -338,6 +338,8 @@ def _text_layer(filtered: alt.Chart, enc: _Encodings, text: str, **mark: Any) ->
     return layer
 
 
+# Not core's check_matrices: this one also takes a Dashboard, says whether one chart was
+# asked for, and its errors name ``obj``.
 def _matrices(obj: Any) -> tuple[list[TokenMatrix], bool]:
     if isinstance(obj, TokenMatrix):
         return [obj], True

@@ -69,7 +69,7 @@ from zlib import error as zlib_error
 from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
 from tokenheat.core._checks import check_positive_int, describe
-from tokenheat.core._corpus import Corpus
+from tokenheat.core._corpus import distinct_corpora
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentTypeError, DamagedFileError
 from tokenheat.store._members import Budget, Damaged, Reader, Writer, json_default
@@ -137,16 +137,10 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
     def write(fh: IO[bytes]) -> None:
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             writer = Writer(zf)
-            corpora: list[Corpus] = []
-            entries = []
-            for j, m in enumerate(matrices):
-                index = None
-                if m.corpus is not None:
-                    index = next((i for i, c in enumerate(corpora) if c is m.corpus), None)
-                    if index is None:
-                        corpora.append(m.corpus)
-                        index = len(corpora) - 1
-                entries.append(writer.matrix(m, f"matrices/{j}", index, j))
+            corpora, index_of = distinct_corpora(matrices)
+            entries = [
+                writer.matrix(m, f"matrices/{j}", index_of[j], j) for j, m in enumerate(matrices)
+            ]
             manifest = {
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
