@@ -66,22 +66,18 @@ def group_layers(base: alt.Chart, x: Any, y: Any, width: float) -> list[Any]:
     def at_edge(enc: Any, band: float) -> Any:
         return enc.copy(deep=True).to_dict() | {"bandPosition": band}
 
+    def rule(field: str, **edge: Any) -> Any:  # a group's first (band 0) or last (1) edge
+        rule = base.transform_filter(f"isValid(datum.{field})")
+        return rule.mark_rule(color="black", strokeWidth=2).encode(**edge)
+
     return [
-        base.transform_filter("isValid(datum.cg)")
-        .mark_rule(color="black", strokeWidth=2)
-        .encode(x=at_edge(x, 0)),
-        base.transform_filter("isValid(datum.cge)")
-        .mark_rule(color="black", strokeWidth=2)
-        .encode(x=at_edge(x, 1)),
+        rule("cg", x=at_edge(x, 0)),
+        rule("cge", x=at_edge(x, 1)),
         base.transform_filter("isValid(datum.cg)")
         .mark_text(align="left", baseline="bottom", dy=-3, fontWeight="bold")
         .encode(x=at_edge(x, 0), y=alt.value(0), text="cg:N"),
-        base.transform_filter("isValid(datum.rg)")
-        .mark_rule(color="black", strokeWidth=2)
-        .encode(y=at_edge(y, 0)),
-        base.transform_filter("isValid(datum.rge)")
-        .mark_rule(color="black", strokeWidth=2)
-        .encode(y=at_edge(y, 1)),
+        rule("rg", y=at_edge(y, 0)),
+        rule("rge", y=at_edge(y, 1)),
         base.transform_filter("isValid(datum.rg)")
         .mark_text(align="left", baseline="top", dx=4, fontWeight="bold")
         .encode(x=alt.value(width), y=at_edge(y, 0), text="rg:N"),
