@@ -2,6 +2,7 @@
 // A leaf is a DataView (ipywidgets; may sit at any byteOffset inside a larger buffer), an
 // ArrayBuffer or typed array, or {"$b64": "..."} (HTML export). All data are little-endian.
 
+import { SORT_MODES } from "./order";
 import type {
   Axis,
   CellText,
@@ -329,16 +330,6 @@ function decodeScale(raw: unknown, field: string): Scale {
   return { palette, kind, domain: [domain[0], domain[1]], center, reverse: o.reverse === true };
 }
 
-const ORDERS: readonly Order[] = [
-  "original",
-  "label",
-  "mean",
-  "max",
-  "variance",
-  "count",
-  "cluster",
-];
-
 function decodeGroups(raw: unknown, field: string, n: number): Group[] {
   if (raw == null) return [];
   if (!Array.isArray(raw)) throw new SpecError(`${field}: expected a list, got ${describe(raw)}`);
@@ -358,7 +349,7 @@ function decodeDisplay(raw: unknown, field: string, nRows: number, nCols: number
   const o = raw == null ? {} : obj(raw, field);
   const order = (v: unknown, name: string): Order => {
     if (v == null) return "original";
-    if (!ORDERS.includes(v as Order)) {
+    if (!SORT_MODES.includes(v as Order)) {
       throw new SpecError(`${field}.${name}: unknown order ${JSON.stringify(v)}`);
     }
     return v as Order;
