@@ -294,12 +294,7 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     const x1 = Math.min(ox + v.viewW, ox + (span.last + 1) * v.cellW - v.scrollX - 1);
     if (x1 <= x0) continue;
     const y = f.bandY + 2;
-    ctx.beginPath();
-    ctx.moveTo(x0, y);
-    ctx.lineTo(x0, y + 4);
-    ctx.lineTo(x1, y + 4);
-    ctx.lineTo(x1, y);
-    ctx.stroke();
+    bracket(ctx, x0, x1, y, false);
     // Centred under the bracket; a name wider than it may use the plot's width.
     const text = fitText(ctx, g.label, Math.max(x1 - x0, f.width - ox - 4));
     const half = ctx.measureText(text).width / 2;
@@ -311,12 +306,7 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     const y1 = Math.min(oy + v.viewH, oy + (span.last + 1) * v.cellH - v.scrollY - 1);
     if (y1 <= y0) continue;
     const x = f.bandX + 2;
-    ctx.beginPath();
-    ctx.moveTo(x, y0);
-    ctx.lineTo(x + 4, y0);
-    ctx.lineTo(x + 4, y1);
-    ctx.lineTo(x, y1);
-    ctx.stroke();
+    bracket(ctx, y0, y1, x, true);
     const text = fitText(ctx, g.label, Math.max(y1 - y0, 60));
     ctx.save();
     ctx.translate(x + 13, (y0 + y1) / 2);
@@ -325,6 +315,26 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     ctx.restore();
   }
   ctx.restore();
+}
+
+/**
+ * A group's bracket: ticks at `a0` and `a1` along the axis, from `b` 4 px across, joined at the
+ * far end (columns: a = x, b = y; rows, `across` true: a = y, b = x).
+ */
+function bracket(
+  ctx: CanvasRenderingContext2D,
+  a0: number,
+  a1: number,
+  b: number,
+  across: boolean,
+) {
+  const at = (a: number, d: number): [number, number] => (across ? [b + d, a] : [a, b + d]);
+  ctx.beginPath();
+  ctx.moveTo(...at(a0, 0));
+  ctx.lineTo(...at(a0, 4));
+  ctx.lineTo(...at(a1, 4));
+  ctx.lineTo(...at(a1, 0));
+  ctx.stroke();
 }
 
 /** Whether cells this large get their text: room for a few characters at a readable size. */
