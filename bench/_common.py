@@ -25,7 +25,7 @@ STATIC = ROOT / "src" / "tokenheat" / "static"
 MIB = 1024 * 1024
 
 CHROMIUM = Path("/usr/bin/chromium")
-#: The same flags as the browser tests (tests/browser/conftest.py).
+#: A copy of tests/conftest.py's flags on purpose: the benchmarks do not import the tests.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

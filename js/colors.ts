@@ -122,6 +122,8 @@ export function fillCells(
       for (let k = 0; k < nCols; k++) px[p++] = Number.isNaN(values[base + k]) ? none : packed[128];
     }
   } else if (scale.kind !== "diverging") {
+    // One branch-free loop per scale kind on purpose (this one and the diverging one below):
+    // the scale kind is decided once per draw, not once per cell.
     const span = hi - lo;
     for (let r = r0; r < r1; r++) {
       const base = rowOrder[r] * nCols;
