@@ -290,8 +290,7 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   for (const { g, span } of cols) {
-    const x0 = Math.max(ox, ox + span.first * v.cellW - v.scrollX + 1);
-    const x1 = Math.min(ox + v.viewW, ox + (span.last + 1) * v.cellW - v.scrollX - 1);
+    const [x0, x1] = onScreen(span, ox, v.cellW, v.scrollX, v.viewW);
     if (x1 <= x0) continue;
     const y = f.bandY + 2;
     bracket(ctx, x0, x1, y, false);
@@ -302,8 +301,7 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     ctx.fillText(text, cx, y + 12);
   }
   for (const { g, span } of rows) {
-    const y0 = Math.max(oy, oy + span.first * v.cellH - v.scrollY + 1);
-    const y1 = Math.min(oy + v.viewH, oy + (span.last + 1) * v.cellH - v.scrollY - 1);
+    const [y0, y1] = onScreen(span, oy, v.cellH, v.scrollY, v.viewH);
     if (y1 <= y0) continue;
     const x = f.bandX + 2;
     bracket(ctx, y0, y1, x, true);
@@ -315,6 +313,20 @@ function drawGroupBands(ctx: CanvasRenderingContext2D, f: Frame): void {
     ctx.restore();
   }
   ctx.restore();
+}
+
+/** A span of cells along one axis on screen: 1 px inside its edges, clipped to the view. */
+function onScreen(
+  span: { first: number; last: number },
+  origin: number,
+  cell: number,
+  scroll: number,
+  view: number,
+): [number, number] {
+  return [
+    Math.max(origin, origin + span.first * cell - scroll + 1),
+    Math.min(origin + view, origin + (span.last + 1) * cell - scroll - 1),
+  ];
 }
 
 /**
