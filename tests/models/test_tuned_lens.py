@@ -361,9 +361,12 @@ def test_window_order_is_a_seeded_permutation_per_pass() -> None:
     assert rows == [train_module.window_rows(s, 3, 10, seed=0) for s in range(4)]
 
 
-def test_demo_draws_the_tuned_lens_beside_the_logit_lens(llama_lm, tokenizer) -> None:
+def test_demo_draws_the_tuned_lens_beside_the_logit_lens(llama_lm, tokenizer, monkeypatch) -> None:
     from tokenheat.__main__ import _parser
+    from tokenheat.demo import _run
     from tokenheat.demo._run import beside_logit_lens, tuned_lens_figure
+
+    monkeypatch.setattr(_run, "LENS_PROMPT", "Was it gloomy?")  # the tiny model reads 64 tokens
 
     assert _parser().parse_args(["demo", "--tuned-lens"]).tuned_lens is True
     assert _parser().parse_args(["demo"]).tuned_lens is False
