@@ -37,3 +37,26 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def quick_demo_matrices() -> list[Any]:
+    """The quick demo's matrices on SmolLM2, built once per test run and shared by the
+    integration and screenshot tests (the demo is the slowest thing the suite runs).
+
+    ``TOKENHEAT_DEMO_RESULTS`` may name a results file of the quick demo
+    (``tokenheat demo --quick --save demo.th``) to check instead of running it.
+    """
+    import os
+
+    import torch
+
+    import tokenheat as th
+    from tokenheat.demo._run import build_demo
+
+    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
+    if saved:
+        return list(th.load(saved))
+    torch.manual_seed(0)
+    model, tokenizer = th.models.load_default()
+    return build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None).matrices

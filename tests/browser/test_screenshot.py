@@ -13,7 +13,6 @@ kernels, change).
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +36,13 @@ MAX_BYTES = 600_000
 
 
 @pytest.fixture(scope="module")
-def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, Path]:
-    import torch
-
+def demo_page(
+    tmp_path_factory: pytest.TempPathFactory, quick_demo_matrices: list
+) -> tuple[list, Path]:
     import tokenheat as th
-    from tokenheat.demo._run import DEMO_CELL_SIZE, build_demo
+    from tokenheat.demo._run import DEMO_CELL_SIZE
 
-    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
-    if saved:  # e.g. from `tokenheat demo --quick --save demo.th`: no second model run
-        matrices = th.load(saved)
-    else:
-        torch.manual_seed(0)
-        model, tokenizer = th.models.load_default()
-        matrices = build_demo(model, tokenizer, quick=True, progress=False, log=print).matrices
+    matrices = quick_demo_matrices
     path = tmp_path_factory.mktemp("demo") / "demo.html"
     th.to_html(
         matrices,

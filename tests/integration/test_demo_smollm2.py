@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 
 import numpy as np
 import pytest
@@ -24,20 +23,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def demo():
-    import torch
-
+def demo(quick_demo_matrices):
     import tokenheat as th
-    from tokenheat.demo._run import DemoResult, build_demo
+    from tokenheat.demo._run import DemoResult
 
-    torch.manual_seed(0)
-    model, tokenizer = th.models.load_default()
-    saved = os.environ.get("TOKENHEAT_DEMO_RESULTS")
-    if saved:  # a results file of the quick demo (`tokenheat demo --quick --save demo.th`)
-        result = DemoResult(th.load(saved))
-    else:
-        result = build_demo(model, tokenizer, quick=True, progress=False, log=lambda _: None)
-    result.tokenizer = tokenizer
+    result = DemoResult(quick_demo_matrices)
+    result.tokenizer = th.models.load_default()[1]
     return result
 
 
