@@ -84,7 +84,7 @@ def test_frontend_smoke_tooltips_show_the_hovered_cell():
 
 @pytest.mark.slow
 def test_scale_bench_smoke_prints_lens_memory_for_both_variants():
-    """The Ray half of the scale benchmark is covered by tests/models/test_ray.py."""
+    """The Ray half of the scale benchmark is covered by tests/models/test_engine_ray.py."""
     pytest.importorskip("torch")
     out = run_bench("scale_bench.py", "--smoke", "--skip-ray")
     assert [r[0] for r in table_rows(out, "lens")] == ["lens"] * 2 + ["lens_arrays"] * 2
