@@ -33,4 +33,12 @@ step "API reference (mkdocs build --strict -> site/)"
 mkdocs build --strict --quiet --site-dir site
 step "pytest"
 export TOKENHEAT_CACHE=${TOKENHEAT_CACHE:-$HOME/.cache/tokenheat}
-python -m pytest -q -ra "$@"
+if [ $# -gt 0 ]; then
+  python -m pytest -q -ra "$@"
+else
+  # The Ray tests run in a pytest process of their own: once a process has imported nnsight
+  # (the interop tests do), Ray's serializer can no longer pickle work for its actors.
+  python -m pytest -q -ra --ignore=tests/models/test_engine_ray.py
+  step "pytest: engine='ray' on a local cluster"
+  python -m pytest -q -ra tests/models/test_engine_ray.py
+fi

@@ -4,8 +4,8 @@ The cluster is started once for the module (no dashboard, temp files under a fre
 folder, the session's auth token in the environment, nothing in the home folder) and shut
 down at the end, so the tests leave no Ray processes behind.
 
-This module runs before ``test_interop.py`` on purpose (its name sorts first): importing
-nnsight patches Python objects in a way that Ray's serializer cannot pickle (a
+``scripts/test.sh`` runs this module in a pytest process of its own: importing nnsight (the
+interop tests do) patches Python objects in a way that Ray's serializer cannot pickle (a
 ``ContextVar``), so a process that imported nnsight cannot ship work to Ray actors.
 """
 
