@@ -74,6 +74,7 @@ def _random_model(shape: dict[str, int], n_tokens: int, seed: int = 0) -> tuple[
     import torch
     import transformers
 
+    # Looks like store/_members.py's keyword lists only in shape: a model config, not a file.
     cfg = transformers.LlamaConfig(
         vocab_size=shape["vocab"],
         hidden_size=shape["hidden"],

@@ -151,6 +151,7 @@ export function scrollToReveal(
   return clampScroll(v, scrollX, scrollY);
 }
 
+// Same shape as placeTooltip in tooltip.ts (clamping into a window), different quantities; kept apart.
 /** Rows [first, last) of a virtualized list of `n` rows `rowHeight` high, plus `overscan` each side. */
 export function listWindow(
   n: number,

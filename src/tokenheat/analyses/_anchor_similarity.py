@@ -236,6 +236,7 @@ def iter_anchor(
                 yield k, cos, na.astype(np.float64), norm_p
 
 
+# The parameter docs below repeat lens's on purpose: each public analysis documents itself.
 @preserves_model_state
 def anchor_similarity(
     model: Any,
