@@ -89,7 +89,9 @@ def test_slow_tokenizer_fallback_matches_token_ids(tokenizer) -> None:
     enc = encode_prompts(tokenizer, TEXTS)
     stripped = [type(e)(ids=e.ids, tokens=e.tokens, text=e.text) for e in enc]  # no offsets
     assert find_anchors(stripped, "_PAUSE_", tokenizer) == find_anchors(enc, "_PAUSE_")
-    with pytest.raises(ValueError, match="tokenizer="):
+    with pytest.raises(
+        TypeError, match=r"tokenizer must be a tokenizer .* got None; pass tokenizer="
+    ):
         find_anchors(stripped, "_PAUSE_")
 
 
@@ -179,15 +181,25 @@ def test_anchor_positions_and_padded_batches(qwen2_lm, tokenizer) -> None:
 
 
 def test_missing_anchor_and_bad_arguments(gpt2_lm, tokenizer) -> None:
-    with pytest.raises(ValueError, match="anchor='<nope>' was not found"):
+    with pytest.raises(
+        ValueError,
+        match=r"anchor must be a string that occurs in the texts.*got '<nope>'; it occurs in none",
+    ):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, anchor="<nope>", progress=False)
-    with pytest.raises(ValueError, match=r"anchor\[0\] has position 99"):
+    with pytest.raises(
+        ValueError, match=r"anchor\[0\] positions must be an int from -\d+ to \d+, got 99"
+    ):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, anchor=[[99], []], progress=False)
-    with pytest.raises(ValueError, match="2 texts"):
+    with pytest.raises(
+        ValueError,
+        match=r"anchor must be 2 position lists \(one per text\), got a list of length 1",
+    ):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, anchor=[[1]], progress=False)
-    with pytest.raises(ValueError, match="center"):
+    with pytest.raises(
+        ValueError, match=r"center must be False, 'mean' or a HiddenMeans.*got 'median'"
+    ):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, center="median", progress=False)
-    with pytest.raises(ValueError, match="max_distance"):
+    with pytest.raises(ValueError, match="max_distance must be a positive int, got 0"):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, max_distance=0, progress=False)
     assert find_anchors(encode_prompts(tokenizer, TEXTS[0]), [[0]]) == [Occurrence(0, 0, 0)]
 
@@ -224,7 +236,9 @@ def test_single_text_view_labels_columns_with_past_tokens(gpt2_lm, tokenizer) ->
     assert one.meta["n_occurrences"] == 1 and "PAUSE" not in one.cols[:2]
     assert mean.col_kind == "distance" and mean.meta["n_occurrences"] == 3
     assert (one.counts == 1).all()
-    with pytest.raises(ValueError, match="occurrence=3 is out of range"):
+    with pytest.raises(
+        ValueError, match="occurrence must be an int from -3 to 2, got 3; the anchor occurs 3 times"
+    ):
         th.anchor_similarity(gpt2_lm, tokenizer, TEXTS, occurrence=3, progress=False)
 
 

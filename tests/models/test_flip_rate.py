@@ -322,22 +322,22 @@ def test_transformers_model_with_tokenizer(tokenizer: Any) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"perturb": "swap"}, "perturb='swap'"),
-        ({"unit": "char"}, "unit='char'"),
-        ({"rank": "best"}, "rank='best'"),
-        ({"n_buckets": 0}, "n_buckets"),
-        ({"top_k": -1}, "top_k"),
-        ({"target_class": "nope"}, "target_class='nope'"),
-        ({"target_class": 7}, "target_class=7"),
-        ({"perturb": "replace"}, "replacement="),
-        ({"replacement": "x"}, "only used with perturb='replace'"),
-        ({"mask_token": "x"}, "only used with perturb='mask'"),
-        ({"unit": "token"}, "needs a tokenizer"),
-        ({"min_count": 1000}, "min_count=1000"),
-        ({"n_buckets": 200}, "n_buckets must be at most 100"),
-        ({"words": []}, "non-empty list"),
-        ({"words": ["cat", 3]}, "words holds 3"),
-        ({"device": "cpu"}, "device=/dtype= need a torch model"),
+        ({"perturb": "swap"}, "perturb must be one of 'delete', 'mask', 'replace', got 'swap'"),
+        ({"unit": "char"}, "unit must be one of 'word', 'token', got 'char'"),
+        ({"rank": "best"}, "rank must be one of 'rate', 'count', got 'best'"),
+        ({"n_buckets": 0}, "n_buckets must be a positive int, got 0"),
+        ({"top_k": -1}, "top_k must be a positive int, got -1"),
+        ({"target_class": "nope"}, r"target_class must be a label .*\('x', 'y', 'z'\).*got 'nope'"),
+        ({"target_class": 7}, r"target_class must be .* or an index 0..2, got 7"),
+        ({"perturb": "replace"}, "replacement must be a str, or a callable .*, got None"),
+        ({"replacement": "x"}, "replacement must be None with perturb='delete'.*, got 'x'"),
+        ({"mask_token": "x"}, "mask_token must be None with perturb='delete'.*, got 'x'"),
+        ({"unit": "token"}, "tokenizer must be a tokenizer with unit='token', got None"),
+        ({"min_count": 1000}, r"min_count must be at most \d+ \(the most occurrences .*, got 1000"),
+        ({"n_buckets": 200}, "n_buckets must be at most 100, got 200"),
+        ({"words": []}, "words must be a non-empty list of str, got a list of length 0"),
+        ({"words": ["cat", 3]}, r"words\[1\] must be a non-blank str, got 3"),
+        ({"device": "cpu"}, "model must be a torch model .* to use device= or dtype=, got a "),
     ],
 )
 def test_bad_arguments_are_named(
@@ -348,7 +348,7 @@ def test_bad_arguments_are_named(
 
 
 def test_words_as_one_string_is_rejected(callable_clf: CallableClassifier) -> None:
-    with pytest.raises(TypeError, match="words must be a list of str"):
+    with pytest.raises(TypeError, match=r"words must be a list of str .*, got 'cat'"):
         flip_rate(callable_clf, TEXTS, words="cat", progress=False)
 
 

@@ -150,7 +150,7 @@ def test_right_alignment_lines_up_the_last_tokens(neox_lm, tokenizer) -> None:
     assert (m.counts[:, -1] == 3).all()
     assert m.counts[0, 0] == 1 and m.cols[0] == "A"  # only the longest prompt reaches back there
     assert m.cols[-len(dummy) * 2 - 1] == str(-len(dummy) * 2 - 1)  # prompts end differently
-    with pytest.raises(ValueError, match="align"):
+    with pytest.raises(ValueError, match="align must be one of 'left', 'right', got 'center'"):
         th.lens(neox_lm, tokenizer, PROMPTS, align="center", progress=False)
 
 
@@ -232,11 +232,11 @@ def test_layers_subset_and_bad_arguments(llama_lm, tokenizer) -> None:
     full = th.lens(llama_lm, tokenizer, PROMPTS[0], progress=False)
     assert m.rows == ["L1", "output"]
     np.testing.assert_allclose(m.values, full.values[1:], rtol=1e-6)
-    with pytest.raises(ValueError, match="layers"):
+    with pytest.raises(ValueError, match=r"layers entries must be block indices in -2..1 .*got 5"):
         th.lens(llama_lm, tokenizer, PROMPTS[0], layers=[5], progress=False)
-    with pytest.raises(ValueError, match="stat"):
+    with pytest.raises(ValueError, match=r"stat must be one of 'entropy', .*got 'perplexity'"):
         th.lens(llama_lm, tokenizer, PROMPTS[0], stat="perplexity", progress=False)
-    with pytest.raises(ValueError, match="top_k"):
+    with pytest.raises(ValueError, match="top_k must be an int >= 0, got -1"):
         th.lens(llama_lm, tokenizer, PROMPTS[0], top_k=-1, progress=False)
 
 

@@ -27,8 +27,10 @@ from tokenheat.analyses._common import (
 )
 from tokenheat.analyses._hidden_means import hidden_means, hidden_means_shard, layer_sums
 from tokenheat.analyses._shards import tokenizer_name
+from tokenheat.core._checks import check_given, check_int_range, fail
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._state import preserves_model_state
 
 __all__ = [
@@ -67,15 +69,17 @@ def find_anchors(encoded: Sequence[Any], anchor: Any, tokenizer: Any = None) -> 
 
     Raises
     ------
-    ValueError
-        If a list anchor's length or positions do not fit the texts.
-    TypeError
-        If ``anchor`` is neither a string nor a list of position lists.
+    tokenheat.errors.ArgumentError
+        If a string anchor is empty, or a list anchor's length or positions do not fit the
+        texts (a ``ValueError``).
+    tokenheat.errors.ArgumentTypeError
+        If ``anchor`` is neither a string nor a list of position lists, or a position is not
+        an int (a ``TypeError``).
     """
     out: list[Occurrence] = []
     if isinstance(anchor, str):
         if not anchor:
-            raise ValueError("anchor is an empty string; pass the anchor text, e.g. '_PAUSE_'")
+            fail("anchor", "a non-empty string (e.g. '_PAUSE_')", anchor)
         for ex, e in enumerate(encoded):
             if e.offsets is not None:
                 spans = _offset_spans(e.text, e.offsets, anchor)
@@ -86,26 +90,18 @@ def find_anchors(encoded: Sequence[Any], anchor: Any, tokenizer: Any = None) -> 
     if not isinstance(anchor, Sequence) or not all(
         isinstance(p, Sequence) and not isinstance(p, str) for p in anchor
     ):
-        raise TypeError(
-            "anchor must be a string (e.g. '_PAUSE_') or a list with one list of token "
-            f"positions per text, got {type(anchor).__name__}"
+        fail(
+            "anchor",
+            "a string (e.g. '_PAUSE_') or a list with one list of token positions per text",
+            anchor,
+            kind=ArgumentTypeError,
         )
     if len(anchor) != len(encoded):
-        raise ValueError(
-            f"anchor has {len(anchor)} position lists but there are {len(encoded)} texts; "
-            "pass one list per text"
-        )
+        fail("anchor", f"{len(encoded)} position lists (one per text)", anchor)
     for ex, (positions, e) in enumerate(zip(anchor, encoded, strict=True)):
         for p in positions:
-            if (
-                isinstance(p, bool)
-                or not isinstance(p, int | np.integer)
-                or not -len(e) <= p < len(e)
-            ):
-                raise ValueError(
-                    f"anchor[{ex}] has position {p!r}, outside text {ex} of {len(e)} tokens"
-                )
-            m = int(p) % len(e)
+            hint = f"text {ex} has {len(e)} tokens"
+            m = check_int_range(f"anchor[{ex}] positions", p, -len(e), len(e) - 1, hint) % len(e)
             out.append(Occurrence(ex, m, m))
     return out
 
@@ -126,9 +122,12 @@ def _offset_spans(
 
 def _anchor_ids(tokenizer: Any, anchor: str) -> list[list[int]]:
     if tokenizer is None:
-        raise ValueError(
-            "the texts have no character offsets (slow tokenizer); pass tokenizer= so the "
-            "anchor can be matched by token ids, or give anchor as positions per text"
+        check_given(
+            "tokenizer",
+            tokenizer,
+            "a tokenizer to match a string anchor by token ids when the texts have no "
+            "character offsets (a slow tokenizer)",
+            "pass tokenizer=, or give anchor as positions per text",
         )
     variants = []
     for text in (anchor, " " + anchor):
@@ -382,9 +381,11 @@ def _anchor_elsewhere(
         options = {**options, "center": run(hidden_means_shard, {k: options[k] for k in keys})}
     result = run(anchor_similarity_shard, options)
     if not result.meta["n_occurrences"]:
-        raise ValueError(
-            f"anchor={options['anchor']!r} was not found in any of the "
-            f"{len(result.corpus)} texts; pass a string that occurs in them"
+        fail(
+            "anchor",
+            "a string that occurs in the texts",
+            options["anchor"],
+            f"it occurs in none of the {len(result.corpus)} texts",
         )
     return result
 
@@ -422,17 +423,17 @@ def anchor_shard(
     check_positive_int("batch_size", batch_size)
     check_flag("progress", progress)
     if not (center in (False, None, "mean") or isinstance(center, HiddenMeans)):
-        raise ValueError(
-            f"center must be False, 'mean' or a HiddenMeans (th.analyses.hidden_means), got {center!r}"
-        )
+        fail("center", "False, 'mean' or a HiddenMeans (th.analyses.hidden_means)", center)
     adapter = adapter_for(model, tokenizer)
     keys = select_layers(layers, adapter.n_layers, allow_emb=True)
     encoded = adapter.encode(texts, truncate=truncate)
     occurrences = _chosen(find_anchors(encoded, anchor, adapter.tokenizer), occurrence)
     if not occurrences and not allow_empty:
-        raise ValueError(
-            f"anchor={anchor!r} was not found in any of the {len(encoded)} texts; pass a "
-            "string that occurs in them, or anchor positions per text"
+        fail(
+            "anchor",
+            "a string that occurs in the texts, or anchor positions per text",
+            anchor,
+            f"it occurs in none of the {len(encoded)} texts",
         )
     tally = AnchorTally(len(keys), max_distance, max_contexts_per_cell)
     with adapter.placed(device, dtype):
@@ -476,9 +477,11 @@ def _centre(
     if isinstance(center, HiddenMeans):
         mine = [str(k) for k in keys]
         if center.meta.get("keys") != mine:
-            raise ValueError(
-                f"center= holds means of the layers {center.meta.get('keys')}, but these "
-                f"layers are {mine}; compute hidden_means with the same layers="
+            fail(
+                "center",
+                f"the means of this run's layers {mine}",
+                given=f"the means of the layers {center.meta.get('keys')}",
+                hint="compute hidden_means with the same layers=",
             )
         return {k: center.sums[k] / center.count for k in keys}, int(center.count)
     if center != "mean":
@@ -492,13 +495,12 @@ def _chosen(found: list[Occurrence], occurrence: Any) -> list[Occurrence]:
     if occurrence is None:
         return found
     if isinstance(occurrence, bool) or not isinstance(occurrence, int | np.integer):
-        raise TypeError(f"occurrence must be an int or None, got {occurrence!r}")
-    if found and not -len(found) <= occurrence < len(found):
-        raise ValueError(
-            f"occurrence={occurrence} is out of range: the anchor occurs {len(found)} times; "
-            f"pass an index from {-len(found)} to {len(found) - 1}"
-        )
-    return [found[occurrence]] if found else []
+        fail("occurrence", "an int or None", occurrence, kind=ArgumentTypeError)
+    if not found:
+        return []
+    hint = f"the anchor occurs {len(found)} times"
+    check_int_range("occurrence", occurrence, -len(found), len(found) - 1, hint)
+    return [found[occurrence]]
 
 
 def _columns(

@@ -8,6 +8,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from tokenheat.core._checks import check_bool, check_type, fail
+from tokenheat.core._checks import check_positive_int as check_positive_int
+from tokenheat.errors import ArgumentTypeError
+
 T = TypeVar("T")
 
 
@@ -38,18 +42,9 @@ def progress_bar(
         yield from bar
 
 
-def check_flag(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool, else raise a TypeError naming ``name``."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+#: The analyses' name for the one bool check; ``check_positive_int`` above is the one int
+#: check. Both live in :mod:`tokenheat.core._checks`.
+check_flag = check_bool
 
 
 def select_layers(layers: Any, n_layers: int, *, allow_emb: bool = False) -> list[int | str]:
@@ -67,30 +62,34 @@ def select_layers(layers: Any, n_layers: int, *, allow_emb: bool = False) -> lis
 
     Raises
     ------
-    ValueError
-        For an index out of range, a duplicate, or an empty selection.
+    tokenheat.errors.ArgumentError
+        For an index out of range, a duplicate, or an empty selection (a ``ValueError``).
+    tokenheat.errors.ArgumentTypeError
+        For an entry that is not a block index (a ``TypeError``).
     """
     if layers is None:
         return (["emb"] if allow_emb else []) + list(range(n_layers))
     items = [layers] if isinstance(layers, int | str) else list(layers)
     if not items:
-        raise ValueError("layers is empty; pass None for all layers or a list of block indices")
+        fail("layers", "None (all layers) or a non-empty list of block indices", layers)
     out: list[int | str] = []
     for item in items:
         if item == "emb" and allow_emb:
             key: int | str = "emb"
         elif isinstance(item, int | np.integer) and not isinstance(item, bool):
             if not -n_layers <= item < n_layers:
-                raise ValueError(
-                    f"layers has {item!r}, out of range for a model with {n_layers} blocks "
-                    f"(valid: 0..{n_layers - 1} or negative indices)"
+                fail(
+                    "layers entries",
+                    f"block indices in {-n_layers}..{n_layers - 1} "
+                    f"(the model has {n_layers} blocks; negative ones count from the last)",
+                    item,
                 )
             key = int(item) % n_layers
         else:
             extra = ' or "emb"' if allow_emb else ""
-            raise ValueError(f"layers entries must be block indices{extra}, got {item!r}")
+            fail("layers entries", f"block indices (ints){extra}", item, kind=ArgumentTypeError)
         if key in out:
-            raise ValueError(f"layers lists block {key!r} twice")
+            fail("layers", "a list of distinct blocks", layers, f"block {key!r} is listed twice")
         out.append(key)
     return sorted(out, key=lambda k: -1 if k == "emb" else int(k))
 
@@ -129,12 +128,14 @@ def placed_module(model: Any, device: Any = None, dtype: Any = None) -> Iterator
 
     module = model if isinstance(model, torch.nn.Module) else getattr(model, "model", None)
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(
-            f"device=/dtype= need a torch model (or a classifier holding one as .model), "
-            f"got {type(model).__name__}; move the model yourself or leave them None"
+        fail(
+            "model",
+            "a torch model (or a classifier holding one as .model) to use device= or dtype=",
+            model,
+            "move the model yourself or leave device= and dtype= None",
+            kind=ArgumentTypeError,
         )
-    if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise TypeError(f"dtype must be a torch.dtype such as torch.bfloat16, got {dtype!r}")
+    check_type("dtype", dtype, torch.dtype, "a torch.dtype such as torch.bfloat16", allow_none=True)
     first = next(module.parameters())
     old_device, old_dtype, was_training = first.device, first.dtype, module.training
     # a cast is lossy (float32 -> bfloat16 -> float32): keep the weights to put back exactly

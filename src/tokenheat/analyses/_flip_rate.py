@@ -24,6 +24,7 @@ from tokenheat.analyses._perturb import (
     word_units,
 )
 from tokenheat.core import Corpus, TokenMatrix
+from tokenheat.core._checks import check_choice, check_given, check_positive_int, fail
 from tokenheat.core._tokens import link_key, normalize_word
 from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._state import preserves_model_state
@@ -47,9 +48,11 @@ def _resolve_target(target_class: Any, labels: list[str]) -> int | None:
             return int(target_class)
     elif isinstance(target_class, str) and target_class in labels:
         return labels.index(target_class)
-    raise ArgumentError(
-        f"target_class={target_class!r} is not a label of the classifier; use one of {labels} "
-        f"or an index 0..{len(labels) - 1}"
+    fail(
+        "target_class",
+        f"a label of the classifier ({', '.join(map(repr, labels))}) or an index "
+        f"0..{len(labels) - 1}",
+        target_class,
     )
 
 
@@ -61,36 +64,32 @@ def _check_args(
     mask_token: Any,
     replacement: Any,
 ) -> None:
-    for name, value, allowed in (
-        ("perturb", perturb, _PERTURB),
-        ("unit", unit, _UNITS),
-        ("rank", rank, _RANKS),
-    ):
-        if value not in allowed:
-            raise ArgumentError(
-                f"{name}={value!r} is not supported; use one of {', '.join(map(repr, allowed))}"
-            )
+    check_choice("perturb", perturb, _PERTURB)
+    check_choice("unit", unit, _UNITS)
+    check_choice("rank", rank, _RANKS)
     for name, value in ints.items():
-        low = 0 if name == "max_contexts_per_cell" else 1
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ArgumentError(f"{name} must be an int >= {low}, got {value!r}")
+        check_positive_int(name, value, minimum=0 if name == "max_contexts_per_cell" else 1)
     if ints["n_buckets"] > _MAX_BUCKETS:
-        raise ArgumentError(
-            f"n_buckets must be at most {_MAX_BUCKETS} (columns are labelled in whole percent "
-            f"of the text, so more buckets would share a label), got {ints['n_buckets']}"
+        fail(
+            "n_buckets",
+            f"at most {_MAX_BUCKETS}",
+            ints["n_buckets"],
+            "columns are labelled in whole percent of the text, so more buckets would share "
+            "a label",
         )
     if perturb == "replace" and not (isinstance(replacement, str) or callable(replacement)):
-        raise ArgumentError(
-            f"perturb='replace' needs replacement= (a str, or a callable word -> str), got {replacement!r}"
+        fail(
+            "replacement",
+            "a str, or a callable word -> str, with perturb='replace'",
+            replacement,
+            kind=ArgumentTypeError,
         )
     if perturb != "replace" and replacement is not None:
-        raise ArgumentError(
-            f"replacement= is only used with perturb='replace' (perturb={perturb!r})"
-        )
+        fail("replacement", f"None with perturb={perturb!r} (it is for 'replace')", replacement)
     if perturb != "mask" and mask_token is not None:
-        raise ArgumentError(f"mask_token= is only used with perturb='mask' (perturb={perturb!r})")
+        fail("mask_token", f"None with perturb={perturb!r} (it is for 'mask')", mask_token)
     if mask_token is not None and not isinstance(mask_token, str):
-        raise ArgumentTypeError(f"mask_token must be a str, got {type(mask_token).__name__}")
+        fail("mask_token", "a str or None", mask_token, kind=ArgumentTypeError)
 
 
 def _word_filter(words: Any, unit: str, normalize: bool) -> Callable[[str], bool] | None:
@@ -98,18 +97,20 @@ def _word_filter(words: Any, unit: str, normalize: bool) -> Callable[[str], bool
     if words is None:
         return None
     if isinstance(words, str) or not isinstance(words, Iterable):
-        raise ArgumentTypeError(
-            f"words must be a list of str (the words or tokens to perturb), got {words!r}; "
-            f"e.g. words=['sadly', 'gloomy']"
+        fail(
+            "words",
+            "a list of str (the words or tokens to perturb)",
+            words,
+            "e.g. words=['sadly', 'gloomy']",
+            kind=ArgumentTypeError,
         )
     given = list(words)
-    bad = [w for w in given if not isinstance(w, str) or not w.strip()]
-    if bad or not given:
-        raise ArgumentError(
-            f"words must be a non-empty list of non-blank str, got {given!r}"
-            if not bad
-            else f"words holds {bad[0]!r}, which is not a non-blank str; pass words as text"
-        )
+    if not given:
+        fail("words", "a non-empty list of str", given)
+    for k, w in enumerate(given):
+        if not isinstance(w, str) or not w.strip():
+            kind = ArgumentTypeError if not isinstance(w, str) else ArgumentError
+            fail(f"words[{k}]", "a non-blank str", w, kind=kind)
     if unit == "word":
         keys = {normalize_word(w.strip()) if normalize else w for w in given}
         return keys.__contains__
@@ -499,8 +500,13 @@ def _setup(
         classifier, tokenizer, labels=labels, **({"batch_size": batch_size} if is_model else {})
     )
     tok = tokenizer if tokenizer is not None else getattr(clf, "tokenizer", None)
-    if unit == "token" and tok is None:
-        raise ValueError("unit='token' needs a tokenizer: pass tokenizer=... or use unit='word'")
+    if unit == "token":
+        check_given(
+            "tokenizer",
+            tok,
+            "a tokenizer with unit='token'",
+            "pass tokenizer=... or use unit='word'",
+        )
     fill: Any = None
     if perturb == "mask":
         fill = (

@@ -12,6 +12,7 @@ import numpy as np
 from tokenheat.analyses._perturb import Tally, bucket_labels, wilson_interval
 from tokenheat.analyses._shards import concat_corpora, corpora_of, first_per_cell, summed
 from tokenheat.core import ColorScale, Contexts, Corpus, Display, TokenMatrix
+from tokenheat.core._checks import fail
 
 __all__ = ["build_flip_matrix", "merge_flip", "tally_state"]
 
@@ -48,9 +49,12 @@ def _chosen_rows(state: dict[str, Any], meta: dict[str, Any], top_k: int) -> np.
     total, total_flips = occ.sum(1), flips.sum(1)
     eligible = np.flatnonzero(total >= meta["min_count"])
     if not eligible.size:
-        raise ValueError(
-            f"no {meta['unit']} occurs at least min_count={meta['min_count']} times in the "
-            f"{meta['n_texts_used']} texts used (of {meta['n_texts']}); lower min_count or pass more texts"
+        fail(
+            "min_count",
+            f"at most {int(total.max(initial=0))} (the most occurrences of any {meta['unit']} "
+            f"in the {meta['n_texts_used']} texts used, of {meta['n_texts']})",
+            meta["min_count"],
+            "lower min_count or pass more texts",
         )
     rate = total_flips[eligible] / total[eligible]
     names = np.asarray([keys[i] for i in eligible], dtype=object)

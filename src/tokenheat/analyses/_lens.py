@@ -28,8 +28,10 @@ from tokenheat.analyses._common import (
 from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.analyses._tuned_lens import check_translator, name_lens
+from tokenheat.core._checks import check_choice
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
+from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._state import preserves_model_state
 from tokenheat.models._text import normalize_prompts
 
@@ -451,10 +453,8 @@ def lens(
         return name_lens(merged, None, title)
     from tokenheat.models._select import adapter_for
 
-    if stat not in STATS:
-        raise ValueError(f"stat must be one of {', '.join(map(repr, STATS))}, got {stat!r}")
-    if align not in ("left", "right"):
-        raise ValueError(f"align must be 'left' or 'right', got {align!r}")
+    check_choice("stat", stat, STATS)
+    check_choice("align", align, ("left", "right"))
     top_k = check_positive_int("top_k", top_k, minimum=0)
     check_positive_int("batch_size", batch_size)
     cap = contexts_cap(max_contexts_per_cell, contexts_per_cell)
@@ -591,13 +591,13 @@ def _encode_chunk(adapter: Any, items: list[Any], start: int, options: dict[str,
     """Encode prompts ``start ..`` of the input; an error names the prompt's input index."""
     try:
         return adapter.encode(items, **options)
-    except ValueError as err:
+    except (ArgumentError, ArgumentTypeError) as err:
         if not start:
             raise
         fixed = re.sub(
             r"prompts\[(\d+)\]", lambda m: f"prompts[{int(m.group(1)) + start}]", str(err)
         )
-        raise ValueError(fixed) from None
+        raise type(err)(fixed) from None
 
 
 def lens_shard(

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.core._checks import fail
 from tokenheat.core._tokens import normalize_word
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._classifier import check_probabilities
 
 _WORD = re.compile(r"\S+")
@@ -74,9 +76,11 @@ def token_units(text: str, tokenizer: Any) -> Units:
     skipped: they cannot be removed from the text on their own.
     """
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(
-            "unit='token' needs a fast tokenizer (character offsets); "
-            f"{type(tokenizer).__name__} is slow. Use unit='word' or a PreTrainedTokenizerFast"
+        fail(
+            "tokenizer",
+            "a fast tokenizer (with character offsets) for unit='token'",
+            given=f"the slow {type(tokenizer).__name__}",
+            hint="use unit='word' or a PreTrainedTokenizerFast",
         )
     enc = tokenizer(
         text, add_special_tokens=False, return_offsets_mapping=True, return_special_tokens_mask=True
@@ -139,7 +143,7 @@ def perturb_text(
         return left + right
     repl = fill(text[s:e]) if callable(fill) else fill
     if not isinstance(repl, str):
-        raise TypeError(f"replacement must return a str, got {type(repl).__name__}")
+        fail(f"replacement({text[s:e]!r:.40})", "a str", repl, kind=ArgumentTypeError)
     return left + repl + right
 
 
@@ -352,7 +356,11 @@ def prefix_sharing(
     def originals(batch: list[str]) -> tuple[np.ndarray, list[Any]]:
         probs, states = first(batch)
         if len(states) != len(batch):
-            raise ValueError(f"predict_proba_with_states returned {len(states)} states")
+            fail(
+                "the states classifier.predict_proba_with_states returned",
+                f"one per text ({len(batch)})",
+                given=f"{len(states)} states",
+            )
         return _checked(probs, len(batch), k), list(states)
 
     def continued(batch: list[str], states: list[Any]) -> np.ndarray:

@@ -23,7 +23,7 @@ import numbers
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -33,7 +33,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def describe(value: Any) -> str:
-    """A short, safe description of ``value`` for an error message."""
+    """A short, safe description of ``value`` for an error message.
+
+    Scalars and short reprs are shown as they are (strings via ``ascii``); sequences, arrays,
+    frames and tensors by their type and size; any other object whose repr is long, spans
+    lines or is the default ``<... at 0x...>`` by its type alone (``"a GPT2LMHeadModel"``).
+    """
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (list, tuple)):
@@ -42,13 +47,40 @@ def describe(value: Any) -> str:
         return f"a {type(value).__name__} of shape {tuple(value.shape)}"
     if _is_torch(value):
         return f"a torch tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    text = ascii(value) if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if value is None or isinstance(value, (str, bytes, numbers.Number, np.generic)):
+        text = ascii(value) if isinstance(value, str) else repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = "<"
+    if "\n" in text or len(text) > 60 or text.startswith("<"):
+        return a_type(value)
+    return text
 
 
-def fail(name: str, works: str, value: Any, hint: str = "", *, kind: type = ArgumentError) -> None:
-    """Raise ``kind("<name> must be <works>, got <value>[; hint]")``."""
-    raise kind(f"{name} must be {works}, got {describe(value)}" + (f"; {hint}" if hint else ""))
+def a_type(value: Any) -> str:
+    """``"a dict"``, ``"an HFClassifier"``: the type of ``value`` with its article."""
+    name = type(value).__name__
+    return ("an " if name[:1] in "AEIOUaeiou" or name[:2] in ("HF", "LM") else "a ") + name
+
+
+def fail(
+    name: str,
+    works: str,
+    value: Any = None,
+    hint: str = "",
+    *,
+    kind: type[Exception] = ArgumentError,
+    given: str | None = None,
+) -> NoReturn:
+    """Raise ``kind("<name> must be <works>, got <what was given>[; hint]")``.
+
+    What was given is ``describe(value)``, or ``given`` where a count or a property says it
+    better than the value (``given="a prompt of 600 tokens"``).
+    """
+    got = describe(value) if given is None else given
+    raise kind(f"{name} must be {works}, got {got}" + (f"; {hint}" if hint else ""))
 
 
 # ---------------------------------------------------------------------- scalars
@@ -57,7 +89,6 @@ def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     fail(name, "True or False", value, kind=ArgumentTypeError)
-    raise AssertionError  # unreachable
 
 
 def check_number(
@@ -75,14 +106,64 @@ def check_number(
 
 
 def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum``; bools, floats and strings are refused."""
+    """``value`` as an int ``>= minimum``; bools, floats and strings are refused.
+
+    A wrong type is an :class:`ArgumentTypeError`, a too small int an :class:`ArgumentError`,
+    in every module.
+    """
+    return _int_at_least(name, value, minimum, "")
+
+
+def check_optional_positive_int(name: str, value: Any, *, minimum: int = 1) -> int | None:
+    """:func:`check_positive_int` that lets ``None`` through (``n=None`` for "all")."""
+    return None if value is None else _int_at_least(name, value, minimum, " or None")
+
+
+def _int_at_least(name: str, value: Any, minimum: int, extra: str) -> int:
+    what = ("a positive int" if minimum == 1 else f"an int >= {minimum}") + extra
+    hint = f"pass e.g. {name}={max(minimum, 1)}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        fail(name, what, value, f"pass e.g. {name}={max(minimum, 1)}", kind=ArgumentTypeError)
+        fail(name, what, value, hint, kind=ArgumentTypeError)
     if int(value) < minimum:
-        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        fail(name, what, value, f"pass e.g. {name}={max(minimum, 1)}")
+        fail(name, what, value, hint)
     return int(value)
+
+
+def check_int_range(name: str, value: Any, low: int, high: int, hint: str = "") -> int:
+    """``value`` as an int in ``low..high`` (both included); bools and floats are refused."""
+    what = f"an int from {low} to {high}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        fail(name, what, value, hint, kind=ArgumentTypeError)
+    if not low <= int(value) <= high:
+        fail(name, what, value, hint)
+    return int(value)
+
+
+def check_type(
+    name: str,
+    value: Any,
+    types: type | tuple[type, ...],
+    works: str,
+    hint: str = "",
+    *,
+    allow_none: bool = False,
+) -> Any:
+    """``value`` if it is an instance of ``types`` (or ``None`` with ``allow_none``).
+
+    ``works`` says it in the user's words (``"a torch.nn.Module"``); the callers pass the
+    class, so this module imports no torch.
+    """
+    if (value is None and allow_none) or isinstance(value, types):
+        return value
+    fail(name, works + (" or None" if allow_none else ""), value, hint, kind=ArgumentTypeError)
+
+
+def check_given(name: str, value: Any, works: str, hint: str = "") -> Any:
+    """``value`` unless it is ``None``: a missing object (``tokenizer=None`` where one is
+    needed) is an :class:`ArgumentTypeError`, as Python's own missing argument is."""
+    if value is None:
+        fail(name, works, value, hint, kind=ArgumentTypeError)
+    return value
 
 
 def check_choice(name: str, value: Any, options: Iterable[Any]) -> Any:
@@ -114,6 +195,33 @@ def check_pair(name: str, value: Any) -> tuple[float, float]:
     if lo > hi:
         fail(name, "(low, high) with low <= high", value)
     return (lo, hi)
+
+
+def check_template(name: str, value: Any, field: str = "{text}") -> str:
+    """``value`` if it is a str holding the placeholder ``field`` (``"{text}"``)."""
+    works = f"a str containing {field!r}"
+    if not isinstance(value, str):
+        fail(name, works, value, kind=ArgumentTypeError)
+    if field not in value:
+        fail(name, works, value)
+    return value
+
+
+def check_str_list(
+    name: str, value: Any, *, min_items: int = 0, works: str = "a list of str"
+) -> list[str]:
+    """``value`` as a list of str: a lone str, a non-sequence or a non-str item is an
+    :class:`ArgumentTypeError` naming the item (``texts[2]``), too few items an
+    :class:`ArgumentError`."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        hint = f"wrap a single one in a list: [{value!r:.40}]" if isinstance(value, str) else ""
+        fail(name, works, value, hint, kind=ArgumentTypeError)
+    for k, item in enumerate(value):
+        if not isinstance(item, str):
+            fail(f"{name}[{k}]", "a str", item, kind=ArgumentTypeError)
+    if len(value) < min_items:
+        fail(name, works, value)
+    return list(value)
 
 
 # ---------------------------------------------------------------------- strings
