@@ -23,6 +23,7 @@ __all__ = [
     "DamagedFileError",
     "EngineError",
     "MergeError",
+    "ModelError",
     "PayloadTooLargeError",
     "TokenheatError",
     "TokenheatWarning",
@@ -55,6 +56,11 @@ class MergeError(TokenheatError, ValueError):
 
 class EngineError(TokenheatError, RuntimeError):
     """A distributed run failed on a worker; the message carries the worker's error text."""
+
+
+class ModelError(TokenheatError, RuntimeError):
+    """A model (or its cache, or its file) cannot do what the run needs; not a bad argument
+    value but a capability the model lacks, so a ``RuntimeError``."""
 
 
 class TokenheatWarning(UserWarning):

@@ -42,7 +42,7 @@ def test_adapter_finds_blocks_norm_and_embeddings(family: str, tokenizer) -> Non
 
 
 def test_adapter_rejects_non_module(tokenizer) -> None:
-    with pytest.raises(TypeError, match="model must be"):
+    with pytest.raises(TypeError, match=r"model must be a transformers causal LM .*, got 'gpt2'"):
         ModelAdapter("gpt2", tokenizer)
 
 
@@ -110,7 +110,10 @@ def test_placed_moves_model_and_restores_it(tokenizer) -> None:
         assert not model.training
     assert next(model.parameters()).dtype == torch.float32
     assert model.training
-    with pytest.raises(TypeError, match="dtype"), adapter.placed(dtype="float16"):
+    with (
+        pytest.raises(TypeError, match=r"dtype must be a torch.dtype .*, got 'float16'"),
+        adapter.placed(dtype="float16"),
+    ):
         pass
 
 
@@ -133,7 +136,9 @@ def test_encode_with_chat_template_and_dummy_tokens(tokenizer) -> None:
 
 def test_encode_chat_needs_a_template() -> None:
     tok = make_tokenizer(chat_template=False)
-    with pytest.raises(ValueError, match="chat template"):
+    with pytest.raises(
+        ValueError, match=r"tokenizer must be a tokenizer with a chat template .*, got a"
+    ):
         encode_prompts(tok, "hi", chat=True)
 
 
@@ -147,7 +152,10 @@ def test_plain_encode_adds_special_tokens(tokenizer_bos) -> None:
 def test_too_long_text_raises_naming_the_limit(tokenizer) -> None:
     adapter = ModelAdapter(make_causal_lm("gpt2", len(tokenizer)), tokenizer)
     long = "The cat sat on the mat. " * 20
-    with pytest.raises(ValueError, match=rf"context of {MAX_POSITIONS} tokens.*truncate=True"):
+    with pytest.raises(
+        ValueError,
+        match=rf"prompts\[0\] must be at most {MAX_POSITIONS} tokens long \(the model's context\), got a prompt of \d+ tokens; .*truncate=True",
+    ):
         adapter.encode(long)
     (cut,) = adapter.encode(long, truncate=True, n_dummy=2)
     assert len(cut) == MAX_POSITIONS
@@ -169,9 +177,11 @@ def test_tokenize_texts_gives_raw_token_strings(tokenizer) -> None:
 
 
 def test_bad_prompts_raise_type_error(tokenizer) -> None:
-    with pytest.raises(TypeError, match=r"prompts\[1\]"):
+    with pytest.raises(
+        TypeError, match=r"prompts\[1\] must be a string or a list of chat messages .*, got 3"
+    ):
         encode_prompts(tokenizer, ["ok", 3])
-    with pytest.raises(ValueError, match="n_dummy"):
+    with pytest.raises(ValueError, match="n_dummy must be an int >= 0, got -1"):
         encode_prompts(tokenizer, "ok", n_dummy=-1)
 
 

@@ -191,9 +191,13 @@ def test_as_classifier_dispatches(bert: Any, gpt2_lm: Any, tokenizer: Any) -> No
     assert isinstance(as_classifier(lambda t: [[1.0]] * len(t)), CallableClassifier)
     clf = HFClassifier(bert, tokenizer)
     assert as_classifier(clf) is clf
-    with pytest.raises(ValueError, match="tokenizer"):
+    with pytest.raises(
+        TypeError, match="tokenizer must be the tokenizer of the transformers model, got None"
+    ):
         as_classifier(bert)
-    with pytest.raises(TypeError, match="predict_proba"):
+    with pytest.raises(
+        TypeError, match=r"classifier must be an object with predict_proba\(\) .*, got 42"
+    ):
         as_classifier(42)
 
 

@@ -372,14 +372,22 @@ def _plain_file(path: Path) -> Path:
     ("make", "error", "match"),
     [
         (lambda p: p / "missing", FileNotFoundError, "does not exist"),
-        (lambda p: p, ValueError, "no config.json"),
-        (lambda p: _plain_file(p / "weights.bin"), ValueError, ".gguf"),
+        (
+            lambda p: p,
+            ValueError,
+            r"path must be a Hugging Face model folder .*, got the folder .*, which has no config\.json",
+        ),
+        (
+            lambda p: _plain_file(p / "weights.bin"),
+            ValueError,
+            r"path must be a model folder \(with config\.json\) or a \.gguf file, got the file .*weights\.bin",
+        ),
         (
             lambda p: "HuggingFaceTB/SmolLM2-135M-Instruct",
             FileNotFoundError,
             "nothing is downloaded",
         ),
-        (lambda p: 3, TypeError, "path"),
+        (lambda p: 3, TypeError, "path must be a local folder or .gguf file path, got 3"),
     ],
 )
 def test_load_rejects_what_is_not_a_local_model(tmp_path, make, error, match):
@@ -391,7 +399,7 @@ def test_load_rejects_what_is_not_a_local_model(tmp_path, make, error, match):
     ("dtype", "error"), [("int8", ValueError), (torch.int64, TypeError), (1, TypeError)]
 )
 def test_load_rejects_bad_dtype(tmp_path, dtype, error):
-    with pytest.raises(error, match="dtype"):
+    with pytest.raises(error, match=f"dtype must be .*, got {dtype!r}"):
         load_model(tmp_path, dtype=dtype)
 
 

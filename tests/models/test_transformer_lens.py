@@ -179,7 +179,9 @@ def test_adapter_reads_the_hooked_transformer_parts(tokenizer) -> None:
 
 def test_context_limit_is_cfg_n_ctx(tokenizer) -> None:
     tl = hooked(make_causal_lm("gpt2", len(tokenizer)), n_ctx=8)
-    with pytest.raises(ValueError, match="context of 8 tokens"):
+    with pytest.raises(
+        ValueError, match=r"prompts\[0\] must be at most 8 tokens long \(the model's context\)"
+    ):
         th.lens(tl, tokenizer, PROMPTS[2], progress=False)
     m = th.lens(tl, tokenizer, PROMPTS[2], truncate=True, progress=False)
     assert m.shape == (3, 8)
@@ -210,18 +212,30 @@ def test_own_tokenizer_is_used_when_none_is_given(tokenizer) -> None:
 
 def test_missing_tokenizer_is_a_clear_error(tokenizer) -> None:
     tl = hooked(make_causal_lm("gpt2", len(tokenizer)))
-    with pytest.raises(TypeError, match=r"model\.tokenizer is None"):
+    with pytest.raises(
+        TypeError,
+        match=r"tokenizer must be a tokenizer when .*\(model\.tokenizer is None\), got None",
+    ):
         th.lens(tl, None, PROMPTS[0], progress=False)
-    with pytest.raises(TypeError, match="tokenizer is None"):
+    with pytest.raises(
+        TypeError,
+        match="tokenizer must be the Hugging Face tokenizer of the GPT2LMHeadModel, got None",
+    ):
         th.anchor_similarity(make_causal_lm("gpt2", len(tokenizer)), None, TEXTS, progress=False)
 
 
 def test_unsupported_model_objects_are_clear_errors(tokenizer) -> None:
-    with pytest.raises(TypeError, match="HookedTransformer, got str"):
+    with pytest.raises(TypeError, match="HookedTransformer, got 'gpt2'"):
         th.lens("gpt2", tokenizer, PROMPTS[0], progress=False)
-    with pytest.raises(TypeError, match="HookedTransformer"):
+    with pytest.raises(
+        TypeError,
+        match=r"HookedTransformer, got a Linear .*whose blocks and final norm cannot be found",
+    ):
         th.anchor_similarity(torch.nn.Linear(2, 2), tokenizer, TEXTS, progress=False)
-    with pytest.raises(TypeError, match=r"must be a transformer_lens\.HookedTransformer"):
+    with pytest.raises(
+        TypeError,
+        match=r"model must be a transformer_lens\.HookedTransformer, got a GPT2LMHeadModel",
+    ):
         HookedTransformerForCausalLM(make_causal_lm("gpt2", len(tokenizer)))
 
 
@@ -239,7 +253,9 @@ def test_causal_lm_view_returns_the_models_logits(pair, tokenizer) -> None:
         out = lm(inputs_embeds=emb, attention_mask=torch.ones_like(ids), logits_to_keep=2)
     np.testing.assert_allclose(out.logits, expected[:, -2:], atol=1e-4)
     assert lm.config.max_position_embeddings == tl.cfg.n_ctx
-    with pytest.raises(ValueError, match="position_ids must match"):
+    with pytest.raises(
+        ValueError, match="position_ids must be the positions the attention mask implies"
+    ):
         lm(input_ids=ids, position_ids=torch.arange(ids.shape[1])[None] + 1)
 
 

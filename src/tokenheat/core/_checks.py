@@ -207,21 +207,36 @@ def check_template(name: str, value: Any, field: str = "{text}") -> str:
     return value
 
 
-def check_str_list(
-    name: str, value: Any, *, min_items: int = 0, works: str = "a list of str"
-) -> list[str]:
-    """``value`` as a list of str: a lone str, a non-sequence or a non-str item is an
-    :class:`ArgumentTypeError` naming the item (``texts[2]``), too few items an
-    :class:`ArgumentError`."""
+def check_list(
+    name: str,
+    value: Any,
+    works: str,
+    *,
+    min_items: int = 0,
+    item_type: type | tuple[type, ...] | None = None,
+    item_works: str = "",
+) -> list[Any]:
+    """``value`` as a list: a lone str, a non-sequence or an item not of ``item_type`` is an
+    :class:`ArgumentTypeError` (naming the item: ``texts[2]``), fewer than ``min_items``
+    items an :class:`ArgumentError`. ``works`` says all of it (``"a list of at least two
+    label words"``)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         hint = f"wrap a single one in a list: [{value!r:.40}]" if isinstance(value, str) else ""
         fail(name, works, value, hint, kind=ArgumentTypeError)
-    for k, item in enumerate(value):
-        if not isinstance(item, str):
-            fail(f"{name}[{k}]", "a str", item, kind=ArgumentTypeError)
+    if item_type is not None:
+        for k, item in enumerate(value):
+            if not isinstance(item, item_type):
+                fail(f"{name}[{k}]", item_works, item, kind=ArgumentTypeError)
     if len(value) < min_items:
         fail(name, works, value)
     return list(value)
+
+
+def check_str_list(
+    name: str, value: Any, *, min_items: int = 0, works: str = "a list of str"
+) -> list[str]:
+    """:func:`check_list` of str items (``texts``, ``labels``)."""
+    return check_list(name, value, works, min_items=min_items, item_type=str, item_works="a str")
 
 
 # ---------------------------------------------------------------------- strings

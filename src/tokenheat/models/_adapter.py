@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from tokenheat.core._checks import a_type, check_positive_int, check_type, fail
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._batching import model_max_length, pad, pad_id, placed_model, position_ids
 from tokenheat.models._text import EncodedText, encode_prompts
 
@@ -58,8 +60,8 @@ class ModelAdapter:
 
     Raises
     ------
-    TypeError
-        If ``model`` is not a torch module with a recognisable block list.
+    tokenheat.errors.ArgumentTypeError
+        If ``model`` is not a torch module with a recognisable block list (a ``TypeError``).
 
     Examples
     --------
@@ -70,11 +72,13 @@ class ModelAdapter:
     """
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                "model must be a transformers causal LM (AutoModelForCausalLM) or a "
-                f"transformer_lens.HookedTransformer, got {type(model).__name__}"
-            )
+        check_type(
+            "model",
+            model,
+            nn.Module,
+            "a transformers causal LM (AutoModelForCausalLM) or a "
+            "transformer_lens.HookedTransformer",
+        )
         self.model: Any = model
         self.tokenizer = tokenizer
         self.config = getattr(model, "config", None)
@@ -92,7 +96,7 @@ class ModelAdapter:
 
         Raises
         ------
-        TypeError
+        tokenheat.errors.ArgumentTypeError
             If the model has no language-model head (e.g. a bare base model).
         """
         head = (
@@ -101,9 +105,11 @@ class ModelAdapter:
             else None
         )
         if head is None:
-            raise TypeError(
-                f"model ({type(self.model).__name__}) has no output embeddings; pass a causal "
-                "LM such as AutoModelForCausalLM, not a bare base model"
+            fail(
+                "model",
+                "a causal LM with output embeddings, such as AutoModelForCausalLM",
+                given=f"{a_type(self.model)} with none (a bare base model?)",
+                kind=ArgumentTypeError,
             )
         return head
 
@@ -208,8 +214,7 @@ class ModelAdapter:
 
     def batches(self, encoded: Sequence[EncodedText], batch_size: int) -> Iterator[Batch]:
         """Left-padded batches, longest texts first, with attention masks and position ids."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
         device = self.device
         for s in range(0, len(order), batch_size):
@@ -252,9 +257,13 @@ def _locate(model: Any, family: str) -> tuple[Any, nn.ModuleList, nn.Module]:
         None,
     )
     if blocks is None or norm is None:
-        raise TypeError(
-            f"cannot find the transformer blocks and final norm of {type(model).__name__} "
-            f"(model_type={family!r}); supported: transformers causal LMs of the families "
-            f"{', '.join(sorted(FAMILIES))} (and look-alikes), transformer_lens.HookedTransformer"
+        fail(
+            "model",
+            "a transformers causal LM of the families "
+            f"{', '.join(sorted(FAMILIES))} (and look-alikes) or a "
+            "transformer_lens.HookedTransformer",
+            given=f"{a_type(model)} (model_type={family!r}) whose blocks and final norm "
+            "cannot be found",
+            kind=ArgumentTypeError,
         )
     return base, blocks, norm

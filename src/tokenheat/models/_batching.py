@@ -12,24 +12,17 @@ import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tokenheat.core._checks import check_positive_int, check_str_list, check_type, fail
+
 
 def check_texts(texts: object) -> list[str]:
-    """Return ``texts`` as a list of str, or raise a TypeError naming the bad item."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        raise TypeError(
-            f"texts must be a list of str; item {bad[0]} is {type(texts[bad[0]]).__name__}"
-        )
-    return list(texts)
+    """Return ``texts`` as a list of str, or raise an ArgumentTypeError naming the bad item."""
+    return check_str_list("texts", texts)
 
 
 def check_batch_size(batch_size: object) -> int:
-    """Return ``batch_size`` if it is a positive int, else raise a ValueError."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return batch_size
+    """Return ``batch_size`` if it is a positive int (the one int check of core/_checks)."""
+    return check_positive_int("batch_size", batch_size)
 
 
 #: Config attributes that hold a model's context size, in the order they are tried.
@@ -66,8 +59,11 @@ def nonempty(seq: list[int], tokenizer: Any) -> list[int]:
         value = getattr(tokenizer, name, None)
         if isinstance(value, int):
             return [value]
-    raise ValueError(
-        "an empty text encodes to no tokens and the tokenizer has no special token to stand in"
+    fail(
+        "texts",
+        "texts that encode to at least one token, or the tokenizer must have a special token "
+        "to stand in for an empty one",
+        given="an empty text, and a tokenizer with no cls/bos/eos/pad token",
     )
 
 
@@ -75,8 +71,7 @@ def prepare_model(model: Any, device: Any, dtype: Any) -> Any:
     """Check ``model`` is a torch module, move/cast it if asked, and switch it to eval mode."""
     import torch
 
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_type("model", model, torch.nn.Module, "a torch.nn.Module")
     if device is not None or dtype is not None:
         model.to(device=device, dtype=dtype)
     model.eval()
@@ -103,8 +98,7 @@ def placed_model(
 
     params = next(model.parameters())
     old_device, old_dtype, was_training = params.device, params.dtype, model.training
-    if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
+    check_type("dtype", dtype, torch.dtype, "a torch.dtype such as torch.float32", allow_none=True)
     new_device = torch.device(device) if device is not None else old_device
     new_dtype = dtype or old_dtype
     moved = (new_device, new_dtype) != (old_device, old_dtype)

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tokenheat.core._checks import check_given, fail
 from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._batching import (
     check_batch_size,
@@ -94,7 +95,7 @@ class HFClassifier:
             id2label = getattr(model.config, "id2label", None) or {}
             labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(n)]
         elif n and len(labels) != n:
-            raise ValueError(f"labels has {len(labels)} names but the model has {n} classes")
+            fail("labels", f"{n} names (one per class of the model)", labels)
         self.labels = [str(label) for label in labels]
         self.forward_calls = 0
         self.n_forward_texts = 0
@@ -109,9 +110,11 @@ class HFClassifier:
         if self.max_length:
             for i, s in enumerate(seqs):
                 if len(s) > self.max_length:
-                    raise ValueError(
-                        f"text {i} has {len(s)} tokens but the model accepts {self.max_length}; "
-                        "shorten it or pass truncate=True"
+                    fail(
+                        f"texts[{i}]",
+                        f"at most {self.max_length} tokens long (the model's context)",
+                        given=f"a text of {len(s)} tokens",
+                        hint="shorten it or pass truncate=True",
                     )
         return seqs
 
@@ -154,7 +157,7 @@ class CallableClassifier:
 
     def __init__(self, fn: Callable[[list[str]], Any], labels: Sequence[str] | None = None) -> None:
         if not callable(fn):
-            raise TypeError(f"classifier must be callable, got {type(fn).__name__}")
+            fail("classifier", "callable", fn, kind=ArgumentTypeError)
         self.fn = fn
         self._labels = None if labels is None else [str(label) for label in labels]
 
@@ -239,8 +242,9 @@ def as_classifier(
         return classifier
     config = getattr(classifier, "config", None)
     if config is not None and hasattr(classifier, "parameters"):
-        if tokenizer is None:
-            raise ValueError("a transformers model needs its tokenizer: pass tokenizer=...")
+        check_given(
+            "tokenizer", tokenizer, "the tokenizer of the transformers model", "pass tokenizer=..."
+        )
         name = type(classifier).__name__
         if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
             if labels is not None:
@@ -248,12 +252,19 @@ def as_classifier(
             return LMClassifier(classifier, tokenizer, **kwargs)
         if "SequenceClassification" in name:
             return HFClassifier(classifier, tokenizer, labels=labels, **kwargs)
-        raise TypeError(
-            f"cannot use a {name} as a classifier; wrap it in LMClassifier or HFClassifier"
+        fail(
+            "classifier",
+            "a causal LM or a sequence classifier when it is a transformers model",
+            classifier,
+            "wrap it in LMClassifier or HFClassifier",
+            kind=ArgumentTypeError,
         )
     if callable(classifier):
         return CallableClassifier(classifier, labels=labels)
-    raise TypeError(
-        "classifier must have predict_proba() and labels, be a transformers model, or be a "
-        f"callable returning probabilities; got {type(classifier).__name__}"
+    fail(
+        "classifier",
+        "an object with predict_proba() and labels, a transformers model, or a callable "
+        "returning probabilities",
+        classifier,
+        kind=ArgumentTypeError,
     )

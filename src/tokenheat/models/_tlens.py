@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from tokenheat.core._checks import check_given, fail
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._adapter import Batch, ModelAdapter
 from tokenheat.models._batching import placed_model
 
@@ -55,16 +57,18 @@ def resolve_tokenizer(model: Any, tokenizer: Any) -> Any:
 
     Raises
     ------
-    TypeError
-        If neither is there.
+    tokenheat.errors.ArgumentTypeError
+        If neither is there (a ``TypeError``).
     """
     if tokenizer is not None:
         return tokenizer
     own = getattr(model, "tokenizer", None)
     if own is None:
-        raise TypeError(
-            "tokenizer is None and the HookedTransformer has no tokenizer (model.tokenizer is "
-            "None); pass the Hugging Face tokenizer its weights go with as tokenizer="
+        check_given(
+            "tokenizer",
+            tokenizer,
+            "a tokenizer when the HookedTransformer has none (model.tokenizer is None)",
+            "pass the Hugging Face tokenizer its weights go with as tokenizer=",
         )
     return own
 
@@ -126,9 +130,7 @@ class TLensAdapter(ModelAdapter):
 
     def __init__(self, model: Any, tokenizer: Any = None) -> None:
         if not is_hooked_transformer(model):
-            raise TypeError(
-                f"model must be a transformer_lens.HookedTransformer, got {type(model).__name__}"
-            )
+            fail("model", "a transformer_lens.HookedTransformer", model, kind=ArgumentTypeError)
         self.model = model
         self.tokenizer = resolve_tokenizer(model, tokenizer)
         self.config = model.cfg
@@ -272,9 +274,7 @@ class HookedTransformerForCausalLM(nn.Module):
 
     def __init__(self, model: Any, tokenizer: Any = None) -> None:
         if not is_hooked_transformer(model):
-            raise TypeError(
-                f"model must be a transformer_lens.HookedTransformer, got {type(model).__name__}"
-            )
+            fail("model", "a transformer_lens.HookedTransformer", model, kind=ArgumentTypeError)
         super().__init__()
         self.tl = model
         tok = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
@@ -323,14 +323,22 @@ class HookedTransformerForCausalLM(nn.Module):
 
         Raises
         ------
-        ValueError
-            Unless exactly one of ``input_ids``/``inputs_embeds`` is given, for
+        tokenheat.errors.ArgumentError
+            (a ``ValueError``) Unless exactly one of ``input_ids``/``inputs_embeds`` is given, for
             ``position_ids`` that the attention mask does not imply, or a ``past_key_values``.
         """
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+            fail(
+                "input_ids / inputs_embeds",
+                "exactly one of the two",
+                given="neither" if input_ids is None else "both",
+            )
         if unused.get("past_key_values") is not None:
-            raise ValueError("past_key_values: a HookedTransformer view keeps no cache")
+            fail(
+                "past_key_values",
+                "None (a HookedTransformer view keeps no cache)",
+                unused["past_key_values"],
+            )
         if inputs_embeds is not None:
             shape, device = inputs_embeds.shape[:2], inputs_embeds.device
             tokens = torch.zeros(shape, dtype=torch.long, device=device)
@@ -343,9 +351,11 @@ class HookedTransformerForCausalLM(nn.Module):
             if position_ids.shape != implied.shape or not torch.equal(
                 position_ids.to(implied.device), implied
             ):
-                raise ValueError(
-                    "position_ids must match the attention mask (positions counted from the "
-                    "first real token): TransformerLens derives positions from attention_mask"
+                fail(
+                    "position_ids",
+                    "the positions the attention mask implies (counted from the first real token)",
+                    position_ids,
+                    "TransformerLens derives positions from attention_mask",
                 )
         hidden = _final_hidden(self.tl, tokens, attention_mask, inputs_embeds)
         if logits_to_keep:
