@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tokenheat as th
+from tokenheat.errors import ArgumentError, ArgumentTypeError, PayloadTooLargeError
 from tokenheat.export._altair import (
     LINK_PARAM,
     MISSING_COLOR,
@@ -302,7 +303,9 @@ def test_link_on_hover_and_off(tokens_matrix):
     off = to_altair(tokens_matrix, link_on=None).to_dict()
     assert "params" not in off
     assert "opacity" not in off["encoding"]
-    with pytest.raises(ValueError, match="link_on"):
+    with pytest.raises(
+        ValueError, match="link_on must be one of 'click', 'pointerover', None, got 'hover'"
+    ):
         to_altair(tokens_matrix, link_on="hover")
 
 
@@ -310,17 +313,22 @@ def test_big_matrix_is_refused_with_a_remedy():
     m = th.TokenMatrix(
         np.zeros((101, 50)), rows=[str(i) for i in range(101)], cols=[str(i) for i in range(50)]
     )
-    with pytest.raises(ValueError, match=r"5050 cells.*max_rows=5000.*top_k.*max_rows=None"):
+    with pytest.raises(
+        PayloadTooLargeError,
+        match=r"obj must be at most max_rows=5000 cells .*, got 101 × 50 = 5050 cells; .*top_k.*max_rows=None",
+    ):
         to_altair(m)
     chart = to_altair(m, max_rows=None)
     assert len(_records(chart)) == 5050  # Altair's own 5000-row check does not fire
-    with pytest.raises(TypeError, match="max_rows"):
+    with pytest.raises(ValueError, match="max_rows must be a positive int or None, got 0"):
         to_altair(m, max_rows=0)
+    with pytest.raises(TypeError, match=r"max_rows must be a positive int or None, got 1\.5"):
+        to_altair(m, max_rows=1.5)
 
 
 def test_big_matrix_in_a_list_is_named_by_index(tokens_matrix):
     m = th.TokenMatrix(np.zeros((3, 3)), rows=list("abc"), cols=list("xyz"), title="big")
-    with pytest.raises(ValueError, match=r"matrix 1 \('big'\)"):
+    with pytest.raises(ValueError, match=r"obj\[1\] \('big'\) must be at most max_rows=8 cells"):
         to_altair([tokens_matrix, m], max_rows=8)
 
 
@@ -330,10 +338,17 @@ def test_wrong_input_raises_type_error(bad):
         to_altair(bad)
 
 
-@pytest.mark.parametrize("kwargs", [{"cell_size": 0}, {"columns": -1}, {"cell_size": 2.5}])
-def test_bad_sizes_raise_type_error_naming_the_argument(tokens_matrix, kwargs):
-    (name,) = kwargs
-    with pytest.raises(TypeError, match=name):
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"cell_size": 0}, ArgumentError),
+        ({"columns": -1}, ArgumentError),
+        ({"cell_size": 2.5}, ArgumentTypeError),
+    ],
+)
+def test_bad_sizes_raise_naming_the_argument(tokens_matrix, kwargs, error):
+    ((name, value),) = kwargs.items()
+    with pytest.raises(error, match=f"{name} must be a positive int or None, got {value}"):
         to_altair(tokens_matrix, **kwargs)
 
 
@@ -343,7 +358,9 @@ def test_cell_size_sets_the_step(tokens_matrix):
 
 
 def test_empty_list_raises_value_error():
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(
+        ValueError, match="obj must be at least one TokenMatrix, got a list of length 0"
+    ):
         to_altair([])
 
 

@@ -66,10 +66,10 @@ def test_emotions_filters_by_label_and_count():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"labels": ["fear"]}, ValueError, "fear"),
-        ({"labels": "joy"}, TypeError, "labels"),
-        ({"n_per_label": 0}, ValueError, "n_per_label"),
-        ({"n_per_label": 2.5}, ValueError, "n_per_label"),
+        ({"labels": ["fear"]}, ValueError, r"labels\[0\] must be one of 'sadness', .*, got 'fear'"),
+        ({"labels": "joy"}, TypeError, r"labels must be a list of labels, got 'joy'; .*\['joy'\]"),
+        ({"n_per_label": 0}, ValueError, "n_per_label must be a positive int or None, got 0"),
+        ({"n_per_label": 2.5}, TypeError, "n_per_label must be a positive int or None, got 2.5"),
     ],
 )
 def test_emotions_rejects_bad_arguments(kwargs, error, match):
@@ -96,7 +96,7 @@ def test_chat_messages_wrap_each_prompt_as_a_user_message():
     with_system = data.chat_messages(system="Be brief.")
     assert with_system[3][0] == {"role": "system", "content": "Be brief."}
     assert len(with_system) == len(plain)
-    with pytest.raises(TypeError, match="system"):
+    with pytest.raises(TypeError, match="system must be a string or None, got 1"):
         data.chat_messages(system=1)  # type: ignore[arg-type]
 
 
@@ -125,11 +125,15 @@ def test_with_dummy_tokens_renders_chat_template_first():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n": -1}, ValueError, "n must"),
-        ({"n": True}, ValueError, "n must"),
-        ({"append": 3}, TypeError, "append"),
-        ({"prompts": "Hi?"}, TypeError, "prompts"),
-        ({"prompts": [[{"role": "user", "content": "Hi"}]]}, TypeError, "tokenizer="),
+        ({"n": -1}, ValueError, "n must be an int >= 0, got -1"),
+        ({"n": True}, TypeError, "n must be an int >= 0, got True"),
+        ({"append": 3}, TypeError, "append must be a string, got 3"),
+        ({"prompts": "Hi?"}, TypeError, "prompts must be a list of prompts, got 'Hi\\?'"),
+        (
+            {"prompts": [[{"role": "user", "content": "Hi"}]]},
+            TypeError,
+            r"prompts\[0\] must be a plain string when no tokenizer is given, got a list .*tokenizer=",
+        ),
     ],
 )
 def test_with_dummy_tokens_rejects_bad_arguments(kwargs, error, match):
@@ -174,8 +178,8 @@ def test_arithmetic_without_shots_and_with_other_separator():
     assert data.arithmetic(shots=0).input[0] == "Q: 12 + 7 = ? A:"
     assert data.arithmetic(shots=1, sep=" | ").input[0] == "Q: 3 + 4 = ? A: 7 | Q: 12 + 7 = ? A:"
     assert data.arithmetic(shots=3).input[0].count("\n") == 3
-    for bad in (-1, 9, 1.0, True):
-        with pytest.raises(ValueError, match="shots"):
+    for bad, error in ((-1, ValueError), (9, ValueError), (1.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match=f"shots must be an int from 0 to 8, got {bad!r}"):
             data.arithmetic(shots=bad)  # type: ignore[arg-type]
 
 

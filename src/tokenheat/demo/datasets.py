@@ -33,6 +33,16 @@ from typing import Any
 
 import pandas as pd
 
+from tokenheat.core._checks import (
+    check_choice,
+    check_int_range,
+    check_optional_positive_int,
+    check_positive_int,
+    check_type,
+    fail,
+)
+from tokenheat.errors import ArgumentTypeError
+
 __all__ = [
     "EMOTION_LABELS",
     "EMOTION_WORDS",
@@ -103,16 +113,18 @@ def emotions(labels: Sequence[str] | None = None, n_per_label: int | None = None
     frame = pd.read_csv(io.StringIO(_read("emotions.csv")), dtype=str, keep_default_na=False)
     if labels is not None:
         if isinstance(labels, str):
-            raise TypeError(f"labels must be a list of labels, got the string {labels!r}")
-        unknown = [x for x in labels if x not in EMOTION_LABELS]
-        if unknown:
-            raise ValueError(
-                f"labels holds unknown labels {unknown}; choose from {list(EMOTION_LABELS)}"
+            fail(
+                "labels",
+                "a list of labels",
+                labels,
+                f"wrap one in a list: [{labels!r}]",
+                kind=ArgumentTypeError,
             )
+        for k, x in enumerate(labels):
+            check_choice(f"labels[{k}]", x, EMOTION_LABELS)
         frame = frame[frame["label"].isin(list(labels))]
     if n_per_label is not None:
-        if isinstance(n_per_label, bool) or not isinstance(n_per_label, int) or n_per_label < 1:
-            raise ValueError(f"n_per_label must be a positive int or None, got {n_per_label!r}")
+        check_optional_positive_int("n_per_label", n_per_label)
         frame = frame[frame.groupby("label").cumcount() < n_per_label]
     return frame.reset_index(drop=True)
 
@@ -148,8 +160,7 @@ def emotion_frames(n: int | None = None) -> pd.DataFrame:
     """
     frame = pd.read_csv(io.StringIO(_read("emotion_frames.csv")), dtype=str, keep_default_na=False)
     if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int or None, got {n!r}")
+        check_optional_positive_int("n", n)
         frame = frame.iloc[:n]
     return frame.reset_index(drop=True)
 
@@ -188,8 +199,7 @@ def chat_messages(system: str | None = None) -> list[list[dict[str, str]]]:
     list of list of dict
         ``[[{"role": "user", "content": "What is ...?"}], ...]``.
     """
-    if system is not None and not isinstance(system, str):
-        raise TypeError(f"system must be a string or None, got {type(system).__name__}")
+    check_type("system", system, str, "a string", allow_none=True)
     head = [{"role": "system", "content": system}] if system else []
     return [[*head, {"role": "user", "content": prompt}] for prompt in chat_prompts()]
 
@@ -227,13 +237,17 @@ def with_dummy_tokens(
     >>> with_dummy_tokens(["Hi?"], n=3)
     ['Hi? ... ... ...']
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
-    if not isinstance(append, str):
-        raise TypeError(f"append must be a string, got {type(append).__name__}")
+    check_positive_int("n", n, minimum=0)
+    check_type("append", append, str, "a string")
     items = chat_prompts() if prompts is None else prompts
     if isinstance(items, str):
-        raise TypeError(f"prompts must be a list of prompts, got the string {items!r}")
+        fail(
+            "prompts",
+            "a list of prompts",
+            items,
+            f"wrap one in a list: [{items!r}]",
+            kind=ArgumentTypeError,
+        )
     out = []
     for k, prompt in enumerate(items):
         if tokenizer is not None:
@@ -244,9 +258,12 @@ def with_dummy_tokens(
         elif isinstance(prompt, str):
             text = prompt
         else:
-            raise TypeError(
-                f"prompts[{k}] is a chat conversation; pass tokenizer= to render it with the "
-                "chat template, or pass plain strings"
+            fail(
+                f"prompts[{k}]",
+                "a plain string when no tokenizer is given",
+                prompt,
+                "pass tokenizer= to render a chat conversation with its chat template",
+                kind=ArgumentTypeError,
             )
         out.append(str(text) + append * n)
     return out
@@ -280,14 +297,8 @@ def arithmetic(shots: int = 8, sep: str = "\n") -> pd.DataFrame:
         (strings). ``th.attribution(model, tok, df.input.tolist(), df.target.tolist())``.
     """
     data = _arithmetic()
-    if (
-        isinstance(shots, bool)
-        or not isinstance(shots, int)
-        or not 0 <= shots <= len(data["shots"])
-    ):
-        raise ValueError(f"shots must be an int from 0 to {len(data['shots'])}, got {shots!r}")
-    if not isinstance(sep, str):
-        raise TypeError(f"sep must be a string, got {type(sep).__name__}")
+    check_int_range("shots", shots, 0, len(data["shots"]))
+    check_type("sep", sep, str, "a string")
     worked = [f"Q: {s['question']} = ? A: {s['answer']}" for s in data["shots"][:shots]]
     rows = []
     for item in data["questions"]:

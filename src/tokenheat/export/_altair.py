@@ -20,8 +20,15 @@ from typing import Any, NamedTuple
 import altair as alt
 import numpy as np
 
+from tokenheat.core._checks import (
+    check_choice,
+    check_optional_positive_int,
+    check_type,
+    fail,
+)
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token, link_key
+from tokenheat.errors import ArgumentTypeError, PayloadTooLargeError
 from tokenheat.export._altair_groups import group_layers, mark_records
 from tokenheat.export._order import axis_order
 
@@ -174,15 +181,15 @@ def _match_expr(fields: list[str]) -> str:
 def _check_size(m: TokenMatrix, index: int | None, max_rows: int | None) -> None:
     if max_rows is None:
         return
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise TypeError(f"max_rows must be a positive int or None, got {max_rows!r}")
     n = m.shape[0] * m.shape[1]
     if n > max_rows:
-        which = f"matrix {index} ({m.title!r})" if index is not None else "the matrix"
-        raise ValueError(
-            f"{which} has {m.shape[0]} × {m.shape[1]} = {n} cells, above max_rows={max_rows} "
-            "(Altair embeds one data row per cell in the chart); keep fewer rows (top_k=... in "
-            "the analysis) or pass max_rows=None to draw it anyway"
+        fail(
+            "obj" if index is None else f"obj[{index}] ({m.title!r})",
+            f"at most max_rows={max_rows} cells (Altair embeds one data row per cell in the chart)",
+            given=f"{m.shape[0]} × {m.shape[1]} = {n} cells",
+            hint="keep fewer rows (top_k=... in the analysis) or pass max_rows=None to draw it "
+            "anyway",
+            kind=PayloadTooLargeError,
         )
 
 
@@ -345,16 +352,17 @@ def _matrices(obj: Any) -> tuple[list[TokenMatrix], bool]:
         return [obj], True
     matrices = getattr(obj, "matrices", obj)
     if isinstance(matrices, (str, bytes)) or not isinstance(matrices, Sequence):
-        raise TypeError(
-            f"obj must be a TokenMatrix, a list of them or a tokenheat.Dashboard, got "
-            f"{type(obj).__name__}"
+        fail(
+            "obj",
+            "a TokenMatrix, a list of them or a tokenheat.Dashboard",
+            obj,
+            kind=ArgumentTypeError,
         )
     matrices = list(matrices)
     if not matrices:
-        raise ValueError("obj holds no matrices; pass at least one TokenMatrix")
+        fail("obj", "at least one TokenMatrix", matrices)
     for i, m in enumerate(matrices):
-        if not isinstance(m, TokenMatrix):
-            raise TypeError(f"obj[{i}] is a {type(m).__name__}, not a tokenheat.TokenMatrix")
+        check_type(f"obj[{i}]", m, TokenMatrix, "a tokenheat.TokenMatrix")
     return matrices, len(matrices) == 1 and not isinstance(obj, (list, tuple))
 
 
@@ -421,13 +429,10 @@ def to_altair(
     >>> chart.save("heatmap.svg")  # doctest: +SKIP
     """
     matrices, single = _matrices(obj)
-    if link_on not in ("click", "pointerover", None):
-        raise ValueError(f"link_on must be 'click', 'pointerover' or None, got {link_on!r}")
-    for name, value in (("cell_size", cell_size), ("columns", columns)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise TypeError(f"{name} must be a positive int or None, got {value!r}")
+    check_choice("link_on", link_on, ("click", "pointerover", None))
+    check_optional_positive_int("cell_size", cell_size)
+    check_optional_positive_int("columns", columns)
+    check_optional_positive_int("max_rows", max_rows)
     for i, m in enumerate(matrices):
         _check_size(m, None if single else i, max_rows)
     link = None
