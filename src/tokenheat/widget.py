@@ -10,7 +10,7 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from tokenheat.core._checks import check_positive_int, check_str, fail
+from tokenheat.core._checks import check_positive_int, check_str, check_type, fail
 from tokenheat.core._display import ORDERS
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
@@ -280,11 +280,13 @@ class Heatmap(_LinkedHeatmaps):
         max_bytes: int | None = DEFAULT_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(matrix, TokenMatrix):
-            raise TypeError(
-                f"matrix must be a tokenheat.TokenMatrix, got {type(matrix).__name__}; "
-                "for several matrices use tokenheat.Dashboard([...])"
-            )
+        check_type(
+            "matrix",
+            matrix,
+            TokenMatrix,
+            "a tokenheat.TokenMatrix",
+            "for several matrices use tokenheat.Dashboard([...])",
+        )
         super().__init__(
             [matrix], columns=columns, cell_size=cell_size, max_bytes=max_bytes, **kwargs
         )

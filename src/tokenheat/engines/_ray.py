@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.errors import ArgumentError, EngineError, TokenheatWarning
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentError, ArgumentTypeError, EngineError, TokenheatWarning
 
 __all__ = ["run_ray"]
 
@@ -123,9 +124,11 @@ class _Load:
         if is_loader(self.model):
             out = self.model()
             if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError(
-                    f"the model loader returned {type(out).__name__}; it must return "
-                    "(model, tokenizer)"
+                fail(
+                    "the model loader's result",
+                    "a (model, tokenizer) tuple",
+                    out,
+                    kind=ArgumentTypeError,
                 )
             return out
         return self.model, self.tokenizer
@@ -156,7 +159,7 @@ class _Worker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.error is not None:
-            raise RuntimeError(self.error)
+            raise EngineError(self.error)
         texts = [str(t) for t in batch["text"]]
         options = dict(self.options)
         if "target_json" in batch:
@@ -165,7 +168,7 @@ class _Worker:
         try:
             part = self.shard(self.model, self.tokenizer, texts, options, first)
         except Exception as err:
-            raise RuntimeError(f"{_MARK}{type(err).__name__}: {err}") from err
+            raise EngineError(f"{_MARK}{type(err).__name__}: {err}") from err
         return {"part": np.array([pickle.dumps(part)], dtype=object), "n": np.array([len(texts)])}
 
 

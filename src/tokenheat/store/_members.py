@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tokenheat.core._checks import a_type
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
@@ -38,13 +39,20 @@ class Budget:
         self.left -= nbytes
 
 
+#: The .npy header readers of the format versions a results file may hold.
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
 def json_default(value: Any) -> Any:
     """``json.dumps(default=...)``: numpy scalars and arrays as plain numbers and lists."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"an object of type {type(value).__name__} is not JSON-able")
+    raise ArgumentTypeError(f"{a_type(value)}, which is not JSON-able")
 
 
 def _plain(value: Any) -> Any:
@@ -180,14 +188,12 @@ class Reader:
         with self.zf.open(info) as fh:
             try:
                 version = np.lib.format.read_magic(fh)
-                if version == (1, 0):
-                    header = np.lib.format.read_array_header_1_0(fh)
-                elif version == (2, 0):
-                    header = np.lib.format.read_array_header_2_0(fh)
-                else:
-                    raise ValueError(f"unsupported .npy version {version}")
+                read_header = _NPY_HEADERS.get(version)
+                header = read_header(fh) if read_header is not None else None
             except (ValueError, OSError, EOFError, SyntaxError) as err:
                 raise Damaged(f"{name} is not a plain .npy array ({err})") from None
+            if header is None:
+                raise Damaged(f"{name} is not a plain .npy array (.npy version {version})")
             found, fortran, dtype = header
             if dtype.hasobject or dtype.kind not in kinds or fortran:
                 raise Damaged(f"{name} holds {dtype}, expected a plain array of kind {kinds!r}")
