@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from tokenheat.analyses._ig import gradient_x_input, integrated_gradients, occlusion
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentTypeError
 
 Score = Callable[[Any], Any]
 
@@ -63,14 +64,16 @@ def model_kind(model: Any) -> str:
     """``"causal"`` or ``"classifier"``; TypeError for anything else."""
     name = type(model).__name__
     if not hasattr(model, "get_input_embeddings"):
-        raise ArgumentTypeError(f"model must be a transformers PreTrainedModel, got {name}")
+        fail("model", "a transformers PreTrainedModel", model, kind=ArgumentTypeError)
     if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
         return "causal"
     if "SequenceClassification" in name:
         return "classifier"
-    raise ArgumentTypeError(
-        f"attribution needs a causal LM (…ForCausalLM) or a sequence classifier "
-        f"(…ForSequenceClassification); got {name}"
+    fail(
+        "model",
+        "a causal LM (…ForCausalLM) or a sequence classifier (…ForSequenceClassification)",
+        model,
+        kind=ArgumentTypeError,
     )
 
 
@@ -87,20 +90,17 @@ def resolve_baseline(model: Any, tokenizer: Any, baseline: Any, emb_layer: Any) 
             token = getattr(getattr(model, "config", None), f"{baseline}_token_id", None)
         if not isinstance(token, int):
             other = "'eos'" if baseline == "pad" else "'pad'"
-            raise ArgumentError(
-                f"baseline={baseline!r} needs a {baseline} token, and the tokenizer has none; "
-                f"use baseline='zero', {other}, or a token id"
+            fail(
+                "baseline",
+                f"'zero', {other} or a token id when the tokenizer has no {baseline} token",
+                baseline,
             )
     elif isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
         token = int(baseline)
     else:
-        raise ArgumentError(
-            f"baseline={baseline!r} is not supported; use 'zero', 'pad', 'eos' or a token id"
-        )
+        fail("baseline", "one of 'zero', 'pad', 'eos', or a token id", baseline)
     if not 0 <= token < weight.shape[0]:
-        raise ArgumentError(
-            f"baseline token id {token} is outside the vocabulary (0..{weight.shape[0] - 1})"
-        )
+        fail("baseline", f"a token id in 0..{weight.shape[0] - 1} (the vocabulary)", token)
     return weight[token].detach()
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from tokenheat.analyses._attr_jobs import Column, Job
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentTypeError
 
 #: The document separator of GPT-2-style pretraining, preferred as the sink when special.
 DOCUMENT_SEPARATOR = "<|endoftext|>"
@@ -32,25 +33,29 @@ def target_tokens(
             return [int(model(input_ids=batch).logits[0, -1].argmax())]
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         if not 0 <= target < n_vocab:
-            raise ArgumentError(
-                f"{where}: token id {target} is outside the vocabulary (0..{n_vocab - 1})"
-            )
+            fail(where, f"a token id in 0..{n_vocab - 1} (the vocabulary)", target)
         return [int(target)]
     if not isinstance(target, str):
-        raise ArgumentTypeError(
-            f"{where} must be a token id (int), a token string, an answer text or None, "
-            f"got {target!r}; e.g. targets=' Paris' or targets=[' Paris', ' Rome']"
+        fail(
+            where,
+            "a token id (int), a token string, an answer text or None",
+            target,
+            "e.g. targets=' Paris' or targets=[' Paris', ' Rome']",
+            kind=ArgumentTypeError,
         )
     if not target:
-        raise ArgumentError(f"{where} is an empty string; pass a token string or an answer text")
+        fail(where, "a token string or an answer text (not empty)", target)
     vocab = tokenizer.get_vocab()
     if target in vocab:
         return [int(vocab[target])]
     ids = list(tokenizer(target, add_special_tokens=False)["input_ids"])
     unk = getattr(tokenizer, "unk_token_id", None)
     if not ids or (unk is not None and unk in ids):
-        raise ArgumentError(
-            f"{where}={target!r} is not in the tokenizer's vocabulary (tokenizes to {ids})"
+        fail(
+            where,
+            "a token string or a text the tokenizer knows",
+            target,
+            f"it tokenizes to {ids} (unknown)",
         )
     return ids
 
@@ -69,9 +74,7 @@ def class_index(model: Any, target: Any, prefix: list[int], where: str) -> int:
     names = {str(v): int(k) for k, v in (config.id2label or {}).items()}
     if isinstance(target, str) and target in names:
         return names[target]
-    raise ArgumentError(
-        f"{where}={target!r} is not a class of the model; use one of {list(names)} or 0..{n - 1}"
-    )
+    fail(where, f"a class of the model: one of {list(names)} or 0..{n - 1}", target)
 
 
 def sink_token(tokenizer: Any, model: Any, sink: Any) -> int | None:
@@ -88,19 +91,19 @@ def sink_token(tokenizer: Any, model: Any, sink: Any) -> int | None:
     if isinstance(sink, str) and sink != "auto":
         vocab = tokenizer.get_vocab()
         if sink not in vocab:
-            raise ArgumentError(
-                f"sink={sink!r} is not a token of the tokenizer; use 'auto', None, a token id "
-                "or a token string such as '<|endoftext|>'"
+            fail(
+                "sink",
+                "'auto', None, a token id or a token string of the tokenizer such as "
+                "'<|endoftext|>'",
+                sink,
             )
         return int(vocab[sink])
     if isinstance(sink, (int, np.integer)) and not isinstance(sink, bool):
         if not 0 <= sink < n_vocab:
-            raise ArgumentError(f"sink={sink} is outside the vocabulary (0..{n_vocab - 1})")
+            fail("sink", f"a token id in 0..{n_vocab - 1} (the vocabulary)", sink)
         return int(sink)
     if sink != "auto":
-        raise ArgumentTypeError(
-            f"sink must be 'auto', None, a token id or a token string, got {sink!r}"
-        )
+        fail("sink", "'auto', None, a token id or a token string", sink, kind=ArgumentTypeError)
     specials = set(getattr(tokenizer, "all_special_ids", None) or [])
     sep = tokenizer.get_vocab().get(DOCUMENT_SEPARATOR)
     if sep is not None and sep in specials:
@@ -120,20 +123,25 @@ def _pairs(targets: Any, n: int) -> tuple[list[tuple[int, Any]], bool]:
     if not scalar and (
         not isinstance(targets, Sequence) or isinstance(targets, (bytes, bytearray))
     ):
-        raise ArgumentTypeError(
-            f"targets must be a token id (int), a token string, an answer text, None, or a "
-            f"list of them, got {targets!r}; e.g. targets=' Paris'"
+        fail(
+            "targets",
+            "a token id (int), a token string, an answer text, None, or a list of them",
+            targets,
+            "e.g. targets=' Paris'",
+            kind=ArgumentTypeError,
         )
     if n == 1:
         pairs = [(0, targets)] if scalar else [(0, t) for t in targets]
         if not pairs:
-            raise ArgumentError("targets is empty; pass a target, a list of targets, or None")
+            fail("targets", "a target, a non-empty list of targets, or None", targets)
         return pairs, scalar
     tlist = [targets] * n if scalar else list(targets)
     if len(tlist) != n:
-        raise ArgumentError(
-            f"targets has {len(tlist)} entries for {n} inputs; pass one target per input, "
-            "one target for all, or None (the model's top predictions)"
+        fail(
+            "targets",
+            f"one target per input ({n}), one target for all, or None (the model's top "
+            "predictions)",
+            tlist,
         )
     return list(enumerate(tlist)), scalar
 
@@ -146,16 +154,18 @@ def _causal_target(
     ids, n = job.ids, len(job.ids) - job.n_sink
     at = target_position + n if target_position < 0 else int(target_position)
     if not 0 <= at < n:
-        raise ArgumentError(
-            f"target_position={target_position} is outside the input ({n} tokens); "
-            f"use -1 (the last token) or 0..{n - 1}"
+        fail(
+            "target_position",
+            f"-1 (the last token) or a position in 0..{n - 1} (the input has {n} tokens)",
+            target_position,
         )
     pos = at + job.n_sink
     toks = target_tokens(model, tokenizer, target, ids[: pos + 1], where)
     if len(toks) > 1 and pos != len(ids) - 1:
-        raise ArgumentError(
-            f"{where}={target!r} has {len(toks)} tokens; multi-token answers need "
-            "target_position=-1"
+        fail(
+            "target_position",
+            f"-1 for a multi-token answer ({where}={target!r} is {len(toks)} tokens)",
+            target_position,
         )
     # the pieces joined are still a token string ("Ġ" "1" "9" -> "Ġ19"), so a multi-token
     # answer is drawn ("␣19") and linked like a single token

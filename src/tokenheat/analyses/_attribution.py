@@ -21,6 +21,12 @@ from tokenheat.analyses._attr_targets import build_jobs, sink_token
 from tokenheat.analyses._attribution_matrix import attribution_matrix, attribution_tallies
 from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
 from tokenheat.analyses._shards import tokenizer_name
+from tokenheat.core._checks import (
+    check_choice,
+    check_optional_positive_int,
+    check_positive_int,
+    fail,
+)
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token
 from tokenheat.errors import ArgumentError, ArgumentTypeError
@@ -45,9 +51,11 @@ def _keep_option(keep: Any) -> tuple[str, ...]:
         return ()
     names = (keep,) if isinstance(keep, str) else keep
     if not isinstance(names, (tuple, list)) or any(n not in KEEP for n in names):
-        raise ArgumentError(
-            f"baseline_keep={keep!r} is not supported; use 'sink', 'first', 'special', a tuple "
-            "of them, or None (the plain baseline everywhere, no sink)"
+        fail(
+            "baseline_keep",
+            "'sink', 'first', 'special', a tuple of them, or None (the plain baseline "
+            "everywhere, no sink)",
+            keep,
         )
     return tuple(dict.fromkeys(names))
 
@@ -63,25 +71,19 @@ def _check(
 ) -> str:
     """Check the options; return the canonical method name."""
     method = ALIASES.get(method, method) if isinstance(method, str) else method
-    if method not in METHODS:
-        raise ArgumentError(
-            f"method={method!r} is not supported; use one of {', '.join(METHODS)} "
-            "('gradient_x_input' is accepted for 'input_x_gradient')"
-        )
-    if normalize not in NORMALIZE:
-        raise ArgumentError(f"normalize={normalize!r} is not supported; use None, 'maxabs' or 'l1'")
-    if integration not in INTEGRATION:
-        raise ArgumentError(
-            f"integration={integration!r} is not supported; use one of {', '.join(INTEGRATION)}"
-        )
+    check_choice("method", method, METHODS, "'gradient_x_input' is accepted for 'input_x_gradient'")
+    check_choice("normalize", normalize, NORMALIZE)
+    check_choice("integration", integration, INTEGRATION)
     if steps != "auto" and not _is_int(steps, 2):
-        raise ArgumentError(f"steps must be an int >= 2 or 'auto', got {steps!r}")
-    if not _is_int(max_steps, AUTO_START):
-        raise ArgumentError(f"max_steps must be an int >= {AUTO_START}, got {max_steps!r}")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
-        raise ArgumentError(f"tol must be a number in (0, 1), e.g. 0.05 for 5%, got {tol!r}")
-    if bs is not None and not _is_int(bs, 1):
-        raise ArgumentError(f"batch_size must be a positive int or None, got {bs!r}")
+        number = isinstance(steps, (int, np.integer, str)) and not isinstance(steps, bool)
+        kind = ArgumentError if number else ArgumentTypeError
+        fail("steps", "an int >= 2 or 'auto'", steps, kind=kind)
+    check_positive_int("max_steps", max_steps, minimum=AUTO_START)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)):
+        fail("tol", "a number in (0, 1), e.g. 0.05 for 5%", tol, kind=ArgumentTypeError)
+    if not 0 < tol < 1:
+        fail("tol", "a number in (0, 1), e.g. 0.05 for 5%", tol)
+    check_optional_positive_int("batch_size", bs)
     return str(method)
 
 
@@ -368,7 +370,7 @@ def _encode(model: Any, tokenizer: Any, inputs: Any, *, chat: bool, truncate: bo
     from tokenheat.models._text import encode_prompts
 
     if not isinstance(inputs, str) and isinstance(inputs, Sequence) and not inputs:
-        raise ArgumentError("inputs is empty; pass a text or a list of texts")
+        fail("inputs", "a text or a non-empty list of texts", inputs)
     limit = model_max_length(model, tokenizer)
     if limit is not None:
         limit -= 1  # room for the sink

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.errors import ArgumentError, CompletenessWarning
+from tokenheat.core._checks import check_choice, fail
+from tokenheat.errors import CompletenessWarning
 
 #: Integration rules, named as in captum.
 INTEGRATION = (
@@ -45,15 +46,12 @@ def integration_nodes(steps: int, rule: str = "gausslegendre") -> tuple[np.ndarr
         return 0.5 * (1 + x), 0.5 * w
     if rule == "riemann_trapezoid":
         if n < 2:
-            raise ArgumentError(f"riemann_trapezoid needs steps >= 2, got {n}")
+            fail("steps", "an int >= 2 with integration='riemann_trapezoid'", n)
         w = np.full(n, 1.0 / (n - 1))
         w[0] = w[-1] = 0.5 / (n - 1)
         return np.linspace(0.0, 1.0, n), w
     offsets = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}
-    if rule not in offsets:
-        raise ArgumentError(
-            f"integration={rule!r} is not supported; use one of {', '.join(INTEGRATION)}"
-        )
+    check_choice("integration", rule, INTEGRATION)
     return (np.arange(n) + offsets[rule]) / n, np.full(n, 1.0 / n)
 
 

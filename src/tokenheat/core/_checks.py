@@ -166,11 +166,11 @@ def check_given(name: str, value: Any, works: str, hint: str = "") -> Any:
     return value
 
 
-def check_choice(name: str, value: Any, options: Iterable[Any]) -> Any:
-    """``value`` if it is one of ``options``."""
+def check_choice(name: str, value: Any, options: Iterable[Any], hint: str = "") -> Any:
+    """``value`` if it is one of ``options`` (the one phrasing of an unknown option)."""
     options = list(options)
     if not any(value is o or (type(value) is type(o) and value == o) for o in options):
-        fail(name, "one of " + ", ".join(repr(o) for o in options), value)
+        fail(name, "one of " + ", ".join(repr(o) for o in options), value, hint)
     return value
 
 
