@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tokenheat.errors import ArgumentError
+from tokenheat.core._checks import check_choice, fail
 
 __all__ = ["ENGINES", "run_engine"]
 
@@ -65,13 +65,14 @@ def run_engine(
     EngineError
         When a worker fails (its error text is in the message).
     """
-    if engine not in ENGINES:
-        raise ArgumentError(
-            f"engine={engine!r} is not supported; use 'local' (this process) or 'ray' "
-            '(a Ray cluster, pip install "tokenheat[ray]")'
-        )
+    check_choice(
+        "engine",
+        engine,
+        ENGINES,
+        "'local' runs in this process, 'ray' on a Ray cluster (pip install \"tokenheat[ray]\")",
+    )
     if ray_options is not None and engine != "ray":
-        raise ArgumentError(f"ray_options= is only used with engine='ray' (engine={engine!r})")
+        fail("ray_options", f"None with engine={engine!r} (it is for engine='ray')", ray_options)
     from tokenheat.engines._ray import run_ray
 
     return run_ray(

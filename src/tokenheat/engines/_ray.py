@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.core._checks import fail
-from tokenheat.errors import ArgumentError, ArgumentTypeError, EngineError, TokenheatWarning
+from tokenheat.core._checks import check_positive_int, fail
+from tokenheat.errors import ArgumentTypeError, EngineError, TokenheatWarning
 
 __all__ = ["run_ray"]
 
@@ -45,19 +45,22 @@ def _check_options(ray_options: Any) -> dict[str, Any]:
     if ray_options is None:
         return {}
     if not isinstance(ray_options, dict):
-        raise ArgumentError(
-            f"ray_options must be a dict such as {{'concurrency': 2, 'num_gpus': 1}}, "
-            f"got {type(ray_options).__name__}"
+        fail(
+            "ray_options",
+            "a dict such as {'concurrency': 2, 'num_gpus': 1}",
+            ray_options,
+            kind=ArgumentTypeError,
         )
     unknown = sorted(set(ray_options) - set(_OPTIONS))
     if unknown:
-        raise ArgumentError(
-            f"ray_options has {unknown}, not options tokenheat passes to Ray; use "
-            f"{', '.join(_OPTIONS)}"
+        fail(
+            "ray_options",
+            f"a dict of the options tokenheat passes to Ray ({', '.join(_OPTIONS)})",
+            given=f"the unknown keys {unknown}",
         )
     size = ray_options.get("batch_size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise ArgumentError(f"ray_options['batch_size'] must be an int >= 1, got {size!r}")
+    if size is not None:
+        check_positive_int("ray_options['batch_size']", size)
     return dict(ray_options)
 
 
@@ -176,33 +179,35 @@ def _dataset(ray: Any, inputs: Any, targets: Any) -> tuple[Any, int]:
     """The inputs as a Ray Dataset with a ``text`` column (and ``target_json``), and its size."""
     if isinstance(inputs, ray.data.Dataset):
         if "text" not in (inputs.columns() or []):
-            raise ArgumentError(
-                f"the ray.data.Dataset has the columns {inputs.columns()}; it needs a 'text' "
-                "column (e.g. ds.rename_columns({'sentence': 'text'}))"
+            fail(
+                "inputs",
+                "a ray.data.Dataset with a 'text' column",
+                given=f"a Dataset with the columns {inputs.columns()}",
+                hint="e.g. ds.rename_columns({'sentence': 'text'})",
             )
         if isinstance(targets, list):
-            raise ArgumentError(
-                "per-input targets need a list of inputs; with a ray.data.Dataset pass one "
-                "target for all"
+            fail(
+                "targets",
+                "one target for all (or None) when inputs is a ray.data.Dataset",
+                targets,
+                "per-input targets need a list of inputs",
             )
         ds = inputs.select_columns(["text"])
         return ds, int(ds.count())
     if isinstance(inputs, str) or not isinstance(inputs, list | tuple):
-        raise ArgumentError(
-            f"engine='ray' takes a list of texts or a ray.data.Dataset with a 'text' column, "
-            f"got {type(inputs).__name__}"
+        fail(
+            "inputs",
+            "a list of texts or a ray.data.Dataset with a 'text' column, with engine='ray'",
+            inputs,
+            kind=ArgumentTypeError,
         )
     for i, t in enumerate(inputs):
         if not isinstance(t, str):
-            raise ArgumentError(
-                f"inputs[{i}] is {type(t).__name__}; engine='ray' takes plain strings"
-            )
+            fail(f"inputs[{i}]", "a plain string with engine='ray'", t, kind=ArgumentTypeError)
     rows: list[dict[str, Any]] = [{"text": t, "index": i} for i, t in enumerate(inputs)]
     if isinstance(targets, list):
         if len(targets) != len(inputs):
-            raise ArgumentError(
-                f"targets has {len(targets)} entries for {len(inputs)} inputs; pass one per input"
-            )
+            fail("targets", f"one target per input ({len(inputs)})", targets)
         for row, t in zip(rows, targets, strict=True):
             row["target_json"] = json.dumps(t)
     return ray.data.from_items(rows), len(rows)
@@ -236,7 +241,7 @@ def run_ray(
         options = dict(options)
         ds, n = _dataset(ray, inputs, options.get("targets"))
         if n == 0:
-            raise ArgumentError("the inputs are empty; pass at least one text")
+            fail("inputs", "at least one text", given="no texts")
         if isinstance(options.get("targets"), list):
             del options["targets"]  # each shard reads its own from the target_json column
         worker = (_Load(model, tokenizer, analysis), shard, options)
