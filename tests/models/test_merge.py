@@ -204,7 +204,9 @@ def test_mismatched_arguments_raise(gpt2_lm: Any, llama_lm: Any, tokenizer: Any)
 def test_bad_merge_inputs() -> None:
     with pytest.raises(TypeError, match="non-empty list"):
         th.merge([])
-    with pytest.raises(TypeError, match="not a result"):
+    with pytest.raises(
+        TypeError, match=r"results\[0\] must be a result of a tokenheat analysis, got an object"
+    ):
         th.merge([object()])
     m = th.TokenMatrix(np.eye(2), rows=["a", "b"], cols=["x", "y"])
     m.meta["analysis"] = "flip_rate"

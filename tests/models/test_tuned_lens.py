@@ -231,13 +231,22 @@ def test_load_refuses_files_that_are_not_a_tuned_lens(tmp_path) -> None:
 
 def test_a_lens_refuses_another_model(deep_llama, tokenizer, trained, tmp_path) -> None:
     same_shape = make_causal_lm("llama", len(tokenizer), n_layers=4, seed=1)
-    with pytest.raises(ArgumentError, match="translator is a tuned lens trained for another model"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"translator must be a tuned lens trained for this model \('LlamaForCausalLM', fingerprint \w+\), got one trained for another model",
+    ):
         th.lens(same_shape, tokenizer, PROMPTS[0], translator=trained, progress=False)
     path = trained.save(tmp_path / "lens.safetensors")
-    with pytest.raises(ArgumentError, match="trained for another model"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"the lens in .* must be a tuned lens trained for this model .*, got one trained for another model",
+    ):
         th.TunedLens.load(path, model=same_shape)
     shallow = make_causal_lm("llama", len(tokenizer), n_layers=2)
-    with pytest.raises(ArgumentError, match=r"4 layers of width 32.*2 layers"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"translator must be a tuned lens for this model .*2 layers of width 32\), got one for .*4 layers of width 32\)",
+    ):
         th.lens(shallow, tokenizer, PROMPTS[0], translator=trained, progress=False)
     with pytest.raises(ArgumentTypeError, match=r"translator must be a tokenheat\.TunedLens"):
         th.lens(deep_llama, tokenizer, PROMPTS[0], translator="tuned", progress=False)
@@ -264,7 +273,10 @@ def test_interrupted_training_resumes_to_the_same_translators(
     assert not any(m._forward_hooks for m in deep_llama.modules())  # left as found
     assert all(p.grad is None for p in deep_llama.parameters()) and not deep_llama.training
     monkeypatch.setattr(train_module, "_train_step", real_step)
-    with pytest.raises(ArgumentError, match="other settings"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"checkpoint must be one written with the same settings, got .*other settings \(seed differ\)",
+    ):
         th.train_tuned_lens(
             deep_llama, tokenizer, TRAIN_TEXTS, checkpoint=checkpoint, **dict(options, seed=1)
         )
@@ -297,22 +309,33 @@ def test_training_is_cached_per_model(deep_llama, tokenizer, tmp_path, monkeypat
 def test_bad_arguments_name_the_argument(llama_lm, tokenizer) -> None:
     with pytest.raises(ValueError, match="steps must be an int >= 0, got -1"):
         th.train_tuned_lens(llama_lm, tokenizer, TRAIN_TEXTS, steps=-1)
-    with pytest.raises(ArgumentError, match="optimizer must be 'sgd' or 'adam', got 'lbfgs'"):
+    with pytest.raises(ArgumentError, match="optimizer must be one of 'sgd', 'adam', got 'lbfgs'"):
         th.train_tuned_lens(llama_lm, tokenizer, TRAIN_TEXTS, optimizer="lbfgs")
-    with pytest.raises(ArgumentTypeError, match="texts must be a string or a list"):
+    with pytest.raises(
+        ArgumentTypeError, match="texts must be a string or a list of strings, got None"
+    ):
         th.train_tuned_lens(llama_lm, tokenizer, None, steps=1, cache=False)
-    with pytest.raises(ArgumentTypeError, match=r"texts\[1\] must be a string, got int"):
+    with pytest.raises(ArgumentTypeError, match=r"texts\[1\] must be a string, got 3"):
         th.train_tuned_lens(llama_lm, tokenizer, ["a b c", 3], steps=1, cache=False)
-    with pytest.raises(ArgumentError, match="fewer than one window of seq_len=32"):
+    with pytest.raises(
+        ArgumentError,
+        match="texts must be at least one window of seq_len=32 tokens, got 8 tokens; pass more text",
+    ):
         th.train_tuned_lens(llama_lm, tokenizer, "too short", steps=1, **FAST)
-    with pytest.raises(ArgumentError, match="seq_len must fit the model's context of 64"):
+    with pytest.raises(
+        ArgumentError, match="seq_len must be at most the model's context of 64 tokens, got 65"
+    ):
         th.train_tuned_lens(llama_lm, tokenizer, TRAIN_TEXTS, steps=1, seq_len=65)
 
 
 def test_lens_refuses_an_empty_prompt_naming_it(llama_lm, tokenizer) -> None:
-    with pytest.raises(ArgumentError, match="prompts has no tokens, got ''"):
+    with pytest.raises(
+        ArgumentError, match=r"prompts must be a text of at least one token, .*, got ''"
+    ):
         th.lens(llama_lm, tokenizer, "", progress=False)
-    with pytest.raises(ArgumentError, match=r"prompts\[1\] has no tokens"):
+    with pytest.raises(
+        ArgumentError, match=r"prompts\[1\] must be a text of at least one token, .*, got ''"
+    ):
         th.lens(llama_lm, tokenizer, ["Hello", ""], progress=False)
 
 

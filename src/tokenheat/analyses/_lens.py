@@ -28,7 +28,7 @@ from tokenheat.analyses._common import (
 from tokenheat.analyses._lens_tally import STATS, LensTally, build_lens_matrix
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.analyses._tuned_lens import check_translator, name_lens
-from tokenheat.core._checks import check_choice
+from tokenheat.core._checks import check_choice, fail
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentError, ArgumentTypeError
@@ -517,11 +517,11 @@ def _lens_on_engine(
 def _check_local_only(translator: Any, engine: str) -> None:
     """A tuned lens runs in process only."""
     if translator is not None:
-        from tokenheat.errors import ArgumentError
-
-        raise ArgumentError(
-            f"translator works with engine='local' only, got engine={engine!r}; run the "
-            "tuned lens in process, or the logit lens on Ray"
+        fail(
+            "engine",
+            "'local' with a translator (a tuned lens runs in process)",
+            engine,
+            "run the tuned lens in process, or the logit lens on Ray",
         )
 
 
@@ -561,15 +561,14 @@ def _fold_prompts(
 def _check_not_empty(encoded: list[Any], prompts: Any, start: int = 0) -> None:
     """Refuse a prompt with no tokens (e.g. ``""``), naming which one (``start``: the
     input index of ``encoded[0]``)."""
-    from tokenheat.errors import ArgumentError
-
     empty = [k for k, e in enumerate(encoded) if len(e) == 0]
     if empty:
         k = empty[0]
         which = "prompts" if isinstance(prompts, str) else f"prompts[{start + k}]"
-        raise ArgumentError(
-            f"{which} has no tokens, got {encoded[k].text!r}; pass a non-empty text such "
-            "as 'The capital of France is'"
+        fail(
+            which,
+            "a text of at least one token, such as 'The capital of France is'",
+            encoded[k].text,
         )
 
 

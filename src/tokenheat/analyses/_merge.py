@@ -20,6 +20,7 @@ from tokenheat.analyses._anchor_tally import merge_anchor, merge_means
 from tokenheat.analyses._flip_tally import merge_flip
 from tokenheat.analyses._lens_tally import merge_lens
 from tokenheat.analyses._shards import check_same, concat_corpora, corpora_of
+from tokenheat.core._checks import fail
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._tokens import display_token
 from tokenheat.errors import ArgumentTypeError, MergeError
@@ -103,9 +104,7 @@ def _checked(results: Any) -> list[Any]:
     for i, r in enumerate(results):
         meta = getattr(r, "meta", None)
         if not isinstance(meta, dict) or "analysis" not in meta:
-            raise ArgumentTypeError(
-                f"results[{i}] is {type(r).__name__}, not a result of a tokenheat analysis"
-            )
+            fail(f"results[{i}]", "a result of a tokenheat analysis", r, kind=ArgumentTypeError)
         if meta["analysis"] not in SAME:
             raise MergeError(f"results[{i}] is a {meta['analysis']!r} result, which cannot merge")
         if "tallies" not in meta:

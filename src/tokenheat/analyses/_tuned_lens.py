@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tokenheat.core._checks import fail
 from tokenheat.errors import ArgumentError, ArgumentTypeError, DamagedFileError
 
 __all__ = ["TunedLens", "model_fingerprint"]
@@ -117,16 +118,15 @@ class TunedLens:
         weight = torch.as_tensor(weight, dtype=torch.float32).detach().cpu()
         bias = torch.as_tensor(bias, dtype=torch.float32).detach().cpu()
         if weight.dim() != 3 or weight.shape[1] != weight.shape[2]:
-            raise ArgumentError(
-                f"weight must have shape (n_layers, d, d), got {tuple(weight.shape)}"
-            )
+            fail("weight", "of shape (n_layers, d, d)", weight)
         if tuple(bias.shape) != tuple(weight.shape[:2]):
-            raise ArgumentError(
-                f"bias must have shape {tuple(weight.shape[:2])} to match weight, "
-                f"got {tuple(bias.shape)}"
-            )
+            fail("bias", f"of shape {tuple(weight.shape[:2])} to match weight", bias)
         if "fingerprint" not in info:
-            raise ArgumentError("info must name the model's 'fingerprint' (model_fingerprint)")
+            fail(
+                "info",
+                "a dict naming the model's 'fingerprint' (model_fingerprint)",
+                given=f"one with the keys {sorted(info)}",
+            )
         self.weight = weight
         self.bias = bias
         self.info = dict(info)
@@ -217,19 +217,21 @@ class TunedLens:
         n_layers, d_model, model_name = model_shape(model)
         trained_for = self.info.get("model", "?")
         if (n_layers, d_model) != (self.n_layers, self.d_model):
-            raise ArgumentError(
-                f"{name} is a tuned lens for {trained_for!r} ({self.n_layers} layers of width "
-                f"{self.d_model}), but the model {model_name!r} has {n_layers} layers of width "
-                f"{d_model}; train one for this model with th.train_tuned_lens(model, "
-                "tokenizer, texts)"
+            fail(
+                name,
+                f"a tuned lens for this model ({model_name!r}: {n_layers} layers of width "
+                f"{d_model})",
+                given=f"one for {trained_for!r} ({self.n_layers} layers of width {self.d_model})",
+                hint="train one for this model with th.train_tuned_lens(model, tokenizer, texts)",
             )
         found = model_fingerprint(model)
         if found != self.fingerprint:
-            raise ArgumentError(
-                f"{name} is a tuned lens trained for another model ({trained_for!r}, "
-                f"fingerprint {self.fingerprint}); this model ({model_name!r}) has fingerprint "
-                f"{found} (other weights, config or dtype). Train one for this model with "
-                "th.train_tuned_lens(model, tokenizer, texts)"
+            fail(
+                name,
+                f"a tuned lens trained for this model ({model_name!r}, fingerprint {found})",
+                given=f"one trained for another model ({trained_for!r}, fingerprint "
+                f"{self.fingerprint}: other weights, config or dtype)",
+                hint="train one for this model with th.train_tuned_lens(model, tokenizer, texts)",
             )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -254,7 +256,7 @@ class TunedLens:
 
         target = _as_path(path)
         if target.is_dir():
-            raise ArgumentError(f"path {str(target)!r} is a folder; pass a file name to write")
+            fail("path", "a file name to write", given=f"the folder {str(target)!r}")
         header = {"format": FORMAT, "version": str(FORMAT_VERSION), "info": json.dumps(self.info)}
         fd, tmp = tempfile.mkstemp(prefix=".tl-", suffix=".tmp", dir=target.parent or ".")
         os.close(fd)

@@ -13,7 +13,8 @@ import numpy as np
 
 from tokenheat.analyses._common import check_positive_int
 from tokenheat.analyses._tuned_lens import TunedLens
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentTypeError
 
 __all__ = ["block_states", "layer_kl", "least_squares_fit", "lens_kl", "token_windows"]
 
@@ -34,13 +35,11 @@ def token_windows(tokenizer: Any, texts: Any, seq_len: int) -> Any:
 
     items = [texts] if isinstance(texts, str) else texts
     if items is None or not hasattr(items, "__iter__"):
-        raise ArgumentTypeError(
-            f"texts must be a string or a list of strings, got {type(texts).__name__}"
-        )
+        fail("texts", "a string or a list of strings", texts, kind=ArgumentTypeError)
     items = list(items)
     bad = next((i for i, t in enumerate(items) if not isinstance(t, str)), None)
     if bad is not None:
-        raise ArgumentTypeError(f"texts[{bad}] must be a string, got {type(items[bad]).__name__}")
+        fail(f"texts[{bad}]", "a string", items[bad], kind=ArgumentTypeError)
     eos = getattr(tokenizer, "eos_token_id", None)
     ids: list[int] = []
     for text in items:
@@ -49,9 +48,11 @@ def token_windows(tokenizer: Any, texts: Any, seq_len: int) -> Any:
             ids.append(eos)
     n = len(ids) // seq_len
     if n == 0:
-        raise ArgumentError(
-            f"texts hold {len(ids)} tokens, fewer than one window of seq_len={seq_len}; pass "
-            "more text (e.g. pydoc_data.topics) or a smaller seq_len"
+        fail(
+            "texts",
+            f"at least one window of seq_len={seq_len} tokens",
+            given=f"{len(ids)} tokens",
+            hint="pass more text (e.g. pydoc_data.topics) or a smaller seq_len",
         )
     return torch.tensor(ids[: n * seq_len], dtype=torch.long).view(n, seq_len)
 

@@ -48,7 +48,8 @@ from tokenheat.analyses._tuned_lens_fit import (
     least_squares_fit,
     token_windows,
 )
-from tokenheat.errors import ArgumentError
+from tokenheat.core._checks import check_choice, fail
+from tokenheat.errors import ArgumentTypeError
 
 __all__ = ["train_tuned_lens"]
 
@@ -171,9 +172,7 @@ def train_tuned_lens(
         return TunedLens.identity(model)
     windows = token_windows(adapter.tokenizer, texts, seq_len)
     if adapter.max_length is not None and seq_len > adapter.max_length:
-        raise ArgumentError(
-            f"seq_len must fit the model's context of {adapter.max_length} tokens, got {seq_len}"
-        )
+        fail("seq_len", f"at most the model's context of {adapter.max_length} tokens", seq_len)
     settings["texts"] = hashlib.sha256(windows.numpy().tobytes()).hexdigest()[:16]
     settings["version"] = TRAINING_VERSION
     fingerprint = model_fingerprint(model)
@@ -204,23 +203,20 @@ def _check_options(**options: Any) -> dict[str, Any]:
     check_positive_int("steps", options["steps"], minimum=0)
     check_positive_int("seq_len", options["seq_len"], minimum=2)
     check_positive_int("fit_windows", options["fit_windows"])
-    if options["init"] not in ("least_squares", "identity"):
-        raise ArgumentError(f"init must be 'least_squares' or 'identity', got {options['init']!r}")
+    check_choice("init", options["init"], ("least_squares", "identity"))
     check_positive_int("batch_size", options["batch_size"])
     check_positive_int("seed", options["seed"], minimum=0)
     for name in ("lr", "weight_decay"):
         value = options[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ArgumentError(f"{name} must be a number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            fail(name, "a number >= 0", value, kind=ArgumentTypeError)
+        if not value >= 0:
+            fail(name, "a number >= 0", value)
         options[name] = float(value)
     if options["lr"] == 0:
-        raise ArgumentError("lr must be > 0, got 0; the paper's scale is lr=1.0")
-    if options["optimizer"] not in OPTIMIZERS:
-        raise ArgumentError(f"optimizer must be 'sgd' or 'adam', got {options['optimizer']!r}")
-    if options["precision"] not in PRECISIONS:
-        raise ArgumentError(
-            f"precision must be 'bfloat16' or 'float32', got {options['precision']!r}"
-        )
+        fail("lr", "> 0", 0, "the paper's scale is lr=1.0")
+    check_choice("optimizer", options["optimizer"], OPTIMIZERS)
+    check_choice("precision", options["precision"], PRECISIONS)
     return dict(options)
 
 
@@ -451,20 +447,23 @@ class _Run:
             header = json.loads((f.metadata() or {}).get("header", "{}"))
         where = str(self.checkpoint)
         if header.get("format") != CHECKPOINT_FORMAT:
-            raise ArgumentError(f"checkpoint {where!r} is not a tuned-lens checkpoint")
+            fail("checkpoint", "a tuned-lens checkpoint", where)
         if header["fingerprint"] != self.info["fingerprint"]:
-            raise ArgumentError(
-                f"checkpoint {where!r} was written for another model (fingerprint "
-                f"{header['fingerprint']}, this one is {self.info['fingerprint']}); pass another "
-                "checkpoint path or delete it"
+            fail(
+                "checkpoint",
+                f"one written for this model (fingerprint {self.info['fingerprint']})",
+                given=f"{where!r}, written for fingerprint {header['fingerprint']}",
+                hint="pass another checkpoint path or delete it",
             )
         if header["settings"] != self.settings:
             changed = sorted(
                 k for k in self.settings if header["settings"].get(k) != self.settings[k]
             )
-            raise ArgumentError(
-                f"checkpoint {where!r} was written with other settings ({', '.join(changed)} "
-                "differ); pass the same settings to resume, or another checkpoint path"
+            fail(
+                "checkpoint",
+                "one written with the same settings",
+                given=f"{where!r}, written with other settings ({', '.join(changed)} differ)",
+                hint="pass the same settings to resume, or another checkpoint path",
             )
         tensors = load_file(str(self.checkpoint))
         with torch.no_grad():
