@@ -8,11 +8,12 @@ the order live, and the choice made there is what an export keeps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import check_bool, check_choice, check_int_range, check_type, fail
+from tokenheat.errors import ArgumentTypeError
 
 #: Row/column orders the widget offers. All but "original" and "label" sort descending by a
 #: statistic of the row's (column's) finite values; "cluster" puts similar profiles together
@@ -40,15 +41,16 @@ class Group:
     end: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.label, str):
-            raise ArgumentTypeError(f"Group.label must be a str, got {type(self.label).__name__}")
+        check_type("Group.label", self.label, str, "a str")
         for name in ("start", "end"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ArgumentTypeError(f"Group.{name} must be an int, got {v!r}")
+                fail(f"Group.{name}", "an int", v, kind=ArgumentTypeError)
         if not 0 <= self.start < self.end:
-            raise ArgumentError(
-                f"Group span must satisfy 0 <= start < end, got start={self.start}, end={self.end}"
+            fail(
+                "Group start/end",
+                "a span with 0 <= start < end",
+                given=f"start={self.start}, end={self.end}",
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,22 +98,18 @@ class Display:
 
     def __post_init__(self) -> None:
         for name in ("row_order", "col_order"):
-            _choice(name, getattr(self, name), ORDERS)
-        _choice("cell_text", self.cell_text, CELL_TEXT)
+            check_choice(name, getattr(self, name), ORDERS)
+        check_choice("cell_text", self.cell_text, CELL_TEXT)
         if isinstance(self.digits, bool) or not isinstance(self.digits, int):
-            raise ArgumentTypeError(f"digits must be an int from 0 to 6, got {self.digits!r}")
-        if not 0 <= self.digits <= 6:
-            raise ArgumentError(f"digits must be an int from 0 to 6, got {self.digits!r}")
+            fail("digits", "an int from 0 to 6", self.digits, kind=ArgumentTypeError)
+        check_int_range("digits", self.digits, 0, 6)
         if self.min_count is not None:
             if isinstance(self.min_count, bool) or not isinstance(self.min_count, (int, float)):
-                raise ArgumentTypeError(
-                    f"min_count must be a number or None, got {self.min_count!r}"
-                )
+                fail("min_count", "a number >= 0 or None", self.min_count, kind=ArgumentTypeError)
             if not self.min_count >= 0:
-                raise ArgumentError(f"min_count must be >= 0 or None, got {self.min_count!r}")
+                fail("min_count", "a number >= 0 or None", self.min_count)
             object.__setattr__(self, "min_count", float(self.min_count))
-        if not isinstance(self.mark_outliers, bool):
-            raise ArgumentTypeError(f"mark_outliers must be a bool, got {self.mark_outliers!r}")
+        object.__setattr__(self, "mark_outliers", check_bool("mark_outliers", self.mark_outliers))
         for name in ("row_groups", "col_groups"):
             object.__setattr__(self, name, _groups(name, getattr(self, name)))
 
@@ -123,9 +121,10 @@ class Display:
         ):
             for g in groups:
                 if g.end > n:
-                    raise ArgumentError(
-                        f"{name} holds {g.label!r} spanning {g.start}:{g.end}, beyond the "
-                        f"matrix's {n} along that axis; use spans within 0:{n}"
+                    fail(
+                        name,
+                        f"groups spanning within 0:{n} (the matrix along that axis)",
+                        given=f"{g.label!r} spanning {g.start}:{g.end}",
                     )
 
     def replace(self, **changes: Any) -> Display:
@@ -148,13 +147,13 @@ class Display:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Display:
         """Inverse of :meth:`to_dict` (unknown keys are refused)."""
-        if not isinstance(data, Mapping):
-            raise ArgumentTypeError(f"display must be a mapping, got {type(data).__name__}")
+        check_type("display", data, Mapping, "a mapping")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ArgumentError(
-                f"display has unknown keys {sorted(unknown)}; known: "
-                f"{sorted(cls.__dataclass_fields__)}"
+            fail(
+                "display",
+                f"a mapping with keys among {sorted(cls.__dataclass_fields__)}",
+                given=f"the unknown keys {sorted(unknown)}",
             )
         return cls(**dict(data))
 
@@ -168,21 +167,14 @@ class Display:
         return cls.from_dict(value)
 
 
-def _choice(name: str, value: Any, options: Sequence[str]) -> None:
-    if value not in options:
-        raise ArgumentError(f"{name} must be one of {', '.join(options)}, got {value!r}")
-
-
 def _groups(name: str, value: Any) -> tuple[Group, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise ArgumentTypeError(f"{name} must be a sequence of Group, got {value!r}")
+        fail(name, "a sequence of Group", value, kind=ArgumentTypeError)
     out = []
     for g in value:
         if isinstance(g, Mapping):
             g = Group(**dict(g))
         if not isinstance(g, Group):
-            raise ArgumentTypeError(
-                f"{name} must hold tokenheat Group objects or dicts, got {type(g).__name__}"
-            )
+            fail(f"{name} entries", "tokenheat Group objects or dicts", g, kind=ArgumentTypeError)
         out.append(g)
     return tuple(out)
