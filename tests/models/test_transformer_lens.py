@@ -384,13 +384,25 @@ def test_a_cache_that_does_not_fit_is_a_clear_error(tl_own) -> None:
     from tokenheat.errors import ArgumentError, ArgumentTypeError
 
     _, cache = tl_own.run_with_cache(PROMPTS[:2])
-    with pytest.raises(ArgumentError, match=r"holds 2 prompt\(s\) but 1 were given"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"prompts must be the 2 prompt\(s\) the ActivationCache was computed on, .*, got 1 prompt\(s\)",
+    ):
         th.lens(cache, None, PROMPTS[0], progress=False)
     _, one = tl_own.run_with_cache(PROMPTS[0])
-    with pytest.raises(ArgumentError, match=r"model\.to_tokens\(text\)"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"prompts\[0\] must be the tokens the ActivationCache was computed on \(\d+ positions\), got \d+ tokens here; .*model\.to_tokens\(text\)",
+    ):
         th.lens(one, None, PROMPTS[2], progress=False)
     _, partial = tl_own.run_with_cache(PROMPTS[0], names_filter=lambda name: "resid_post" in name)
-    with pytest.raises(ArgumentError, match=r"has no 'blocks\.0\.hook_resid_pre'"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"the ActivationCache must be a cache holding 'blocks\.0\.hook_resid_pre', got one without it",
+    ):
         th.anchor_similarity(partial, None, PROMPTS[0], anchor=[[3]], progress=False)
-    with pytest.raises(ArgumentTypeError, match="must be a transformer_lens ActivationCache"):
+    with pytest.raises(
+        ArgumentTypeError,
+        match=r"cache must be a transformer_lens ActivationCache .*, got \{'blocks\.0\.hook_resid_post': None\}",
+    ):
         th.models.from_cache({"blocks.0.hook_resid_post": None})

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from tokenheat.errors import ArgumentError
+from tokenheat.core._checks import fail
 from tokenheat.models._adapter import Batch, ModelAdapter
 from tokenheat.models._text import EncodedText
 
@@ -77,11 +77,16 @@ class CacheAdapter(ModelAdapter):
         try:
             value = self.cache[name]
         except KeyError:
-            raise ArgumentError(
-                f"the ActivationCache has no {name!r}; run the model with that hook cached "
-                "(run_with_cache without a names_filter, or one that keeps "
-                "'hook_resid_post' and 'blocks.0.hook_resid_pre')"
-            ) from None
+            value = None  # reported below, without the KeyError's traceback
+        if value is None:
+            fail(
+                "the ActivationCache",
+                f"a cache holding {name!r}",
+                given="one without it",
+                hint="run the model with that hook cached (run_with_cache without a "
+                "names_filter, or one that keeps 'hook_resid_post' and "
+                "'blocks.0.hook_resid_pre')",
+            )
         return value if getattr(self.cache, "has_batch_dim", True) else value[None]
 
     def encode(self, prompts: Any, **kwargs: Any) -> list[EncodedText]:
@@ -102,16 +107,19 @@ class CacheAdapter(ModelAdapter):
         cached = self._tensor(self.n_layers - 1)
         n, width = int(cached.shape[0]), int(cached.shape[1])
         if len(encoded) != n:
-            raise ArgumentError(
-                f"the ActivationCache holds {n} prompt(s) but {len(encoded)} were given; pass "
-                "the prompts it was computed on, in the same order"
+            fail(
+                "prompts",
+                f"the {n} prompt(s) the ActivationCache was computed on, in the same order",
+                given=f"{len(encoded)} prompt(s)",
             )
         for i, e in enumerate(encoded):
             if len(e) > width or (n == 1 and len(e) != width):
-                raise ArgumentError(
-                    f"prompt {i} has {len(e)} tokens here but the ActivationCache holds "
-                    f"{width} positions; pass the token ids it was computed on "
-                    "(prompts=model.to_tokens(text)) so both agree"
+                fail(
+                    f"prompts[{i}]",
+                    f"the tokens the ActivationCache was computed on ({width} positions)",
+                    given=f"{len(e)} tokens here",
+                    hint="pass the token ids it was computed on (prompts=model.to_tokens(text)) "
+                    "so both agree",
                 )
         return encoded
 

@@ -18,7 +18,7 @@ except ModuleNotFoundError as _err:  # a base install: say what to install
         name=_err.name,
     ) from _err
 
-from tokenheat.core._checks import check_given
+from tokenheat.core._checks import check_given, fail
 from tokenheat.errors import ArgumentError, ArgumentTypeError
 from tokenheat.models._adapter import ModelAdapter
 from tokenheat.models._cache_adapter import CacheAdapter, is_activation_cache
@@ -110,15 +110,19 @@ def from_cache(
     >>> m = th.lens(th.models.from_cache(cache), None, prompt)  # doctest: +SKIP
     """
     if not is_activation_cache(cache):
-        raise ArgumentTypeError(
-            f"cache must be a transformer_lens ActivationCache (from model.run_with_cache), "
-            f"got {type(cache).__name__}"
+        fail(
+            "cache",
+            "a transformer_lens ActivationCache (from model.run_with_cache)",
+            cache,
+            kind=ArgumentTypeError,
         )
     model = model if model is not None else getattr(cache, "model", None)
     if model is None:
-        raise ArgumentTypeError(
-            "the ActivationCache carries no model (cache.model is None); pass the model it "
-            "came from: from_cache(cache, model)"
+        check_given(
+            "model",
+            model,
+            "the model the ActivationCache came from when cache.model is None",
+            "from_cache(cache, model)",
         )
     inner = adapter_for(model, tokenizer)
     side = padding_side or getattr(inner.tokenizer, "padding_side", None) or "right"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tokenheat.core._checks import fail
 from tokenheat.errors import ArgumentTypeError
 
 __all__ = ["is_nnsight_model", "is_transformer_bridge", "unwrap"]
@@ -35,16 +36,22 @@ def _inner_of_nnsight(model: Any) -> Any:
     state = vars(model)
     inner = state.get("_module", state.get("_model"))  # nnsight >= 0.5 / 0.3-0.4
     if inner is None:
-        raise ArgumentTypeError(
-            f"model is an nnsight {type(model).__name__} whose wrapped module cannot be found "
-            "(no _module/_model); pass the Hugging Face model itself with its tokenizer"
+        fail(
+            "model",
+            "an nnsight model whose wrapped module can be found (_module or _model)",
+            given=f"an nnsight {type(model).__name__} with neither",
+            hint="pass the Hugging Face model itself with its tokenizer",
+            kind=ArgumentTypeError,
         )
     first = next(iter(inner.parameters()), None)
     if first is not None and getattr(first, "is_meta", False):
-        raise ArgumentTypeError(
-            "model is an nnsight LanguageModel whose weights are not loaded yet (meta "
-            "tensors); load it with dispatch=True, or pass a Hugging Face model object "
-            "to LanguageModel(...)"
+        fail(
+            "model",
+            "an nnsight LanguageModel with its weights loaded",
+            given="one whose weights are not loaded yet (meta tensors)",
+            hint="load it with dispatch=True, or pass a Hugging Face model object to "
+            "LanguageModel(...)",
+            kind=ArgumentTypeError,
         )
     return inner
 
