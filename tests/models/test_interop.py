@@ -74,7 +74,10 @@ def test_captum_matrix_links_and_has_contexts_like_attribution(
 def test_captum_columns_option(captum_ig) -> None:
     assert th.from_captum(captum_ig, columns="sequence").cols == ["mat."]
     assert th.from_captum(captum_ig, columns="tokens").cols == ["mat", "."]
-    with pytest.raises(ArgumentError, match="columns must be one of"):
+    with pytest.raises(
+        ArgumentError,
+        match="columns must be one of 'both', 'sequence', 'tokens', got 'rows'",
+    ):
         th.from_captum(captum_ig, columns="rows")
 
 
@@ -133,7 +136,10 @@ def test_inseq_default_aggregation_is_inseq_s(inseq_out, tokenizer) -> None:
 
 
 def test_inseq_sequence_out_of_range(inseq_out) -> None:
-    with pytest.raises(ArgumentError, match=r"sequence=2 is out of range: output holds 2"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"sequence must be an int from -2 to 1, got 2; output holds 2 sequence\(s\)",
+    ):
         th.from_inseq(inseq_out, sequence=2)
 
 
@@ -158,7 +164,10 @@ def test_a_captum_result_without_token_attr_refuses_tokens_columns(captum_ig) ->
         seq_attr=captum_ig.seq_attr,
     )  # fmt: skip
     assert th.from_captum(res).cols == ["mat."]
-    with pytest.raises(ArgumentError, match=r"needs result\.token_attr"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"columns must be 'sequence' for a captum result without token_attr, got 'tokens'",
+    ):
         th.from_captum(res, columns="tokens")
 
 

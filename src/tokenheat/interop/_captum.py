@@ -9,8 +9,9 @@ import numpy as np
 
 from tokenheat.analyses._attr_jobs import Column
 from tokenheat.analyses._attribution_matrix import attribution_matrix
+from tokenheat.core._checks import check_choice, check_type, fail
 from tokenheat.core._tokens import _token_text as token_text  # the text a token stands for
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.interop._kinds import as_numpy, class_from, package_version, wrong_kind
 
 __all__ = ["from_captum"]
@@ -35,10 +36,13 @@ def _check_result(result: Any) -> None:
         if not hasattr(result, name)
     ]
     if missing:
-        raise ArgumentTypeError(
-            f"result is a captum LLMAttributionResult without {', '.join(missing)} (captum "
-            f"{package_version('captum')}); from_captum supports captum >= 0.7, whose results "
-            "have seq_attr, token_attr, input_tokens and output_tokens"
+        fail(
+            "result",
+            "a captum >= 0.7 LLMAttributionResult (with seq_attr, token_attr, input_tokens and "
+            "output_tokens)",
+            given=f"one without {', '.join(missing)} (captum {package_version('captum')})",
+            hint="from_captum supports captum >= 0.7",
+            kind=ArgumentTypeError,
         )
 
 
@@ -109,14 +113,8 @@ def from_captum(
     >>> m = th.from_captum(res, method="integrated_gradients")  # doctest: +SKIP
     """
     _check_result(result)
-    if columns not in COLUMNS:
-        raise ArgumentError(
-            f"columns must be one of {', '.join(map(repr, COLUMNS))}, got {columns!r}"
-        )
-    if method is not None and not isinstance(method, str):
-        raise ArgumentTypeError(
-            f"method must be a string such as 'integrated_gradients', got {method!r}"
-        )
+    check_choice("columns", columns, COLUMNS)
+    check_type("method", method, str, "a string such as 'integrated_gradients'", allow_none=True)
     tokens = [str(t) for t in result.input_tokens]
     outputs = [str(t) for t in result.output_tokens]
     seq = as_numpy("result.seq_attr", result.seq_attr).reshape(-1)
@@ -124,10 +122,12 @@ def from_captum(
         None if result.token_attr is None else as_numpy("result.token_attr", result.token_attr)
     )
     if columns == "tokens" and per_token is None:
-        raise ArgumentError(
-            "columns='tokens' needs result.token_attr, which this captum result does not have "
-            "(captum computes it for gradient methods and for LLMAttribution with "
-            "per-token targets); use columns='sequence'"
+        fail(
+            "columns",
+            "'sequence' for a captum result without token_attr",
+            columns,
+            "captum computes result.token_attr for gradient methods and for LLMAttribution "
+            "with per-token targets",
         )
     probs = getattr(result, "output_probs", None)
     logp = np.log(as_numpy("result.output_probs", probs).reshape(-1)) if probs is not None else None

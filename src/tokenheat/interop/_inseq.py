@@ -8,8 +8,9 @@ import numpy as np
 
 from tokenheat.analyses._attr_jobs import Column
 from tokenheat.analyses._attribution_matrix import attribution_matrix
+from tokenheat.core._checks import check_int_range, fail
 from tokenheat.core._tokens import _token_text as token_text  # the text a token stands for
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.interop._captum import Text
 from tokenheat.interop._kinds import as_numpy, package_version, wrong_kind
 
@@ -25,9 +26,12 @@ def _sequences(output: Any) -> tuple[list[Any], dict[str, Any]]:
     if _OUTPUT in names:
         seqs = getattr(output, "sequence_attributions", None)
         if not isinstance(seqs, list):
-            raise ArgumentTypeError(
-                f"output is an inseq FeatureAttributionOutput without a sequence_attributions "
-                f"list (inseq {package_version('inseq')}); from_inseq supports inseq >= 0.6"
+            fail(
+                "output",
+                "an inseq >= 0.6 FeatureAttributionOutput (with a sequence_attributions list)",
+                given=f"one without it (inseq {package_version('inseq')})",
+                hint="from_inseq supports inseq >= 0.6",
+                kind=ArgumentTypeError,
             )
         return seqs, dict(getattr(output, "info", None) or {})
     if _SEQUENCE in names:
@@ -49,10 +53,12 @@ def _two_d(seq: Any, i: int, aggregator: Any, kwargs: dict[str, Any]) -> Any:
     parts = [getattr(out, name, None) for name in ("source_attributions", "target_attributions")]
     shapes = [None if a is None else tuple(a.shape) for a in parts]
     if _main(out) is None or any(a is not None and a.dim() != 2 for a in parts):
-        raise ArgumentError(
-            f"output.sequence_attributions[{i}] has attributions of shapes {shapes} (source, "
-            "target) after aggregation; pass an aggregator that reduces them to (tokens, "
-            "generated), e.g. aggregator='scores', aggregate_fn='sum'"
+        fail(
+            f"output.sequence_attributions[{i}]",
+            "two-dimensional (tokens, generated) after aggregation",
+            given=f"attributions of shapes {shapes} (source, target)",
+            hint="pass an aggregator that reduces them, e.g. aggregator='scores', "
+            "aggregate_fn='sum'",
         )
     return out
 
@@ -177,13 +183,8 @@ def from_inseq(
     """
     seqs, info = _sequences(output)
     if sequence is not None:
-        if isinstance(sequence, bool) or not isinstance(sequence, int | np.integer):
-            raise ArgumentTypeError(f"sequence must be an int index, got {sequence!r}")
-        if not -len(seqs) <= sequence < len(seqs):
-            raise ArgumentError(
-                f"sequence={sequence} is out of range: output holds {len(seqs)} sequence(s); "
-                f"pass 0..{len(seqs) - 1} or None for all"
-            )
+        hint = f"output holds {len(seqs)} sequence(s); pass None for all"
+        check_int_range("sequence", sequence, -len(seqs), len(seqs) - 1, hint)
         k = int(sequence) % len(seqs)
         return _one(seqs[k], k, info, aggregator, aggregate_kwargs, title)
     matrices = [_one(s, i, info, aggregator, aggregate_kwargs, title) for i, s in enumerate(seqs)]
