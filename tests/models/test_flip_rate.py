@@ -353,7 +353,7 @@ def test_words_as_one_string_is_rejected(callable_clf: CallableClassifier) -> No
 
 
 def test_single_string_is_rejected(callable_clf: CallableClassifier) -> None:
-    with pytest.raises(TypeError, match="wrap it in a list"):
+    with pytest.raises(TypeError, match=r"texts must be a list of str, got 'the cat'; wrap it in a list"):
         flip_rate(callable_clf, "the cat", progress=False)
 
 

@@ -202,8 +202,12 @@ def test_mismatched_arguments_raise(gpt2_lm: Any, llama_lm: Any, tokenizer: Any)
 
 
 def test_bad_merge_inputs() -> None:
-    with pytest.raises(TypeError, match="non-empty list"):
+    with pytest.raises(
+        ValueError, match="results must be a non-empty list of results, got a list of length 0"
+    ):
         th.merge([])
+    with pytest.raises(TypeError, match="results must be a non-empty list of results, got 3"):
+        th.merge(3)
     with pytest.raises(
         TypeError, match=r"results\[0\] must be a result of a tokenheat analysis, got an object"
     ):

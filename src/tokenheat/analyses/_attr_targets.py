@@ -186,7 +186,7 @@ def build_jobs(
     target. A causal LM input that does not start with a special token gets ``sink``
     prepended (``job.n_sink == 1``); target positions are then shifted past it."""
     if isinstance(target_position, bool) or not isinstance(target_position, (int, np.integer)):
-        raise ArgumentTypeError(f"target_position must be an int, got {target_position!r}")
+        fail("target_position", "an int", target_position, kind=ArgumentTypeError)
     pairs, scalar = _pairs(targets, len(encoded))
     specials = set(getattr(tokenizer, "all_special_ids", None) or [])
     jobs: dict[int, Job] = {}

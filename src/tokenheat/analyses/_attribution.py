@@ -355,9 +355,7 @@ def _prepare(model: Any, tokenizer: Any, device: Any, dtype: Any) -> tuple[Any, 
     from tokenheat.models._select import causal_lm_for
 
     if not hasattr(model, "modules"):
-        raise ArgumentTypeError(
-            f"model must be a transformers model or a HookedTransformer, got {type(model).__name__}"
-        )
+        fail("model", "a transformers model or a HookedTransformer", model, kind=ArgumentTypeError)
     model = converted(model, device, dtype)
     model, tokenizer = causal_lm_for(model, tokenizer)
     kind = model_kind(model)

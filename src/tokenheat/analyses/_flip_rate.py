@@ -174,9 +174,7 @@ class _Collector:
         first = self.n_texts
         for j, text in enumerate(chunk):
             if not isinstance(text, str):
-                raise ArgumentTypeError(
-                    f"texts[{self.n_texts + j}] must be a str, got {type(text).__name__}"
-                )
+                fail(f"texts[{self.n_texts + j}]", "a str", text, kind=ArgumentTypeError)
             units = self.units(text)
             self.ids.extend(self.vocab.setdefault(s, len(self.vocab)) for s in units.surface)
             self.offsets.append(len(self.ids))
@@ -359,9 +357,7 @@ def flip_rate(
     >>> m.to_pandas().sort_values("value").tail()  # doctest: +SKIP
     """
     if texts is None or isinstance(texts, str):
-        raise ArgumentTypeError(
-            f"texts must be a list of str, got {texts!r:.60}; wrap it in a list: [text]"
-        )
+        fail("texts", "a list of str", texts, "wrap it in a list: [text]", kind=ArgumentTypeError)
     if _word_filter(words, unit, normalize) is not None:  # checks words= early
         words = sorted(set(words))  # type: ignore[arg-type]
     if top_k is None:
@@ -417,9 +413,7 @@ def flip_shard(
             "batch_size": batch_size, "max_contexts_per_cell": cap}  # fmt: skip
     _check_args(perturb, unit, rank, ints, mask_token, replacement)
     if isinstance(texts, str):
-        raise ArgumentTypeError(
-            "texts must be a list of str, got a single str; wrap it in a list: [text]"
-        )
+        fail("texts", "a list of str", texts, "wrap it in a list: [text]", kind=ArgumentTypeError)
     wanted = _word_filter(words, unit, normalize)
     with placed_module(classifier, device, dtype):
         setup = _setup(classifier, tokenizer, labels, batch_size, unit, perturb, mask_token)

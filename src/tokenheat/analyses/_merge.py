@@ -96,11 +96,11 @@ def merge(results: Sequence[Any]) -> Any:
 
 
 def _checked(results: Any) -> list[Any]:
-    if isinstance(results, TokenMatrix) or not isinstance(results, Sequence) or not results:
-        raise ArgumentTypeError(
-            f"results must be a non-empty list of results, got {type(results).__name__}; "
-            "pass e.g. th.merge([result_a, result_b])"
-        )
+    hint = "pass e.g. th.merge([result_a, result_b])"
+    if isinstance(results, TokenMatrix) or not isinstance(results, Sequence):
+        fail("results", "a non-empty list of results", results, hint, kind=ArgumentTypeError)
+    if not results:
+        fail("results", "a non-empty list of results", results, hint)
     for i, r in enumerate(results):
         meta = getattr(r, "meta", None)
         if not isinstance(meta, dict) or "analysis" not in meta:

@@ -66,9 +66,11 @@ def model_fingerprint(model: Any) -> str:
     import torch
 
     if not isinstance(model, torch.nn.Module):
-        raise ArgumentTypeError(
-            f"model must be a torch model (a transformers causal LM or a HookedTransformer), "
-            f"got {type(model).__name__}"
+        fail(
+            "model",
+            "a torch model (a transformers causal LM or a HookedTransformer)",
+            model,
+            kind=ArgumentTypeError,
         )
     digest = hashlib.sha256(type(model).__name__.encode())
     config = getattr(model, "config", None) or getattr(model, "cfg", None)
@@ -363,9 +365,11 @@ class TunedLens:
 def check_translator(translator: Any, model: Any) -> None:
     """Refuse a ``translator`` that is not a :class:`TunedLens` of ``model``."""
     if not isinstance(translator, TunedLens):
-        raise ArgumentTypeError(
-            f"translator must be a tokenheat.TunedLens (th.train_tuned_lens or "
-            f"th.TunedLens.load) or None, got {type(translator).__name__}"
+        fail(
+            "translator",
+            "a tokenheat.TunedLens (th.train_tuned_lens or th.TunedLens.load) or None",
+            translator,
+            kind=ArgumentTypeError,
         )
     translator.check_model(model)
 
@@ -405,5 +409,5 @@ _NO_TOKENIZER = _NoTokenizer()
 
 def _as_path(path: Any) -> Path:
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise ArgumentTypeError(f"path must be a file name (str or os.PathLike), got {path!r}")
+        fail("path", "a file name (str or os.PathLike)", path, kind=ArgumentTypeError)
     return Path(path).expanduser()

@@ -17,6 +17,7 @@ from typing import Any
 
 import platformdirs
 
+from tokenheat.core._checks import fail
 from tokenheat.errors import ArgumentTypeError
 
 MARKER = "tokenheat-cache.json"
@@ -47,8 +48,11 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """
     if cache_dir is not None:
         if not isinstance(cache_dir, (str, os.PathLike)):
-            raise ArgumentTypeError(
-                f"cache_dir must be a path (str or os.PathLike) or None, got {cache_dir!r}"
+            fail(
+                "cache_dir",
+                "a path (str or os.PathLike) or None",
+                cache_dir,
+                kind=ArgumentTypeError,
             )
         return Path(cache_dir).expanduser()
     if os.environ.get("TOKENHEAT_CACHE"):

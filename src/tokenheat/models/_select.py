@@ -18,8 +18,8 @@ except ModuleNotFoundError as _err:  # a base install: say what to install
         name=_err.name,
     ) from _err
 
-from tokenheat.core._checks import check_given, fail
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import check_choice, check_given, fail
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._adapter import ModelAdapter
 from tokenheat.models._cache_adapter import CacheAdapter, is_activation_cache
 from tokenheat.models._tlens import TLensAdapter, as_causal_lm, is_hooked_transformer
@@ -127,5 +127,5 @@ def from_cache(
     inner = adapter_for(model, tokenizer)
     side = padding_side or getattr(inner.tokenizer, "padding_side", None) or "right"
     if side not in ("left", "right"):
-        raise ArgumentError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+        check_choice("padding_side", side, ("left", "right"))
     return CacheAdapter(cache, inner, side)
