@@ -170,13 +170,22 @@ def test_lm_classifier_rejects_bad_template_and_labels(gpt2_lm: Any, tokenizer: 
 def test_callable_classifier_validates_output() -> None:
     ok = CallableClassifier(lambda texts: [[0.25, 0.75]] * len(texts), labels=["a", "b"])
     assert ok.predict_proba(["x", "y"]).shape == (2, 2)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(
+        ValueError,
+        match=r"what classifier returned must be probabilities of shape \(1, 2\) .*, got an array of shape \(1, 1\)",
+    ):
         CallableClassifier(lambda texts: [[1.0]] * len(texts), labels=["a", "b"]).predict_proba(
             ["x"]
         )
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"must be rows that sum to 1 \(probabilities\), got a row summing to 5 for text 0; apply a softmax",
+    ):
         CallableClassifier(lambda texts: [[2.0, 3.0]] * len(texts)).predict_proba(["x"])
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(
+        ValueError,
+        match=r"must be finite, non-negative probabilities, got \[-0\.5, 1\.5\] for text 0",
+    ):
         CallableClassifier(lambda texts: [[-0.5, 1.5]] * len(texts)).predict_proba(["x"])
 
 

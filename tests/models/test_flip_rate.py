@@ -353,12 +353,17 @@ def test_words_as_one_string_is_rejected(callable_clf: CallableClassifier) -> No
 
 
 def test_single_string_is_rejected(callable_clf: CallableClassifier) -> None:
-    with pytest.raises(TypeError, match=r"texts must be a list of str, got 'the cat'; wrap it in a list"):
+    with pytest.raises(
+        TypeError, match=r"texts must be a list of str, got 'the cat'; wrap it in a list"
+    ):
         flip_rate(callable_clf, "the cat", progress=False)
 
 
 def test_wrong_probability_shape_is_reported() -> None:
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(
+        ValueError,
+        match=r"what classifier returned must be probabilities of shape \(9, 2\) .*, got an array of shape \(10, 2\)",
+    ):
         flip_rate(
             CallableClassifier(lambda t: np.full((len(t) + 1, 2), 0.5), labels=["a", "b"]),
             TEXTS,

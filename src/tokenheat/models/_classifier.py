@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from tokenheat.core._checks import check_given, fail
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._batching import (
     check_batch_size,
     check_texts,
@@ -186,32 +186,39 @@ def check_probabilities(source: str, probs: Any, n: int, k: int | None) -> np.nd
     prefix-sharing methods) goes through here: NaN, ±inf, negative values or rows that do
     not sum to 1 would otherwise read as "no flip" everywhere.
     """
+    name = f"what {source} returned"
     try:
         arr = np.asarray(probs, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ArgumentTypeError(
-            f"{source} must return an array of probabilities, got {type(probs).__name__}"
-        ) from None
+        arr = None  # reported below, without the conversion's traceback
+    if arr is None:
+        fail(name, "an array of probabilities", probs, kind=ArgumentTypeError)
     if arr.ndim != 2 or arr.shape[0] != n or (k is not None and arr.shape[1] != k):
         want = f"({n}, {k if k is not None else 'k'})"
-        raise ArgumentError(
-            f"{source} must return probabilities of shape {want} (one row per text, one "
-            f"column per label), got shape {arr.shape} for {n} texts"
+        fail(
+            name,
+            f"probabilities of shape {want} (one row per text, one column per label)",
+            arr,
+            f"{n} texts were given",
         )
     if not np.all(np.isfinite(arr)) or arr.min(initial=0) < 0:
         r = int(np.argwhere(~np.isfinite(arr) | (arr < 0))[0][0])
-        raise ArgumentError(
-            f"{source} must return finite, non-negative probabilities, got {arr[r].tolist()} "
-            f"for text {r}; apply a softmax to logits first"
+        fail(
+            name,
+            "finite, non-negative probabilities",
+            given=f"{arr[r].tolist()} for text {r}",
+            hint="apply a softmax to logits first",
         )
     if arr.size:
         sums = arr.sum(1)
         bad = np.abs(sums - 1.0) > 1e-3
         if bad.any():
             r = int(np.argmax(bad))
-            raise ArgumentError(
-                f"{source} must return rows that sum to 1 (probabilities), got a row summing "
-                f"to {sums[r]:.4g} for text {r}; apply a softmax to logits first"
+            fail(
+                name,
+                "rows that sum to 1 (probabilities)",
+                given=f"a row summing to {sums[r]:.4g} for text {r}",
+                hint="apply a softmax to logits first",
             )
     return arr.astype(np.float32)
 
