@@ -328,11 +328,12 @@ def anchor_similarity(
 
     Raises
     ------
-    ValueError
-        If the anchor occurs in none of the texts, or for a bad argument.
-    TypeError
-        For a model that is neither a transformers causal LM nor a HookedTransformer, or
-        no tokenizer.
+    tokenheat.errors.ArgumentError
+        (a ``ValueError``) If the anchor occurs in none of the texts, or for a bad argument
+        value.
+    tokenheat.errors.ArgumentTypeError
+        (a ``TypeError``) For a model that is neither a transformers causal LM nor a
+        HookedTransformer, no tokenizer, or an argument of the wrong type.
 
     Examples
     --------

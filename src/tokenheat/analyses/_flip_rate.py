@@ -348,8 +348,12 @@ def flip_rate(
 
     Raises
     ------
-    ValueError
-        For unknown options, a bad ``target_class``, or when no unit occurs ``min_count`` times.
+    tokenheat.errors.ArgumentError
+        (a ``ValueError``) For unknown options, a bad ``target_class`` or int, or when no
+        unit occurs ``min_count`` times.
+    tokenheat.errors.ArgumentTypeError
+        (a ``TypeError``) For an argument of the wrong type (a lone str as ``texts``, a
+        float as an int option), or ``unit='token'`` without a tokenizer.
 
     Examples
     --------

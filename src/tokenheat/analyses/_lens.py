@@ -424,13 +424,13 @@ def lens(
 
     Raises
     ------
-    ValueError
-        For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/``batch_size``, an
-        empty prompt, a prompt longer than the model's context with ``truncate=False``,
-        or a ``translator`` trained for another model.
-    TypeError
-        For a model that is neither a transformers causal LM nor a HookedTransformer, or
-        no tokenizer.
+    tokenheat.errors.ArgumentError
+        (a ``ValueError``) For an unknown ``stat``/``align``, a bad ``layers``/``top_k``/
+        ``batch_size`` value, an empty prompt, a prompt longer than the model's context
+        with ``truncate=False``, or a ``translator`` trained for another model.
+    tokenheat.errors.ArgumentTypeError
+        (a ``TypeError``) For a model that is neither a transformers causal LM nor a
+        HookedTransformer, no tokenizer, or an option of the wrong type.
 
     Examples
     --------

@@ -74,8 +74,10 @@ def merge(results: Sequence[Any]) -> Any:
     MergeError
         When the results come from different analyses, arguments, models or tokenizers
         (the message names what differs), or lack the tallies to merge.
-    TypeError
-        When ``results`` is not a non-empty sequence of results.
+    tokenheat.errors.ArgumentTypeError
+        When ``results`` is not a sequence of results (a ``TypeError``).
+    tokenheat.errors.ArgumentError
+        When ``results`` is empty (a ``ValueError``).
 
     Examples
     --------

@@ -415,11 +415,14 @@ def to_altair(
 
     Raises
     ------
-    ValueError
-        When a matrix has more than ``max_rows`` cells, or ``link_on`` is unknown.
-    TypeError
+    tokenheat.errors.PayloadTooLargeError
+        When a matrix has more than ``max_rows`` cells (a ``ValueError``).
+    tokenheat.errors.ArgumentError
+        When ``link_on`` is unknown, ``obj`` is an empty list, or ``max_rows``,
+        ``cell_size`` or ``columns`` is an int below 1 (a ``ValueError``).
+    tokenheat.errors.ArgumentTypeError
         When ``obj`` is not a matrix, a list of matrices or a dashboard, or ``max_rows``,
-        ``cell_size`` or ``columns`` is not a positive int.
+        ``cell_size`` or ``columns`` is not an int (a ``TypeError``).
 
     Examples
     --------

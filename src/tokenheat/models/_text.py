@@ -176,8 +176,10 @@ def encode_prompts(
 
     Raises
     ------
-    ValueError
-        For a text longer than ``max_length`` with ``truncate=False``, or a bad ``n_dummy``.
+    tokenheat.errors.ArgumentError
+        For a text longer than ``max_length`` with ``truncate=False``, or a negative
+        ``n_dummy`` (a ``ValueError``; an ``n_dummy`` that is not an int is an
+        ``ArgumentTypeError``, a ``TypeError``).
 
     Examples
     --------
