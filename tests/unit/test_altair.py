@@ -359,7 +359,8 @@ def test_cell_size_sets_the_step(tokens_matrix):
 
 def test_empty_list_raises_value_error():
     with pytest.raises(
-        ValueError, match="obj must be at least one TokenMatrix, got a list of length 0"
+        ValueError,
+        match=r"obj must be a TokenMatrix, a non-empty list of them .*, got a list of length 0",
     ):
         to_altair([])
 

@@ -229,7 +229,7 @@ def test_messages_from_the_analyses_models_export_demo_and_store():
         normalize_prompts([])
     with pytest.raises(
         ArgumentTypeError,
-        match=r"^obj must be a TokenMatrix, a list of them or a tokenheat\.Dashboard, got None$",
+        match=r"^obj must be a TokenMatrix, a non-empty list of them or a tokenheat\.Dashboard, got None$",
     ):
         to_altair(None)
     big = th.TokenMatrix([[0.0] * 3] * 3, rows=list("abc"), cols=list("xyz"))
@@ -244,3 +244,19 @@ def test_messages_from_the_analyses_models_export_demo_and_store():
         th.datasets.emotions(labels=["fear"])
     with pytest.raises(ArgumentTypeError, match=r"^a set, which is not JSON-able$"):
         json_default({1})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda obj, tmp: th.save(obj, tmp / "r.th"),
+        lambda obj, tmp: th.to_html(obj),
+        lambda obj, tmp: to_altair(obj),
+        lambda obj, tmp: th.merge(obj),
+    ],
+)
+def test_an_empty_list_is_a_value_error_and_a_wrong_object_a_type_error(call, tmp_path):
+    with pytest.raises(ArgumentError, match=r" must be .*non-empty list.*, got a list of length 0"):
+        call([], tmp_path)
+    with pytest.raises(ArgumentTypeError, match=r" must be .*, got 'x'"):
+        call("x", tmp_path)

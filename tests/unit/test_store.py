@@ -247,9 +247,12 @@ def test_failed_save_keeps_the_old_file(tmp_path, matrix, other):
 
 
 def test_save_rejects_wrong_objects_and_missing_folders(tmp_path, matrix):
-    with pytest.raises(TypeError, match="TokenMatrix"):
+    with pytest.raises(TypeError, match=r"obj must be a TokenMatrix, .*, got an array of shape"):
         th.save(np.eye(2), tmp_path / "r.th")
-    with pytest.raises(TypeError, match="non-empty list"):
+    with pytest.raises(
+        ValueError,
+        match=r"obj must be a TokenMatrix, a non-empty list of them .*, got a list of length 0",
+    ):
         th.save([], tmp_path / "r.th")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         th.save(matrix, tmp_path / "nope" / "r.th")

@@ -351,16 +351,12 @@ def _matrices(obj: Any) -> tuple[list[TokenMatrix], bool]:
     if isinstance(obj, TokenMatrix):
         return [obj], True
     matrices = getattr(obj, "matrices", obj)
+    works = "a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard"
     if isinstance(matrices, (str, bytes)) or not isinstance(matrices, Sequence):
-        fail(
-            "obj",
-            "a TokenMatrix, a list of them or a tokenheat.Dashboard",
-            obj,
-            kind=ArgumentTypeError,
-        )
+        fail("obj", works, obj, kind=ArgumentTypeError)
     matrices = list(matrices)
     if not matrices:
-        fail("obj", "at least one TokenMatrix", matrices)
+        fail("obj", works, matrices)
     for i, m in enumerate(matrices):
         check_type(f"obj[{i}]", m, TokenMatrix, "a tokenheat.TokenMatrix")
     return matrices, len(matrices) == 1 and not isinstance(obj, (list, tuple))

@@ -15,7 +15,7 @@ from typing import Any
 
 from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
-from tokenheat.core._checks import check_positive_int, check_str, describe
+from tokenheat.core._checks import check_positive_int, check_str, fail
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
 from tokenheat.errors import ArgumentTypeError
@@ -58,13 +58,14 @@ def _matrices_of(obj: Any) -> tuple[list[TokenMatrix], dict[str, Any]]:
             "orders": list(obj.orders),
             **obj._layout_options,
         }
-    if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
+    works = "a TokenMatrix, a non-empty list of them or a Dashboard"
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
         items = list(obj)
+        if not items:
+            fail("obj", works, obj)
         if all(isinstance(m, TokenMatrix) for m in items):
             return items, {}
-    raise ArgumentTypeError(
-        f"obj must be a TokenMatrix, a non-empty list of them or a Dashboard, got {describe(obj)}"
-    )
+    fail("obj", works, obj, kind=ArgumentTypeError)
 
 
 def to_html(

@@ -68,7 +68,7 @@ from zlib import error as zlib_error
 
 from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
-from tokenheat.core._checks import check_positive_int, describe
+from tokenheat.core._checks import check_positive_int, fail
 from tokenheat.core._corpus import distinct_corpora
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentTypeError, DamagedFileError
@@ -90,15 +90,13 @@ def _matrices(obj: Any) -> tuple[list[TokenMatrix], str]:
         return [obj], "TokenMatrix"
     saved = "list" if isinstance(obj, (list, tuple)) else type(obj).__name__
     matrices = obj if isinstance(obj, (list, tuple)) else getattr(obj, "matrices", None)
-    if (
-        not isinstance(matrices, (list, tuple))
-        or not matrices
-        or not all(isinstance(m, TokenMatrix) for m in matrices)
+    works = "a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard"
+    if not isinstance(matrices, (list, tuple)) or not all(
+        isinstance(m, TokenMatrix) for m in matrices
     ):
-        raise ArgumentTypeError(
-            f"obj must be a TokenMatrix, a non-empty list of them or a tokenheat.Dashboard, "
-            f"got {describe(obj)}"
-        )
+        fail("obj", works, obj, kind=ArgumentTypeError)
+    if not matrices:
+        fail("obj", works, obj)
     return list(matrices), "Dashboard" if saved != "list" else "list"
 
 
