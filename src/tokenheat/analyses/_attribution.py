@@ -301,10 +301,7 @@ def attribution(
 def _check_contexts(max_contexts_per_cell: Any) -> None:
     """Attribution keeps one context per cell or none."""
     if max_contexts_per_cell not in (0, 1) or isinstance(max_contexts_per_cell, bool):
-        raise ArgumentError(
-            f"max_contexts_per_cell must be 1 (one context per cell) or 0 (none), got "
-            f"{max_contexts_per_cell!r}"
-        )
+        fail("max_contexts_per_cell", "1 (one context per cell) or 0 (none)", max_contexts_per_cell)
 
 
 def _completeness(

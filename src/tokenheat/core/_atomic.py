@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from tokenheat.core._checks import describe
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import fail
+from tokenheat.errors import ArgumentTypeError
 
 #: Prefix and suffix of the temporary files (what the stale-file sweep looks for).
 TMP_PREFIX, TMP_SUFFIX = ".tokenheat-", ".tmp"
@@ -40,19 +40,19 @@ STALE_AFTER_S = 15 * 60
 def target_path(path: Any, *, name: str = "path") -> pathlib.Path:
     """``path`` as the file a write should replace: symlinks followed, bad paths refused."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError(
-            f"{name} must be a file path (str or pathlib.Path), got {describe(path)}"
-        )
+        fail(name, "a file path (str or pathlib.Path)", path, kind=ArgumentTypeError)
     text = os.fspath(path)
     if not isinstance(text, str) or text.strip() == "":
-        raise ArgumentError(f"{name} must be a file path, got {describe(text)}")
+        fail(name, "a file path", text)
     target = pathlib.Path(text)
     if target.is_symlink():
         target = pathlib.Path(os.path.realpath(target))
     if target.is_dir():
-        raise ArgumentError(
-            f"{name} must be a file path, got the directory {str(path)!r}; add a file name, "
-            f"e.g. {str(pathlib.Path(text) / 'results.th')!r}"
+        fail(
+            name,
+            "a file path",
+            given=f"the directory {str(path)!r}",
+            hint=f"add a file name, e.g. {str(pathlib.Path(text) / 'results.th')!r}",
         )
     return target
 

@@ -79,8 +79,22 @@ def fail(
     What was given is ``describe(value)``, or ``given`` where a count or a property says it
     better than the value (``given="a prompt of 600 tokens"``).
     """
+    raise error(name, works, value, hint, kind=kind, given=given)
+
+
+def error(
+    name: str,
+    works: str,
+    value: Any = None,
+    hint: str = "",
+    *,
+    kind: type[Exception] = ArgumentError,
+    given: str | None = None,
+) -> Exception:
+    """The exception :func:`fail` raises, for ``raise error(...) from None`` inside an
+    ``except`` (the message says what went wrong; the caught error's traceback is noise)."""
     got = describe(value) if given is None else given
-    raise kind(f"{name} must be {works}, got {got}" + (f"; {hint}" if hint else ""))
+    return kind(f"{name} must be {works}, got {got}" + (f"; {hint}" if hint else ""))
 
 
 # ---------------------------------------------------------------------- scalars

@@ -12,6 +12,7 @@ from tokenheat.core._checks import (
     as_array,
     as_float_grid,
     as_int_array,
+    check_given,
     clean_text,
     clean_texts,
     fail,
@@ -76,9 +77,10 @@ class Contexts:
         start = as_int_array("start", start, n)
         end = as_int_array("end", end, n)
         if (start2 is None) != (end2 is None):
-            raise ArgumentError(
-                "start2 and end2 must be given together, got "
-                + ("start2 only" if end2 is None else "end2 only")
+            fail(
+                "start2 and end2",
+                "given together",
+                given="start2 only" if end2 is None else "end2 only",
             )
         if start2 is not None:
             start2 = as_int_array("start2", start2, n)
@@ -87,9 +89,10 @@ class Contexts:
             bad = ~none2 & ((start2 < 0) | (end2 < start2))
             if bad.any():
                 k = int(np.argmax(bad))
-                raise ArgumentError(
-                    "start2/end2 must be a span 0 <= start2 <= end2, or -1, -1 for none, got "
-                    f"start2={int(start2[k])}, end2={int(end2[k])} at entry {k}"
+                fail(
+                    "start2/end2",
+                    "a span 0 <= start2 <= end2, or -1, -1 for none",
+                    given=f"start2={int(start2[k])}, end2={int(end2[k])} at entry {k}",
                 )
         for name, arr in (("row", row), ("col", col), ("example", example), ("start", start)):
             if n and arr.min() < 0:
@@ -183,7 +186,7 @@ class Contexts:
                 f"{self.row.max()}, max col {self.col.max()}"
             )
         if corpus is None:
-            raise ArgumentError("corpus must be given with contexts, got None; pass corpus=")
+            check_given("corpus", corpus, "given with contexts", "pass corpus=")
         if self.example.max() >= len(corpus):
             raise ArgumentError(
                 f"contexts must point at examples of the corpus (0..{len(corpus) - 1}), got "

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import as_array, fail
-from tokenheat.errors import ArgumentError, ArgumentTypeError
+from tokenheat.core._checks import as_array, error, fail
+from tokenheat.errors import ArgumentTypeError
 
 
 def matrix_args(
@@ -125,9 +125,8 @@ def _aggregate(
         values = grid(value)
         extra_grids = {e: grid(e) for e in extras}
     except (TypeError, AttributeError, ValueError) as err:
-        raise ArgumentError(
-            f"agg must be a pandas aggregation that works on the value column, got {agg!r} ({err})"
-        ) from None
+        works = "a pandas aggregation that works on the value column"
+        raise error("agg", works, given=f"{agg!r} ({err})") from None
     counts: np.ndarray | None
     if count:
         counts = grid(count) if single else _scatter(grouped[count].sum(min_count=1), shape)

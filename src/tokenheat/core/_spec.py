@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from tokenheat.core._checks import check_positive_int, describe
+from tokenheat.core._checks import check_positive_int, check_type, fail
 from tokenheat.core._corpus import Corpus, distinct_corpora
 from tokenheat.core._fields import SPEC_VERSION
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.errors import ArgumentError, ArgumentTypeError, PayloadTooLargeError
+from tokenheat.errors import ArgumentTypeError, PayloadTooLargeError
 
 PROTOCOL_VERSION = SPEC_VERSION
 
@@ -217,17 +217,17 @@ def check_matrices(matrices: Any) -> list[TokenMatrix]:
     if isinstance(matrices, TokenMatrix):
         return [matrices]
     if matrices is None or isinstance(matrices, (str, bytes)) or not hasattr(matrices, "__iter__"):
-        raise ArgumentTypeError(
-            f"matrices must be a TokenMatrix or a non-empty list of them, got {describe(matrices)}"
+        fail(
+            "matrices",
+            "a TokenMatrix or a non-empty list of them",
+            matrices,
+            kind=ArgumentTypeError,
         )
     out = list(matrices)
     if not out:
-        raise ArgumentError("matrices must be a non-empty list of TokenMatrix, got an empty one")
+        fail("matrices", "a TokenMatrix or a non-empty list of them", out)
     for i, m in enumerate(out):
-        if not isinstance(m, TokenMatrix):
-            raise ArgumentTypeError(
-                f"matrices[{i}] must be a tokenheat.TokenMatrix, got {describe(m)}"
-            )
+        check_type(f"matrices[{i}]", m, TokenMatrix, "a tokenheat.TokenMatrix")
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from tokenheat.core._checks import fail
+from tokenheat.core._checks import error, fail
 from tokenheat.models._adapter import Batch, ModelAdapter
 from tokenheat.models._text import EncodedText
 
@@ -77,16 +77,14 @@ class CacheAdapter(ModelAdapter):
         try:
             value = self.cache[name]
         except KeyError:
-            value = None  # reported below, without the KeyError's traceback
-        if value is None:
-            fail(
+            raise error(
                 "the ActivationCache",
                 f"a cache holding {name!r}",
                 given="one without it",
                 hint="run the model with that hook cached (run_with_cache without a "
                 "names_filter, or one that keeps 'hook_resid_post' and "
                 "'blocks.0.hook_resid_pre')",
-            )
+            ) from None
         return value if getattr(self.cache, "has_batch_dim", True) else value[None]
 
     def encode(self, prompts: Any, **kwargs: Any) -> list[EncodedText]:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from tokenheat.core._checks import check_given, fail
+from tokenheat.core._checks import check_given, error, fail
 from tokenheat.errors import ArgumentTypeError
 from tokenheat.models._batching import (
     check_batch_size,
@@ -190,9 +190,7 @@ def check_probabilities(source: str, probs: Any, n: int, k: int | None) -> np.nd
     try:
         arr = np.asarray(probs, dtype=np.float64)
     except (TypeError, ValueError):
-        arr = None  # reported below, without the conversion's traceback
-    if arr is None:
-        fail(name, "an array of probabilities", probs, kind=ArgumentTypeError)
+        raise error(name, "an array of probabilities", probs, kind=ArgumentTypeError) from None
     if arr.ndim != 2 or arr.shape[0] != n or (k is not None and arr.shape[1] != k):
         want = f"({n}, {k if k is not None else 'k'})"
         fail(

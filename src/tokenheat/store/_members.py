@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tokenheat.core._checks import a_type
+from tokenheat.core._checks import a_type, error
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
 from tokenheat.core._matrix import TokenMatrix
@@ -126,9 +126,11 @@ class Writer:
         try:
             json.dumps(m.meta, default=json_default)
         except (TypeError, ValueError) as err:
-            raise ArgumentTypeError(
-                f"meta of matrix {index} must be JSON-able (str, numbers, lists and dicts), "
-                f"got {err}"
+            raise error(
+                f"meta of matrix {index}",
+                "JSON-able (str, numbers, lists and dicts)",
+                given=str(err),
+                kind=ArgumentTypeError,
             ) from None
 
         def axis(name: str) -> dict[str, Any]:
