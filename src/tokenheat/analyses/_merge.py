@@ -99,7 +99,7 @@ def merge(results: Sequence[Any]) -> Any:
 
 def _checked(results: Any) -> list[Any]:
     hint = "pass e.g. th.merge([result_a, result_b])"
-    if isinstance(results, TokenMatrix) or not isinstance(results, Sequence):
+    if isinstance(results, (TokenMatrix, str, bytes)) or not isinstance(results, Sequence):
         fail("results", "a non-empty list of results", results, hint, kind=ArgumentTypeError)
     if not results:
         fail("results", "a non-empty list of results", results, hint)
