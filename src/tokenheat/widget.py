@@ -10,7 +10,7 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from tokenheat.core._checks import check_positive_int, check_str, check_type, fail
+from tokenheat.core._checks import check_int_range, check_positive_int, check_str, check_type
 from tokenheat.core._display import ORDERS
 from tokenheat.core._hook import upper
 from tokenheat.core._matrix import TokenMatrix
@@ -169,14 +169,11 @@ class _LinkedHeatmaps(anywidget.AnyWidget):
     ) -> None:
         """Select a cell, token or example from Python; the page follows."""
         n = len(self.matrices)
-        if isinstance(matrix, bool) or not isinstance(matrix, int) or not 0 <= matrix < n:
-            fail("matrix", f"an int index in 0..{n - 1} (one per matrix)", matrix)
+        matrix = check_int_range("matrix", matrix, 0, n - 1, "one index per matrix")
         shape = self.matrices[matrix].shape
         for name, value, size in (("row", row, shape[0]), ("col", col, shape[1])):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size
-            ):
-                fail(name, f"None or an int index in 0..{size - 1}", value)
+            if value is not None:
+                check_int_range(name, value, 0, size - 1)
         check_str("token", token, allow_none=True)
         if example is not None:
             check_positive_int("example", example, minimum=0)

@@ -540,13 +540,13 @@ def test_the_size_guard_refuses_before_building(monkeypatch):
         ),
         (
             lambda: th.Dashboard(_m()).select(matrix="x"),
-            ArgumentError,
-            r"matrix must be an int index in 0..0.*got 'x'",
+            ArgumentTypeError,
+            r"matrix must be an int from 0 to 0, got 'x'; one index per matrix",
         ),
         (
             lambda: th.Dashboard(_m()).select(0, row=9),
             ArgumentError,
-            r"row must be None or an int index in 0..1, got 9",
+            r"row must be an int from 0 to 1, got 9$",
         ),
         (
             lambda: th.Corpus.from_tokens([["a"]]).length(5),

@@ -100,7 +100,9 @@ def test_contexts_outside_the_matrix_are_rejected():
 
 def test_contexts_without_corpus_are_rejected():
     ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
-    with pytest.raises(TypeError, match="corpus must be given with contexts, got None; pass corpus="):
+    with pytest.raises(
+        TypeError, match="corpus must be given with contexts, got None; pass corpus="
+    ):
         th.TokenMatrix([[1.0]], rows=["a"], cols=["x"], contexts=ctx)
 
 

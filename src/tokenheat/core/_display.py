@@ -100,8 +100,6 @@ class Display:
         for name in ("row_order", "col_order"):
             check_choice(name, getattr(self, name), ORDERS)
         check_choice("cell_text", self.cell_text, CELL_TEXT)
-        if isinstance(self.digits, bool) or not isinstance(self.digits, int):
-            fail("digits", "an int from 0 to 6", self.digits, kind=ArgumentTypeError)
         check_int_range("digits", self.digits, 0, 6)
         if self.min_count is not None:
             if isinstance(self.min_count, bool) or not isinstance(self.min_count, (int, float)):
