@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _roundtrip
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,21 +40,7 @@ def _same_metadata(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
 
 @pytest.fixture
 def full_matrix() -> th.TokenMatrix:
-    return th.TokenMatrix(
-        np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]),
-        rows=["Ġthe", "<b>x</b>"],
-        cols=["b0", "b1", "b2"],
-        row_kind="token",
-        col_kind="bucket",
-        row_title="token",
-        col_title="bucket",
-        title="flip rate",
-        value_label="rate",
-        cell_text=[["a", None, ""], [None, "Ċ", "a"]],
-        counts=[[3, np.nan, 1], [0, 7, 2]],
-        extras={"ci_low": [[0.1, np.nan, -2], [np.nan, 1.5, 0]], "ci_high": np.ones((2, 3))},
-        scale=th.ColorScale.diverging("RdYlGn", center=0.5, domain=(-2.0, 3.0)),
-    )
+    return _roundtrip.full_matrix()
 
 
 def test_matrix_round_trip_keeps_every_field(full_matrix):

@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import _roundtrip
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,20 +53,11 @@ def matrix(corpus: th.Corpus) -> th.TokenMatrix:
         numeric={"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
         labels={"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
     )
-    return th.TokenMatrix(
-        np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]),
+    return _roundtrip.full_matrix(
         rows=["Ġthe", "<img src=x onerror=alert(1)>"],
         cols=["0", "1", "2"],
-        row_kind="token",
         col_kind="example",
-        row_title="token",
         col_title="example",
-        title="flip rate",
-        value_label="rate",
-        cell_text=[["a", None, ""], [None, "Ċ", "a"]],
-        counts=[[3, np.nan, 1], [0, 7, 2]],
-        extras={"ci_low": [[0.1, np.nan, -2], [np.nan, 1.5, 0]], "ci_high": np.ones((2, 3))},
-        scale=th.ColorScale.diverging("RdYlGn", center=0.5, domain=(-2.0, 3.0)),
         col_examples=[0, 1, 2],
         corpus=corpus,
         contexts=contexts,

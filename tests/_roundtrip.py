@@ -1,0 +1,30 @@
+"""A TokenMatrix with every optional field set, shared by the round-trip tests (store, pandas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tokenheat as th
+
+
+def full_matrix(**over: Any) -> th.TokenMatrix:
+    """Missing values and counts, empty and absent cell text, a BPE space marker, extras and a
+    diverging scale with its own domain; ``over`` replaces or adds keywords."""
+    options: dict[str, Any] = {
+        "rows": ["Ġthe", "<b>x</b>"],
+        "cols": ["b0", "b1", "b2"],
+        "row_kind": "token",
+        "col_kind": "bucket",
+        "row_title": "token",
+        "col_title": "bucket",
+        "title": "flip rate",
+        "value_label": "rate",
+        "cell_text": [["a", None, ""], [None, "Ċ", "a"]],
+        "counts": [[3, np.nan, 1], [0, 7, 2]],
+        "extras": {"ci_low": [[0.1, np.nan, -2], [np.nan, 1.5, 0]], "ci_high": np.ones((2, 3))},
+        "scale": th.ColorScale.diverging("RdYlGn", center=0.5, domain=(-2.0, 3.0)),
+    }
+    options.update(over)
+    return th.TokenMatrix(np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]), **options)
