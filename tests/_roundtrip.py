@@ -1,4 +1,5 @@
-"""A TokenMatrix with every optional field set, shared by the round-trip tests (store, pandas)."""
+"""A TokenMatrix and a Contexts with every optional field set, for the round-trip tests (store,
+pandas)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,22 @@ def full_matrix(**over: Any) -> th.TokenMatrix:
     }
     options.update(over)
     return th.TokenMatrix(np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]), **options)
+
+
+def full_contexts(**over: Any) -> th.Contexts:
+    """Four contexts with second spans (some absent), score vectors of every length (empty, with
+    a NaN), numeric and label columns; ``over`` replaces or adds keywords."""
+    options: dict[str, Any] = {
+        "row": [1, 0, 0, 1],
+        "col": [0, 1, 0, 2],
+        "example": [2, 0, 1, 0],
+        "start": [0, 1, 0, 2],
+        "end": [1, 2, 2, 3],
+        "start2": [-1, 0, 1, -1],
+        "end2": [-1, 1, 2, -1],
+        "scores": [np.arange(4.0), np.zeros(0), np.array([0.5, np.nan]), np.ones(3)],
+        "numeric": {"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
+        "labels": {"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
+    }
+    options.update(over)
+    return th.Contexts(**options)

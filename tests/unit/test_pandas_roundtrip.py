@@ -124,18 +124,7 @@ def corpus() -> th.Corpus:
 
 @pytest.fixture
 def contexts() -> th.Contexts:
-    return th.Contexts(
-        row=[1, 0, 0, 1],
-        col=[0, 1, 0, 0],
-        example=[2, 0, 1, 0],
-        start=[0, 1, 0, 2],
-        end=[1, 2, 2, 3],
-        start2=[-1, 0, 1, -1],
-        end2=[-1, 1, 2, -1],
-        scores=[np.arange(4.0), np.zeros(0), np.array([0.5, np.nan]), np.ones(3)],
-        numeric={"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
-        labels={"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
-    )
+    return _roundtrip.full_contexts(col=[0, 1, 0, 0])
 
 
 def _same_contexts(a: th.Contexts, b: th.Contexts) -> None:

@@ -41,18 +41,6 @@ def corpus() -> th.Corpus:
 
 @pytest.fixture
 def matrix(corpus: th.Corpus) -> th.TokenMatrix:
-    contexts = th.Contexts(
-        row=[1, 0, 0, 1],
-        col=[0, 1, 0, 2],
-        example=[2, 0, 1, 0],
-        start=[0, 1, 0, 2],
-        end=[1, 2, 2, 3],
-        start2=[-1, 0, 1, -1],
-        end2=[-1, 1, 2, -1],
-        scores=[np.arange(4.0), np.zeros(0), np.array([0.5, np.nan]), np.ones(3)],
-        numeric={"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
-        labels={"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
-    )
     return _roundtrip.full_matrix(
         rows=["Ġthe", "<img src=x onerror=alert(1)>"],
         cols=["0", "1", "2"],
@@ -60,7 +48,7 @@ def matrix(corpus: th.Corpus) -> th.TokenMatrix:
         col_title="example",
         col_examples=[0, 1, 2],
         corpus=corpus,
-        contexts=contexts,
+        contexts=_roundtrip.full_contexts(),
         meta={"method": "delete", "model": "tiny", "warnings": ["w"], "err": np.float32(0.25)},
     )
 
