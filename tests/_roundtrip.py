@@ -1,11 +1,12 @@
-"""A TokenMatrix and a Contexts with every optional field set, for the round-trip tests (store,
-pandas)."""
+"""For the round-trip tests (store, pandas): a TokenMatrix and a Contexts with every optional
+field set, and a comparison of two Contexts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import tokenheat as th
 
@@ -48,3 +49,15 @@ def full_contexts(**over: Any) -> th.Contexts:
     }
     options.update(over)
     return th.Contexts(**options)
+
+
+def same_contexts(a: th.Contexts, b: th.Contexts) -> None:
+    """Assert that ``a`` and ``b`` hold the same contexts, columns and score vectors."""
+    pd.testing.assert_frame_equal(
+        a.to_pandas().drop(columns="scores", errors="ignore"),
+        b.to_pandas().drop(columns="scores", errors="ignore"),
+    )
+    assert (a.scores is None) == (b.scores is None)
+    if a.scores is not None:
+        for k in range(len(a)):
+            np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))

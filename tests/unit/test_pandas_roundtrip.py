@@ -127,20 +127,9 @@ def contexts() -> th.Contexts:
     return _roundtrip.full_contexts(col=[0, 1, 0, 0])
 
 
-def _same_contexts(a: th.Contexts, b: th.Contexts) -> None:
-    pd.testing.assert_frame_equal(
-        a.to_pandas().drop(columns="scores", errors="ignore"),
-        b.to_pandas().drop(columns="scores", errors="ignore"),
-    )
-    assert (a.scores is None) == (b.scores is None)
-    if a.scores is not None:
-        for k in range(len(a)):
-            np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))
-
-
 def test_contexts_round_trip_keeps_every_column(contexts):
     back = th.Contexts.from_pandas(contexts.to_pandas())
-    _same_contexts(back, contexts)
+    _roundtrip.same_contexts(back, contexts)
     assert list(back.numeric) == ["p_orig", "p_new"]
     assert list(back.labels) == ["orig", "new"]
 
@@ -148,13 +137,13 @@ def test_contexts_round_trip_keeps_every_column(contexts):
 def test_contexts_round_trip_ignores_the_token_column(contexts, corpus):
     frame = contexts.to_pandas(corpus)
     assert frame["token"].tolist() == ["xy", "b", "<i>", "c"]  # sorted by (row, col)
-    _same_contexts(th.Contexts.from_pandas(frame), contexts)
+    _roundtrip.same_contexts(th.Contexts.from_pandas(frame), contexts)
 
 
 def test_minimal_contexts_round_trip():
     ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
     back = th.Contexts.from_pandas(ctx.to_pandas())
-    _same_contexts(back, ctx)
+    _roundtrip.same_contexts(back, ctx)
     assert back.start2 is None and back.scores is None
 
 
@@ -240,4 +229,4 @@ if given is not None:
     @settings(max_examples=60, deadline=None)
     @given(contexts_tables())
     def test_any_contexts_round_trip_through_pandas(ctx: th.Contexts) -> None:
-        _same_contexts(th.Contexts.from_pandas(ctx.to_pandas()), ctx)
+        _roundtrip.same_contexts(th.Contexts.from_pandas(ctx.to_pandas()), ctx)

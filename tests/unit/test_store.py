@@ -68,17 +68,6 @@ def other(corpus: th.Corpus) -> th.TokenMatrix:
     )
 
 
-def _same_contexts(a: th.Contexts, b: th.Contexts) -> None:
-    pd.testing.assert_frame_equal(
-        a.to_pandas().drop(columns="scores", errors="ignore"),
-        b.to_pandas().drop(columns="scores", errors="ignore"),
-    )
-    assert (a.scores is None) == (b.scores is None)
-    if a.scores is not None:
-        for k in range(len(a)):
-            np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))
-
-
 def _same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
     assert a.equals(b)
     for name in ("row_title", "col_title", "title", "value_label", "row_tokens", "col_tokens"):
@@ -88,7 +77,7 @@ def _same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
         assert (x is None and y is None) or np.array_equal(x, y), name
     assert (a.contexts is None) == (b.contexts is None)
     if a.contexts is not None:
-        _same_contexts(a.contexts, b.contexts)
+        _roundtrip.same_contexts(a.contexts, b.contexts)
     assert (a.corpus is None) == (b.corpus is None)
     if a.corpus is not None:
         assert a.corpus == b.corpus
