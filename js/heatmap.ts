@@ -342,6 +342,7 @@ export class Heatmap {
   }
 
   /** The orders a spec or a restored widget asks for, before the first layout. */
+  // The row steps mirror applyColOrder's column steps; rows and columns keep separate state.
   initialOrder(rowMode: SortMode, colMode: SortMode): void {
     this.sort = rowMode;
     this.order = axisOrder(
@@ -373,6 +374,7 @@ export class Heatmap {
     this.layout({ scrollX: this.v.scrollX, scrollY: 0 });
   }
 
+  // The column steps mirror initialOrder's row steps; rows and columns keep separate state.
   private applyColOrder(mode: SortMode): void {
     this.colSort = mode;
     this.colOrder = axisOrder(

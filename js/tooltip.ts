@@ -80,6 +80,7 @@ export interface Box {
   bottom: number;
 }
 
+// Same shape as listWindow in layout.ts (clamping into a window), different quantities; kept apart.
 /**
  * Top-left corner (client px) for a `w` × `h` tooltip at pointer (x, y): below and right of the
  * pointer, flipped left / above when that side runs out of `bounds`, and then pushed inside

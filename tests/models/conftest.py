@@ -185,6 +185,7 @@ def causal_lm(request: pytest.FixtureRequest, tokenizer: Any) -> Any:
     return make_causal_lm(request.param, len(tokenizer))
 
 
+# One two-line fixture per model, down to bert_classifier, on purpose: tests ask for it by name.
 @pytest.fixture(scope="session")
 def gpt2_lm(tokenizer: Any) -> Any:
     return make_causal_lm("gpt2", len(tokenizer))

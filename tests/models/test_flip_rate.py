@@ -311,6 +311,7 @@ def test_transformers_model_with_tokenizer(tokenizer: Any) -> None:
     assert m.meta["labels"] == ["neg", "pos"]
 
 
+# A table of bad options like test_attribution.py's on purpose: one per analysis, other options.
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
