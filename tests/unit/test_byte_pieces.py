@@ -124,3 +124,12 @@ def test_altair_labels_and_cell_text_show_the_pieces_bytes():
     assert [r["col"] for r in records[:3]] == ["␣a", "<0xA5>", "b"]  # "¥" here is a byte
     plain = th.TokenMatrix(np.zeros((1, 2)), rows=["r"], cols=["¥", "à"])
     assert [r["col"] for r in _records(plain, 0.0, 1.0)[0]] == ["¥", "à"]
+
+
+def test_a_score_vector_over_split_pieces_keeps_the_text_whole():
+    import tokenheat as th
+
+    pieces = ["I", "Ġç", "¤", "º", "Ġtoday"]
+    m = th.TokenMatrix.from_scores(pieces, [0.1, 0.2, 0.3, 0.4, 0.5])
+    assert m.corpus is not None and m.corpus.texts == ["I 示 today"]
+    assert th.TokenMatrix.from_scores(["▁a", "▁b"], [1, 2]).corpus.texts == [" a b"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # GPT-2's bytes_to_unicode, inverted: the printable bytes map to themselves, the rest to
 # U+0100 onwards (the same table as js/tokens.ts).
@@ -164,6 +164,22 @@ def is_byte_level(tokens: Iterable[str | None]) -> bool:
                 return False
             remapped = remapped or ord(ch) >= 0x100
     return remapped
+
+
+def tokens_text(tokens: Sequence[str]) -> str:
+    """The text a sequence of tokens spells: byte-level tokens decoded together, so that a
+    character split over several (``"Ġç"``, ``"¤"``, ``"º"``) comes out whole (``" 示"``).
+
+    Examples
+    --------
+    >>> tokens_text(["I", "Ġç", "¤", "º"]), tokens_text(["▁a", "▁b"])
+    ('I 示', ' a b')
+    """
+    if is_byte_level(tokens):
+        return b"".join(bytes(_BYTE_OF[ch] for ch in t) for t in tokens).decode(
+            "utf-8", errors="replace"
+        )
+    return "".join(_token_text(t) for t in tokens)
 
 
 def _token_text(token: str) -> str:
