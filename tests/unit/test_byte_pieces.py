@@ -14,7 +14,13 @@ import re
 
 import pytest
 
-from tokenheat.core._tokens import _BYTE_OF, display_token, is_byte_level, piece_parts
+from tokenheat.core._tokens import (
+    _BYTE_OF,
+    display_token,
+    is_byte_level,
+    link_key,
+    piece_parts,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLE = json.loads((ROOT / "js" / "tests" / "byte_pieces.json").read_text(encoding="utf-8"))
@@ -133,3 +139,52 @@ def test_a_score_vector_over_split_pieces_keeps_the_text_whole():
     m = th.TokenMatrix.from_scores(pieces, [0.1, 0.2, 0.3, 0.4, 0.5])
     assert m.corpus is not None and m.corpus.texts == ["I 示 today"]
     assert th.TokenMatrix.from_scores(["▁a", "▁b"], [1, 2]).corpus.texts == [" a b"]
+
+
+def test_python_and_typescript_agree_on_random_pieces(tmp_path):
+    """Twins, checked on thousands of random strings: js/tokens.ts bundled and run by node."""
+    import random
+    import shutil
+    import subprocess
+
+    node, esbuild = shutil.which("node"), ROOT / "node_modules" / ".bin" / "esbuild"
+    if node is None or not esbuild.exists():
+        pytest.skip("node or node_modules/.bin/esbuild is missing (npm ci)")
+    script = tmp_path / "tokens.mjs"
+    subprocess.run(
+        [str(esbuild), str(ROOT / "js" / "tokens.ts"), "--bundle", "--format=esm",
+         f"--outfile={script}", "--log-level=error"],
+        check=True,
+    )  # fmt: skip
+    rng = random.Random(7)
+    alphabet = [*_BYTE_OF, "é", "示", "🙂", " ", "▁", "\u200b", "x", "Ġ"]
+    tokens = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
+    for _ in range(300):
+        text = "".join(rng.choice("aé示🙂Ω ") for _ in range(rng.randint(1, 6)))
+        n = len(text.encode("utf-8"))
+        tokens += gpt2_pieces(text, rng.sample(range(1, n), rng.randint(0, n - 1)) if n > 1 else [])
+    groups = [tokens[i : i + 7] for i in range(0, len(tokens), 7)]
+    runner = tmp_path / "run.mjs"
+    runner.write_text(
+        f"import {{ readFileSync }} from 'node:fs';\n"
+        f"import {{ displayToken, isByteLevel, linkKey }} from {json.dumps(script.as_uri())};\n"
+        "const { tokens, groups } = JSON.parse(readFileSync(0, 'utf8'));\n"
+        "process.stdout.write(JSON.stringify({\n"
+        "  plain: tokens.map((t) => displayToken(t)),\n"
+        "  bytes: tokens.map((t) => displayToken(t, true)),\n"
+        "  groups: groups.map((g) => isByteLevel(g)),\n"
+        "  links: tokens.map((t) => linkKey(t)),\n"
+        "}));\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [node, str(runner)],
+        input=json.dumps({"tokens": tokens, "groups": groups}),
+        capture_output=True, text=True, encoding="utf-8", check=True,
+    )  # fmt: skip
+    js = json.loads(out.stdout)
+    assert js["plain"] == [display_token(t) for t in tokens]
+    assert js["bytes"] == [display_token(t, byte_level=True) for t in tokens]
+    assert js["groups"] == [is_byte_level(g) for g in groups]
+    assert js["links"] == [link_key(t) for t in tokens]
+    assert any("<0x" in s for s in js["bytes"]) and any(js["groups"])  # the cases were reached

@@ -31,6 +31,14 @@ _CONTROL.update({ch: "·" for ch in ZERO_WIDTH})
 _CONTROL.update({ch: "⇄" for ch in BIDI})
 
 
+#: What JavaScript's ``String.prototype.trim`` removes (Python's ``str.strip()`` also takes
+#: U+001C to U+001F and U+0085 but keeps U+FEFF), so both twins mark the same ends.
+_TRIMMED = (
+    "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 def isolate(text: str) -> str:
     """``text`` between FSI and PDI (U+2068 … U+2069): it cannot reorder its neighbours."""
     return f"\u2068{text}\u2069"
@@ -76,8 +84,8 @@ def _hex(data: bytes) -> str:
 def _shown(text: str) -> str:
     """``text`` with spaces marked at its ends only and other invisible characters marked."""
     # As in JS: spaces are marked at the ends only ("8 x 4" keeps its inner spaces).
-    core = text.strip()
-    lead = len(text) - len(text.lstrip())
+    core = text.strip(_TRIMMED)
+    lead = len(text) - len(text.lstrip(_TRIMMED))
     trail = len(text) - lead - len(core)
     return (
         _visible(text[:lead], spaces=True)
@@ -136,11 +144,35 @@ def piece_parts(token: str, *, byte_level: bool = False) -> tuple[bytes, str, by
     except UnicodeDecodeError:
         return None
     tail = decoder.getstate()[0]
+    if tail and not _starts_a_character(tail):
+        return None  # e.g. ED B5, a surrogate's bytes: Python's decoder defers that verdict
     # Control bytes inside are no text a byte-level tokenizer splits this way: plain text
     # such as "łąka" (whose letters fall in the byte alphabet) stays plain.
     if any((ord(ch) < 0x20 and ch not in "\t\n\r") or ch == "\x7f" for ch in text):
         return None
     return data[:lead], text, tail
+
+
+#: Second-byte range of each multi-byte lead (RFC 3629), and the character's length in bytes.
+_LEADS = {
+    **{b: (0x80, 0xBF, 2) for b in range(0xC2, 0xE0)},
+    0xE0: (0xA0, 0xBF, 3),
+    **{b: (0x80, 0xBF, 3) for b in (*range(0xE1, 0xED), 0xEE, 0xEF)},
+    0xED: (0x80, 0x9F, 3),
+    0xF0: (0x90, 0xBF, 4),
+    **{b: (0x80, 0xBF, 4) for b in range(0xF1, 0xF4)},
+    0xF4: (0x80, 0x8F, 4),
+}
+
+
+def _starts_a_character(tail: bytes) -> bool:
+    """Whether ``tail`` is the first bytes (not all) of one valid UTF-8 character."""
+    if tail[0] not in _LEADS:
+        return False
+    lo, hi, size = _LEADS[tail[0]]
+    if len(tail) >= size or (len(tail) > 1 and not lo <= tail[1] <= hi):
+        return False
+    return all(0x80 <= b <= 0xBF for b in tail[2:])
 
 
 def is_byte_level(tokens: Iterable[str | None]) -> bool:
@@ -208,7 +240,7 @@ def link_key(token: str | None) -> str | None:
     """
     if token is None:
         return None
-    text = _token_text(token).strip()
+    text = _token_text(token).strip(_TRIMMED)
     return normalize_word(text) if text else token
 
 
