@@ -22,6 +22,7 @@ const BYTE_OF = new Map<number, number>();
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
 
 /** Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM): drawn as "·". */
 const ZERO_WIDTH = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]);
@@ -123,9 +124,13 @@ export interface PieceParts {
  */
 export function pieceParts(token: string, byteLevel = false): PieceParts | null {
   const bytes = byteLevelBytes(token);
-  if (bytes === null) return null;
+  if (bytes === null || decodeByteLevel(token) !== null) return null;
+  return splitPiece(token, bytes, byteLevel);
+}
+
+/** `pieceParts` of `token` whose bytes (`bytes`) are known not to be complete UTF-8. */
+function splitPiece(token: string, bytes: Uint8Array, byteLevel: boolean): PieceParts | null {
   if (!byteLevel && !/[\u0100-\u0143]/.test(token)) return null;
-  if (decodeByteLevel(token) !== null) return null;
   let lead = 0;
   while (lead < bytes.length && lead < 3 && bytes[lead] >= 0x80 && bytes[lead] <= 0xbf) lead++;
   const rest = bytes.subarray(lead);
@@ -139,7 +144,7 @@ export function pieceParts(token: string, byteLevel = false): PieceParts | null 
   // Control bytes inside are no text a byte-level tokenizer splits this way: plain text such
   // as "łąka" (whose letters fall in the byte alphabet) stays plain.
   if (hasControl(text)) return null;
-  const used = new TextEncoder().encode(text).length;
+  const used = encoder.encode(text).length;
   return { head: bytes.slice(0, lead), text, tail: rest.slice(used) };
 }
 
@@ -161,7 +166,11 @@ function hexBytes(bytes: Uint8Array): string {
 /** The token's text: byte-level BPE decoded, SentencePiece's "▁" turned into a space. */
 export function tokenText(token: string): string {
   const decoded = decodeByteLevel(token);
-  if (decoded !== null) return decoded;
+  return decoded !== null ? decoded : plainText(token);
+}
+
+/** A token that is no byte-level UTF-8: SentencePiece's "▁" and a stray "Ġ" as spaces. */
+function plainText(token: string): string {
   return token.replace(/▁/g, " ").replace(/Ġ/g, " ").replace(/Ċ/g, "\n").replace(/ĉ/g, "\t");
 }
 
@@ -192,9 +201,17 @@ function visibleControls(text: string, spaces: boolean): string {
  */
 export function displayToken(token: string, byteLevel = false): string {
   if (token === "") return "∅";
-  const parts = pieceParts(token, byteLevel);
-  if (parts !== null) return hexBytes(parts.head) + shownText(parts.text) + hexBytes(parts.tail);
-  return shownText(tokenText(token));
+  const bytes = byteLevelBytes(token);
+  if (bytes !== null) {
+    try {
+      return shownText(utf8.decode(bytes));
+    } catch {
+      const parts = splitPiece(token, bytes, byteLevel);
+      if (parts !== null)
+        return hexBytes(parts.head) + shownText(parts.text) + hexBytes(parts.tail);
+    }
+  }
+  return shownText(plainText(token));
 }
 
 /** `text` with spaces marked at its ends only, other invisible characters marked throughout. */
