@@ -287,6 +287,7 @@ class Reader:
         if corpus is not None and not (isinstance(corpus, int) and 0 <= corpus < len(corpora)):
             raise Damaged(f"corpus index {corpus!r} does not name one of {len(corpora)} corpora")
         rows, cols = entry["rows"], entry["cols"]
+        # Like bench/lens_memory.py's LlamaConfig call only in shape: a file's fields, not a config.
         return TokenMatrix(
             self.array(entry["values"], "f", shape),
             rows["labels"],
