@@ -81,6 +81,7 @@ def matrix_row(browser: Any, size: int, folder: Path) -> list[Any]:
         hovers.append((time.perf_counter() - t0) * 1000)
     context.close()
     mib = path.stat().st_size / 2**20
+    # One row of the matrix table; contexts_row's has the same shape, other columns.
     return [
         f"{size:,} × {size:,}",
         f"{mib:.1f}",
@@ -128,6 +129,7 @@ def contexts_row(browser: Any, n: int, folder: Path) -> tuple[list[Any], bool]:
     context.close()
     reached = last["maxK"] == n - 1
     mib = path.stat().st_size / 2**20
+    # One row of the contexts table; matrix_row's has the same shape, other columns.
     return [
         f"{n:,}",
         f"{mib:.1f}",

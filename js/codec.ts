@@ -126,6 +126,7 @@ function viewAs<T>(
   return out;
 }
 
+// Same shape as toInt32 below on purpose: one reader per typed array (getter and constructor).
 /** A float32 leaf as a Float32Array (a view when aligned, else a copy). */
 export function toFloat32(value: unknown, field: string): Float32Array | null {
   const bytes = leafBytes(value, field);
@@ -139,6 +140,7 @@ export function toFloat32(value: unknown, field: string): Float32Array | null {
   );
 }
 
+// Same shape as toFloat32 above on purpose: one reader per typed array (getter and constructor).
 /** An int32 leaf as an Int32Array (a view when aligned, else a copy). */
 export function toInt32(value: unknown, field: string): Int32Array | null {
   const bytes = leafBytes(value, field);

@@ -144,6 +144,7 @@ export function fillCells(
       }
     }
   } else {
+    // The sequential loop above again on purpose: one branch-free loop per scale kind.
     // each half linear, the centre at 0.5
     const c = scale.center ?? (lo + hi) / 2;
     const below = c > lo;

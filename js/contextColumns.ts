@@ -5,7 +5,7 @@
 // ("Ġthe" → "␣the"): they are often a model's predictions.
 
 import { formatProbability, formatValue } from "./format";
-import { displayToken } from "./tokens";
+import { displayToken, isByteLevelCached } from "./tokens";
 import type { Contexts } from "./types";
 
 const BEFORE = new Set(["orig", "original", "before", "old", "base", "clean", "from", "src"]);
@@ -125,7 +125,9 @@ export function groupColumns(ctx: Contexts): ColumnGroup[] {
 function labelAt(ctx: Contexts, column: number, k: number): string {
   const c = ctx.labels[column];
   const code = c.codes[k];
-  return code >= 0 && code < c.categories.length ? displayToken(c.categories[code]) : "—";
+  return code >= 0 && code < c.categories.length
+    ? displayToken(c.categories[code], isByteLevelCached(c.categories))
+    : "—";
 }
 
 /** One column of a context as shown: its text and the kind of group it comes from. */

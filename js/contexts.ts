@@ -9,7 +9,14 @@ import { formatValue } from "./format";
 import { listWindow } from "./layout";
 import type { SelectionBus } from "./link";
 import { cappedNote, totalBehind } from "./reading";
-import { contextToken, displayToken, isolate, linkKey, runningTexts } from "./tokens";
+import {
+  contextToken,
+  displayToken,
+  isByteLevelCached,
+  isolate,
+  linkKey,
+  runningTexts,
+} from "./tokens";
 import {
   type Contexts,
   type Corpus,
@@ -441,7 +448,11 @@ export class ContextPanel {
     for (let p = Math.max(0, ctx.start[k]); p < Math.min(n, ctx.end[k]); p++) {
       const raw = corpus.vocab[corpus.ids[lo + p]] ?? "";
       // A piece of a character split over tokens shows the character (or nothing after it).
-      kw.appendChild(token(p, texts[p] !== contextToken(raw) ? texts[p] : displayToken(raw)));
+      const shown =
+        texts[p] !== contextToken(raw)
+          ? texts[p]
+          : displayToken(raw, isByteLevelCached(corpus.vocab));
+      kw.appendChild(token(p, shown));
     }
     const cols = document.createElement("div");
     cols.className = "th-ctx-cols";
@@ -500,5 +511,5 @@ function displayIf(
   i: number,
 ): string {
   const label = axis.labels[i] ?? "";
-  return displayToken(label);
+  return displayToken(label, isByteLevelCached(axis.labels));
 }

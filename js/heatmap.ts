@@ -49,7 +49,7 @@ import {
 import { listen, PlotDom, scrollbarSize } from "./plotDom";
 import { thinMask } from "./reading";
 import type { Theme } from "./theme";
-import { cellToken, displayToken } from "./tokens";
+import { cellToken, displayToken, isByteLevelCached } from "./tokens";
 import type { Tooltip } from "./tooltip";
 import { hitTooltip } from "./tooltip";
 import type { Axis, Matrix, Selection, Spec } from "./types";
@@ -68,9 +68,13 @@ export interface HeatmapHost {
   focusRoot(): void;
 }
 
-/** Labels as drawn: every axis decoded like tokens ("Ġmovie" → "␣movie"; "L3" stays "L3"). */
+/**
+ * Labels as drawn: every axis decoded like tokens ("Ġmovie" → "␣movie"; "L3" stays "L3"), and
+ * on an axis of byte-level tokens a piece of a character as its bytes ("<0xE7><0xA4>").
+ */
 export function shownLabels(axis: Axis): string[] {
-  return axis.labels.map(displayToken);
+  const byteLevel = isByteLevelCached(axis.labels);
+  return axis.labels.map((label) => displayToken(label, byteLevel));
 }
 
 export class Heatmap {
@@ -143,7 +147,10 @@ export class Heatmap {
     this.sameLabels =
       this.rowShown.length === this.colShown.length &&
       this.rowShown.every((label, i) => label === this.colShown[i]);
-    this.cellShown = m.cellText ? m.cellText.vocab.map(cellToken) : null;
+    const text = m.cellText;
+    this.cellShown = text
+      ? text.vocab.map((t) => cellToken(t, isByteLevelCached(text.vocab)))
+      : null;
     this.order = axisOrder(m.rows.labels, this.rowShown, "original", "", null);
     this.inv = inverseOrder(this.order, m.nRows);
     this.colOrder = axisOrder(m.cols.labels, this.colShown, "original", "", null);
@@ -342,6 +349,7 @@ export class Heatmap {
   }
 
   /** The orders a spec or a restored widget asks for, before the first layout. */
+  // The row steps mirror applyColOrder's column steps; rows and columns keep separate state.
   initialOrder(rowMode: SortMode, colMode: SortMode): void {
     this.sort = rowMode;
     this.order = axisOrder(
@@ -373,6 +381,7 @@ export class Heatmap {
     this.layout({ scrollX: this.v.scrollX, scrollY: 0 });
   }
 
+  // The column steps mirror initialOrder's row steps; rows and columns keep separate state.
   private applyColOrder(mode: SortMode): void {
     this.colSort = mode;
     this.colOrder = axisOrder(

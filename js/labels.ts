@@ -75,6 +75,7 @@ export function drawLabels(ctx: CanvasRenderingContext2D, f: Frame, marks: Marks
   const hoverCol = marks.hover?.col ?? -1;
 
   // Row labels, every rowStep-th one; the hovered and selected ones always, in full size.
+  // Same order of states as colState below; a row looks its marks up through f.order.
   const rowState = (r: number): LabelState => {
     const data = f.order[r];
     if (r === selRow) return "selected";
@@ -125,6 +126,7 @@ export function drawLabels(ctx: CanvasRenderingContext2D, f: Frame, marks: Marks
   ctx.restore();
 
   // Column labels: across the cells when they fit, else rotated to read upwards.
+  // Same order of states as rowState above; a column looks its marks up by its drawn index.
   const colState = (c: number): LabelState => {
     if (c === marks.col) return "selected";
     if (marks.token?.cols[c] === 1) return "linked";

@@ -22,6 +22,7 @@ const BYTE_OF = new Map<number, number>();
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
 
 /** Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM): drawn as "·". */
 const ZERO_WIDTH = new Set([0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]);
@@ -73,10 +74,103 @@ function byteLevelBytes(token: string): Uint8Array | null {
   return remapped ? bytes : null;
 }
 
+/**
+ * Whether `tokens` read as one byte-level vocabulary: every character of every token is in the
+ * byte alphabet and some token holds a remapped byte ("Ġ", "Ċ", "Ĺ": U+0100 to U+0143). Plain
+ * words fail it (a space, or nearly any letter beyond Latin-1, is outside the alphabet). The
+ * twin of `is_byte_level` in src/tokenheat/core/_tokens.py.
+ */
+export function isByteLevel(tokens: Iterable<string | null>): boolean {
+  let remapped = false;
+  for (const token of tokens) {
+    if (token === null) continue;
+    for (let i = 0; i < token.length; i++) {
+      const code = token.charCodeAt(i);
+      if (!BYTE_OF.has(code)) return false;
+      if (code >= 0x100) remapped = true;
+    }
+  }
+  return remapped;
+}
+
+const byteLevelOf = new WeakMap<readonly (string | null)[], boolean>();
+
+/** `isByteLevel(tokens)`, computed once per array (axis labels, a cell-text vocabulary). */
+export function isByteLevelCached(tokens: readonly (string | null)[]): boolean {
+  let known = byteLevelOf.get(tokens);
+  if (known === undefined) {
+    known = isByteLevel(tokens);
+    byteLevelOf.set(tokens, known);
+  }
+  return known;
+}
+
+/** A byte-level piece that holds part of a character, split (see `pieceParts`). */
+export interface PieceParts {
+  /** The last bytes of a character begun in an earlier token (continuation bytes, at most 3). */
+  head: Uint8Array;
+  /** The complete characters. */
+  text: string;
+  /** The first bytes of a character finished in a later token. */
+  tail: Uint8Array;
+}
+
+/**
+ * Split a byte-level piece that holds part of a character ("ç¤" of "示": tail E7 A4), or
+ * return null when `token` is not one: complete UTF-8, not byte-level, bytes that no UTF-8
+ * text holds, or (unless `byteLevel`) no remapped byte (U+0100 to U+0143) to show that the
+ * string is byte-level at all, so plain "à" or "café" stays as it is. The twin of
+ * `piece_parts` in src/tokenheat/core/_tokens.py.
+ */
+export function pieceParts(token: string, byteLevel = false): PieceParts | null {
+  const bytes = byteLevelBytes(token);
+  if (bytes === null || decodeByteLevel(token) !== null) return null;
+  return splitPiece(token, bytes, byteLevel);
+}
+
+/** `pieceParts` of `token` whose bytes (`bytes`) are known not to be complete UTF-8. */
+function splitPiece(token: string, bytes: Uint8Array, byteLevel: boolean): PieceParts | null {
+  if (!byteLevel && !/[\u0100-\u0143]/.test(token)) return null;
+  let lead = 0;
+  while (lead < bytes.length && lead < 3 && bytes[lead] >= 0x80 && bytes[lead] <= 0xbf) lead++;
+  const rest = bytes.subarray(lead);
+  let text: string;
+  try {
+    // Streaming: the complete characters come out, a cut-off last one stays buffered.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(rest, { stream: true });
+  } catch {
+    return null;
+  }
+  // Control bytes inside are no text a byte-level tokenizer splits this way: plain text such
+  // as "łąka" (whose letters fall in the byte alphabet) stays plain.
+  if (hasControl(text)) return null;
+  const used = encoder.encode(text).length;
+  return { head: bytes.slice(0, lead), text, tail: rest.slice(used) };
+}
+
+/** Whether `text` holds a control character other than tab, newline and carriage return. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function hexBytes(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+  return out;
+}
+
 /** The token's text: byte-level BPE decoded, SentencePiece's "▁" turned into a space. */
 export function tokenText(token: string): string {
   const decoded = decodeByteLevel(token);
-  if (decoded !== null) return decoded;
+  return decoded !== null ? decoded : plainText(token);
+}
+
+/** A token that is no byte-level UTF-8: SentencePiece's "▁" and a stray "Ġ" as spaces. */
+function plainText(token: string): string {
   return token.replace(/▁/g, " ").replace(/Ġ/g, " ").replace(/Ċ/g, "\n").replace(/ĉ/g, "\t");
 }
 
@@ -99,11 +193,29 @@ function visibleControls(text: string, spaces: boolean): string {
 
 /**
  * A token for a label, tooltip or highlight: leading and trailing spaces, newlines and tabs
- * made visible ("Ġthe" → "␣the", "Ċ" → "⏎"); spaces inside the token stay spaces.
+ * made visible ("Ġthe" → "␣the", "Ċ" → "⏎"); spaces inside the token stay spaces. A
+ * byte-level piece holding part of a character shows those bytes: "æĹ" → "<0xE6><0x97>".
+ * `byteLevel`: the token is known to come from a byte-level vocabulary (`isByteLevel` of its
+ * axis or cell-text vocabulary), so a piece of Latin-1 letters only ("¥", byte 0xA5) is read
+ * as bytes too.
  */
-export function displayToken(token: string): string {
+export function displayToken(token: string, byteLevel = false): string {
   if (token === "") return "∅";
-  const text = tokenText(token);
+  const bytes = byteLevelBytes(token);
+  if (bytes !== null) {
+    try {
+      return shownText(utf8.decode(bytes));
+    } catch {
+      const parts = splitPiece(token, bytes, byteLevel);
+      if (parts !== null)
+        return hexBytes(parts.head) + shownText(parts.text) + hexBytes(parts.tail);
+    }
+  }
+  return shownText(plainText(token));
+}
+
+/** `text` with spaces marked at its ends only, other invisible characters marked throughout. */
+function shownText(text: string): string {
   const lead = text.length - text.trimStart().length;
   const core = text.trim();
   const trail = text.length - lead - core.length;
@@ -118,8 +230,8 @@ export function displayToken(token: string): string {
  * A token drawn inside a heatmap cell, where room is short: as `displayToken`, but without the
  * marker of a single leading space ("Ġthe" → "the"; the tooltip shows the exact token).
  */
-export function cellToken(token: string): string {
-  const shown = displayToken(token);
+export function cellToken(token: string, byteLevel = false): string {
+  const shown = displayToken(token, byteLevel);
   return shown.length > 1 && shown.startsWith(SPACE) && shown[1] !== SPACE ? shown.slice(1) : shown;
 }
 

@@ -4,7 +4,7 @@ import { formatCount, formatValue } from "./format";
 import { axisCarriesTokens, cellTextOf } from "./link";
 import type { Hit } from "./plot";
 import { beyondScale, listedOf } from "./reading";
-import { displayToken } from "./tokens";
+import { displayToken, isByteLevelCached } from "./tokens";
 import type { Axis, Matrix } from "./types";
 
 export type TooltipLine = readonly [label: string, value: string];
@@ -47,7 +47,8 @@ export function cellTooltip(
     lines.push(["n", thin ? `${formatCount(n)} (below ${formatCount(min)})` : formatCount(n)]);
   }
   const text = cellTextOf(m, row, col);
-  if (text !== null) lines.push(["text", displayToken(text)]);
+  if (text !== null && m.cellText)
+    lines.push(["text", displayToken(text, isByteLevelCached(m.cellText.vocab))]);
   for (const extra of m.extras) lines.push([extra.name, formatValue(extra.values[i])]);
   if (contexts !== null) lines.push(["contexts", listedOf(m, i, contexts)]);
   return { title: m.title, lines, hint: contexts ? "click to list contexts" : undefined };
@@ -80,6 +81,7 @@ export interface Box {
   bottom: number;
 }
 
+// Same shape as listWindow in layout.ts (clamping into a window), different quantities; kept apart.
 /**
  * Top-left corner (client px) for a `w` × `h` tooltip at pointer (x, y): below and right of the
  * pointer, flipped left / above when that side runs out of `bounds`, and then pushed inside

@@ -1,30 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ContextIndex } from "../contextIndex";
 import type { Contexts } from "../types";
+import { contexts } from "./fixtures";
 
-function contexts(rows: number[], cols: number[]): Contexts {
-  const n = rows.length;
-  const seq = Int32Array.from({ length: n }, (_, i) => i);
-  return {
-    n,
-    row: Int32Array.from(rows),
-    col: Int32Array.from(cols),
-    example: seq,
-    start: seq,
-    end: seq,
-    start2: null,
-    end2: null,
-    scoreStart: null,
-    scoreEnd: null,
-    scores: null,
-    numeric: [],
-    labels: [],
-    limit: null,
-  };
+function byCell(rows: number[], cols: number[]): Contexts {
+  return contexts(rows.length, { row: Int32Array.from(rows), col: Int32Array.from(cols) });
 }
 
 describe("CSR lookup of a cell's contexts", () => {
-  const sorted = contexts([0, 0, 0, 1, 1, 3, 3, 3], [0, 0, 2, 1, 4, 0, 0, 4]);
+  const sorted = byCell([0, 0, 0, 1, 1, 3, 3, 3], [0, 0, 2, 1, 4, 0, 0, 4]);
   const index = new ContextIndex(sorted, 5);
 
   it("finds the contiguous range of a cell", () => {
@@ -43,7 +27,7 @@ describe("CSR lookup of a cell's contexts", () => {
   });
 
   it("sorts an unsorted table instead of trusting it", () => {
-    const shuffled = new ContextIndex(contexts([3, 0, 1, 0, 3], [4, 2, 1, 2, 4]), 5);
+    const shuffled = new ContextIndex(byCell([3, 0, 1, 0, 3], [4, 2, 1, 2, 4]), 5);
     expect(Array.from(shuffled.cell(0, 2))).toEqual([1, 3]);
     expect(Array.from(shuffled.cell(3, 4))).toEqual([0, 4]);
     expect(Array.from(shuffled.row(1))).toEqual([2]);
@@ -53,7 +37,7 @@ describe("CSR lookup of a cell's contexts", () => {
     const n = 200000;
     const rows = Array.from({ length: n }, (_, i) => Math.floor(i / 200));
     const cols = Array.from({ length: n }, (_, i) => i % 10);
-    const big = new ContextIndex(contexts(rows, cols), 10);
+    const big = new ContextIndex(byCell(rows, cols), 10);
     expect(big.cellCount(500, 3)).toBe(20);
     expect(big.row(999).length).toBe(200);
   });

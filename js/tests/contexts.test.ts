@@ -1,31 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { columnTexts, groupColumns } from "../contextColumns";
 import { contextPieces, scoreStyle } from "../contexts";
-import type { Contexts } from "../types";
-
-function table(over: Partial<Contexts>): Contexts {
-  const z = new Int32Array(2);
-  return {
-    n: 2,
-    row: z,
-    col: z,
-    example: z,
-    start: z,
-    end: z,
-    start2: null,
-    end2: null,
-    scoreStart: null,
-    scoreEnd: null,
-    scores: null,
-    numeric: [],
-    labels: [],
-    limit: null,
-    ...over,
-  };
-}
+import { contexts } from "./fixtures";
 
 describe("context columns", () => {
-  const ctx = table({
+  const ctx = contexts(2, {
     labels: [
       { name: "orig_label", categories: ["joy", "sadness"], codes: Int32Array.from([0, 0]) },
       { name: "new_label", categories: ["joy", "sadness"], codes: Int32Array.from([1, 0]) },
@@ -51,13 +30,15 @@ describe("context columns", () => {
   });
 
   it("leaves unpaired columns alone", () => {
-    const lone = table({ numeric: [{ name: "p_orig", values: Float32Array.from([0.5, 0.25]) }] });
+    const lone = contexts(2, {
+      numeric: [{ name: "p_orig", values: Float32Array.from([0.5, 0.25]) }],
+    });
     expect(columnTexts(lone, groupColumns(lone), 1)).toEqual(["p_orig 0.25"]);
   });
 });
 
 describe("ranked context columns", () => {
-  const lens = table({
+  const lens = contexts(2, {
     labels: [
       { name: "top1", categories: ["ĠParis", "Ġthe"], codes: Int32Array.from([0, 1]) },
       { name: "top2", categories: ["Ġthe", ","], codes: Int32Array.from([0, 1]) },
@@ -84,7 +65,7 @@ describe("ranked context columns", () => {
   });
 
   it("needs at least top1 and top2 to rank", () => {
-    const one = table({
+    const one = contexts(2, {
       labels: [{ name: "top1", categories: ["a"], codes: Int32Array.from([0, 0]) }],
       numeric: [{ name: "p1", values: Float32Array.from([0.5, 0.5]) }],
     });

@@ -1,5 +1,5 @@
 // Small decoded matrices for the unit tests.
-import type { Axis, Display, Matrix, Spec } from "../types";
+import type { Axis, Contexts, Display, Matrix, Spec } from "../types";
 
 export const DEFAULT_DISPLAY: Display = {
   rowOrder: "original",
@@ -44,4 +44,26 @@ export function matrix(nRows: number, nCols: number, over: Partial<Matrix> = {})
 
 export function spec(matrices: Matrix[]): Spec {
   return { version: 1, corpora: [], matrices, layout: { columns: 1, cellSize: 14 } };
+}
+
+/** A contexts table of `n` entries, every index 0 and no optional column, with `over` on top. */
+export function contexts(n: number, over: Partial<Contexts> = {}): Contexts {
+  const z = new Int32Array(n);
+  return {
+    n,
+    row: z,
+    col: z,
+    example: z,
+    start: z,
+    end: z,
+    start2: null,
+    end2: null,
+    scoreStart: null,
+    scoreEnd: null,
+    scores: null,
+    numeric: [],
+    labels: [],
+    limit: null,
+    ...over,
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatCount, formatProbability, formatValue, groupDigits } from "../format";
 
+// Expect tables like legend.test.ts's on purpose: alike in shape only, other functions.
 describe("probabilities", () => {
   it("read as short percentages", () => {
     expect(formatProbability(0.412)).toBe("41%");

@@ -24,6 +24,7 @@ describe("ticks", () => {
   });
 });
 
+// Expect tables like format.test.ts's on purpose: alike in shape only, other functions.
 describe("numbers as text", () => {
   it("formats values compactly", () => {
     expect(formatValue(0.123456)).toBe("0.1235");

@@ -78,6 +78,7 @@ describe("column order", () => {
 
 describe("cluster order", () => {
   // Two families of profiles, interleaved in the data: rising (0, 2, 4) and falling (1, 3, 5).
+  // tests/unit/test_export_order.py's profiles on purpose: Python's cluster order is the twin.
   const rows = [
     [0, 1, 2, 3],
     [3, 2, 1, 0],

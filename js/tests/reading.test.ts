@@ -9,9 +9,9 @@ import {
   thinMask,
   totalBehind,
 } from "../reading";
-import type { Contexts, Scale } from "../types";
+import type { Scale } from "../types";
 import { isIdentity, permuteColumns } from "../view";
-import { axis, DEFAULT_DISPLAY, matrix } from "./fixtures";
+import { axis, contexts, DEFAULT_DISPLAY, matrix } from "./fixtures";
 
 const diverging: Scale = {
   palette: "RdYlGn",
@@ -20,26 +20,6 @@ const diverging: Scale = {
   center: 0,
   reverse: false,
 };
-
-function contexts(limit: Contexts["limit"]): Contexts {
-  const none = new Int32Array(0);
-  return {
-    n: 0,
-    row: none,
-    col: none,
-    example: none,
-    start: none,
-    end: none,
-    start2: null,
-    end2: null,
-    scoreStart: null,
-    scoreEnd: null,
-    scores: null,
-    numeric: [],
-    labels: [],
-    limit,
-  };
-}
 
 describe("printed values", () => {
   it("have the display's digits, a true minus and no negative zero", () => {
@@ -64,7 +44,7 @@ describe("capped context lists", () => {
   const counts = Float32Array.from([86, 3]);
   const capped = matrix(1, 2, {
     counts,
-    contexts: contexts({ option: "max_contexts_per_cell", value: 50 }),
+    contexts: contexts(0, { limit: { option: "max_contexts_per_cell", value: 50 } }),
   });
 
   it("say how many of how many are listed, and what to raise", () => {
@@ -78,7 +58,7 @@ describe("capped context lists", () => {
   });
 
   it("claim nothing when the contexts do not say what capped them", () => {
-    const plain = matrix(1, 2, { counts, contexts: contexts(null) });
+    const plain = matrix(1, 2, { counts, contexts: contexts(0) });
     expect(listedOf(plain, 0, 50)).toBe("50");
     expect(cappedNote(plain, 50, 86)).toBeNull();
   });

@@ -11,6 +11,7 @@ import {
   truncate,
 } from "../tokens";
 
+// One expect per input and output throughout, on purpose: the blocks are alike in shape only.
 describe("visible whitespace", () => {
   it("marks leading spaces from byte-level BPE and SentencePiece", () => {
     expect(displayToken("Ġthe")).toBe("␣the");

@@ -138,6 +138,7 @@ def flip_matrix(rng: np.random.Generator) -> tuple[dict[str, Any], np.ndarray]:
         counts[r, c] += 1
     for r, c, f in zip(crow, ccol, flipped, strict=True):
         values[r, c] = (0 if np.isnan(values[r, c]) else values[r, c]) + f / counts[r, c]
+    # The wire format's keys, like the other *_matrix builders' specs: same shape, other data.
     spec = {
         "title": "Flip rate by token and position",
         "value_label": "flip rate",
@@ -178,6 +179,7 @@ def lens_matrix(rng: np.random.Generator) -> tuple[dict[str, Any], np.ndarray]:
     codes[1, 1] = 3  # the hostile string as cell text
     codes[4, 4] = -1
     rows, cols = np.meshgrid(np.arange(n_layers), np.arange(len(tokens)), indexing="ij")
+    # The wire format's keys, like the other *_matrix builders' specs: same shape, other data.
     spec = {
         "title": "Logit lens: next-token entropy",
         "value_label": "entropy (nats)",
@@ -210,6 +212,7 @@ def attribution_matrix(rng: np.random.Generator) -> tuple[dict[str, Any], np.nda
     values = rng.uniform(-1.0, 1.0, size=(len(tokens), len(targets))).astype(np.float32)
     values[0, 0] = 0.0
     rows, cols = np.meshgrid(np.arange(len(tokens)), np.arange(len(targets)), indexing="ij")
+    # The wire format's keys, like the other *_matrix builders' specs: same shape, other data.
     spec = {
         "title": "Integrated gradients",
         "value_label": "attribution",

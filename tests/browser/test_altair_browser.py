@@ -75,6 +75,14 @@ def _centre(pg: Any, chart: int, k: int) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
+def _tooltip(pg: Any, chart: int, k: int) -> Any:
+    """Hover cell ``k`` of chart ``chart`` and wait for Vega's tooltip."""
+    pg.mouse.move(*_centre(pg, chart, k))
+    tip = pg.locator("#vg-tooltip-element")
+    tip.wait_for(state="visible")
+    return tip
+
+
 def _state(pg: Any, chart: int) -> list[tuple[str, str]]:
     return [
         (p.get_attribute("stroke-width"), p.get_attribute("opacity"))
@@ -96,9 +104,7 @@ def test_page_draws_every_cell_with_missing_cells_grey(page):
 
 
 def test_tooltip_shows_a_hostile_token_as_text(page):
-    page.mouse.move(*_centre(page, 0, 3))
-    tip = page.locator("#vg-tooltip-element")
-    tip.wait_for(state="visible")
+    tip = _tooltip(page, 0, 3)
     text = tip.inner_text()
     assert "<img src=x onerror=window.__th_img=1;alert(1)>" in text
     assert "0.9" in text and "4" in text
@@ -107,9 +113,7 @@ def test_tooltip_shows_a_hostile_token_as_text(page):
 
 
 def test_tooltip_of_a_missing_cell_says_missing(page):
-    page.mouse.move(*_centre(page, 0, 1))
-    tip = page.locator("#vg-tooltip-element")
-    tip.wait_for(state="visible")
+    tip = _tooltip(page, 0, 1)
     assert "missing" in tip.inner_text()
 
 
@@ -145,9 +149,7 @@ def test_hostile_labels_and_titles_are_drawn_as_text(page):
 
 
 def test_tooltip_of_a_cell_without_text_shows_a_dash(page):
-    page.mouse.move(*_centre(page, 1, 2))
-    tip = page.locator("#vg-tooltip-element")
-    tip.wait_for(state="visible")
+    tip = _tooltip(page, 1, 2)
     text = tip.inner_text()
     assert "L1" in text
     assert "undefined" not in text and "null" not in text

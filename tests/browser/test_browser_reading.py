@@ -136,6 +136,26 @@ def test_a_sort_chosen_in_the_page_is_written_back_and_exported(open_widget, tmp
     assert again.page.locator("[data-testid=th-colsort-1]").input_value() == "mean"
 
 
+def test_a_sort_chosen_in_the_page_survives_save_load_and_render(open_widget, tmp_path):
+    from tokenheat.__main__ import render
+
+    dash = th.Dashboard([words_matrix(), examples_matrix()])
+    widget = open_widget(html_file=export(dash, tmp_path / "before.html"))
+    widget.page.select_option("[data-testid=th-sort-0]", "mean")
+    widget.page.select_option("[data-testid=th-colsort-1]", "mean")
+    state = widget.state()["matrices"]
+    dash.orders = widget.model_call("return model.get('orders');")
+    back = th.load(th.save(dash, tmp_path / "r.th"))
+    # A fresh dashboard of the loaded matrices, and the rendered file, open as the reader left it.
+    for page in (
+        export(th.Dashboard(back), tmp_path / "loaded.html"),
+        render(tmp_path / "r.th", tmp_path / "rendered.html"),
+    ):
+        after = open_widget(html_file=page).state()["matrices"]
+        assert after[0]["order"] == state[0]["order"] == BY_MEAN and after[0]["sort"] == "mean"
+        assert after[1]["colOrder"] == state[1]["colOrder"] and after[1]["colSort"] == "mean"
+
+
 def test_sorted_columns_keep_data_indices_in_the_selection_and_tooltip(open_widget, tmp_path):
     widget = open_widget(html_file=export(examples_matrix(col_order="label"), tmp_path / "e.html"))
     order = widget.state()["matrices"][0]["colOrder"]
@@ -321,3 +341,26 @@ def test_a_character_split_over_tokens_reads_whole_in_the_contexts(open_widget, 
     widget.click_cell(0, 0, 0)
     right = widget.context_rows().first.locator(".th-ctx-right")
     assert right.text_content().startswith(" 示 today.")
+
+
+def test_a_piece_of_a_split_character_shows_its_bytes(open_widget, tmp_path):
+    # SmolLM2 writes " 示" as "Ġç" "¤" "º": no piece is a character on its own.
+    prompt = ["I", "Ġsaw", "Ġç", "¤", "º", "Ġtoday"]
+    m = th.TokenMatrix(
+        np.linspace(0, 1, 2 * len(prompt)).reshape(2, len(prompt)),
+        rows=["L0", "output"],
+        cols=prompt,
+        row_kind="layer",
+        col_kind="position",
+        col_tokens=prompt,
+        cell_text=[prompt, ["¤"] * len(prompt)],
+    )
+    widget = open_widget(html_file=export(m, tmp_path / "p.html"))
+    shown = []
+    for col in (2, 3, 4):
+        widget.hover_cell(0, 0, col)
+        lines = widget.tooltip_lines()
+        shown.append((lines["position"], lines["text"]))
+    assert shown == [("␣<0xE7>", "␣<0xE7>"), ("<0xA4>", "<0xA4>"), ("<0xBA>", "<0xBA>")]
+    widget.hover_cell(0, 1, 0)
+    assert widget.tooltip_lines()["text"] == "<0xA4>"  # "¤" among byte-level tokens: a byte

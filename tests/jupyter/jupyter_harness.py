@@ -321,6 +321,7 @@ def _log_selection(change):
 
 dash.observe(_log_selection, names="selected")
 """
+    # flips and lens below share their keywords on purpose: two small matrices, each spelled out.
     return f"""\
 import json
 import pathlib

@@ -10,6 +10,7 @@ fixtures):
 - :func:`make_causal_lm` — a random causal LM of family ``"gpt2"``, ``"llama"``,
   ``"gpt_neox"`` or ``"qwen2"`` (2 blocks, hidden 32, context :data:`MAX_POSITIONS`).
 - :func:`make_bert_classifier` — a random ``BertForSequenceClassification``.
+- :func:`widened` — redraws a model's weights large enough that its classes disagree.
 
 Fixtures (session-scoped; treat them as read-only, build a private copy to mutate):
 ``tokenizer`` (pad token ``<pad>``, chat template), ``tokenizer_no_pad`` (no pad token),
@@ -150,6 +151,15 @@ def make_bert_classifier(vocab_size: int, *, num_labels: int = 2, seed: int = 0)
     return transformers.BertForSequenceClassification(config).eval()
 
 
+def widened(model: Any, std: float = 0.2) -> Any:
+    """``model`` with random weights large enough that the classes disagree clearly."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, std)
+    return model
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread() -> None:
     torch.set_num_threads(1)
@@ -175,6 +185,7 @@ def causal_lm(request: pytest.FixtureRequest, tokenizer: Any) -> Any:
     return make_causal_lm(request.param, len(tokenizer))
 
 
+# One two-line fixture per model, down to bert_classifier, on purpose: tests ask for it by name.
 @pytest.fixture(scope="session")
 def gpt2_lm(tokenizer: Any) -> Any:
     return make_causal_lm("gpt2", len(tokenizer))

@@ -460,6 +460,7 @@ def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
         attribution(gpt2_lm, tok, PROMPT, "Ġcat", baseline="pad", progress=False)
 
 
+# A table of bad options like test_flip_rate.py's on purpose: one per analysis, other options.
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

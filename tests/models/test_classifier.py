@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FAMILIES, SENTENCES, make_bert_classifier, make_causal_lm, make_tokenizer
+from conftest import (
+    FAMILIES,
+    SENTENCES,
+    make_bert_classifier,
+    make_causal_lm,
+    make_tokenizer,
+    widened,
+)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -22,15 +29,6 @@ from tokenheat.models._classifier import (  # noqa: E402
 TEXTS = [*SENTENCES[:5], "the cat", "I love it"]
 SINGLE = ["cat", "fox", "mat"]  # one token each after a space in the tiny BPE vocabulary
 MULTI = ["sad", "wonderful", "terrible cat"]
-
-
-def widened(model: Any, std: float = 0.2) -> Any:
-    """Random weights large enough that the classes disagree clearly."""
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.normal_(0.0, std)
-    return model
 
 
 @pytest.fixture(scope="module")

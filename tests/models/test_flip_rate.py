@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import SENTENCES, make_bert_classifier, make_causal_lm, make_tokenizer
+from conftest import SENTENCES, make_bert_classifier, make_causal_lm, make_tokenizer, widened
 
 torch = pytest.importorskip("torch")
 
@@ -29,14 +29,6 @@ TEXTS = [
     "sad",
     "the the the cat",
 ]
-
-
-def widened(model: Any, std: float = 0.2) -> Any:
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.normal_(0.0, std)
-    return model
 
 
 def keyword_probs(texts: list[str]) -> np.ndarray:
@@ -319,6 +311,7 @@ def test_transformers_model_with_tokenizer(tokenizer: Any) -> None:
     assert m.meta["labels"] == ["neg", "pos"]
 
 
+# A table of bad options like test_attribution.py's on purpose: one per analysis, other options.
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

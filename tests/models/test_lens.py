@@ -9,6 +9,7 @@ import pytest
 import scipy.special
 import scipy.stats
 import torch
+from _lens_reference import reference_logits
 from conftest import FAMILIES, MAX_POSITIONS, make_causal_lm
 
 import tokenheat as th
@@ -16,21 +17,6 @@ from tokenheat.models import ModelAdapter
 
 lens_module = importlib.import_module("tokenheat.analyses._lens")
 PROMPTS = ["The cat sat on the mat.", "Hello world", "A quick brown fox jumps over the lazy dog."]
-
-
-def reference_logits(model, tokenizer, text: str) -> np.ndarray:
-    """Per-layer logits (n_layers + 1, T, V): hidden_states + final norm + lm_head, then the
-    model's logits. HF's last hidden state already went through the final norm."""
-    adapter = ModelAdapter(model, tokenizer)
-    ids = torch.tensor([tokenizer(text).input_ids])
-    with torch.no_grad():
-        out = model(ids, output_hidden_states=True)
-        hs = out.hidden_states
-        n = len(hs) - 1
-        rows = [model.get_output_embeddings()(adapter.final_norm(hs[i + 1])) for i in range(n - 1)]
-        rows.append(model.get_output_embeddings()(hs[n]))
-        rows.append(out.logits)
-    return torch.cat(rows).double().numpy()
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.special
 import torch
+from _lens_reference import reference_logits
 from conftest import FAMILIES, make_causal_lm
 
 import tokenheat as th
@@ -50,28 +51,14 @@ def random_lens(model, seed: int = 0) -> th.TunedLens:
 
 
 def reference_tuned_logits(model, tokenizer, lens, text: str) -> np.ndarray:
-    """(n_layers + 1, T, V) float64, by hand: HF hidden states, ``(I + A) h + b`` in float64,
-    the final norm and lm_head; the last row is the model's own logits."""
-    adapter = ModelAdapter(model, tokenizer)
-    ids = torch.tensor([tokenizer(text).input_ids])
-    with torch.no_grad():
-        out = model(ids, output_hidden_states=True)
-        hs = out.hidden_states
-        n = len(hs) - 1
-        rows = []
-        for layer in range(n):
-            # HF's last hidden state is already normed: recover the last block's output.
-            h = hs[layer + 1] if layer < n - 1 else None
-            if h is None:
-                rows.append(model.get_output_embeddings()(hs[n]).double())
-                continue
-            a, b = lens.weight[layer].double(), lens.bias[layer].double()
-            translated = (
-                h.double() @ (torch.eye(a.shape[0], dtype=torch.float64) + a).T + b
-            ).float()
-            rows.append(model.get_output_embeddings()(adapter.final_norm(translated)).double())
-        rows.append(out.logits.double())
-    return torch.cat(rows).numpy()
+    """(n_layers + 1, T, V) float64, by hand: the logit lens with ``(I + A) h + b`` (in
+    float64) before the final norm; the last two rows are the logit lens's."""
+
+    def translate(layer: int, h: torch.Tensor) -> torch.Tensor:
+        a, b = lens.weight[layer].double(), lens.bias[layer].double()
+        return (h.double() @ (torch.eye(a.shape[0], dtype=torch.float64) + a).T + b).float()
+
+    return reference_logits(model, tokenizer, text, translate)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -43,6 +43,7 @@ def test_corpus_to_pandas_lists_each_token():
     assert df.values.tolist() == [[0, 0, "a"], [0, 1, "b"], [1, 0, "c"]]
 
 
+# A Contexts spelled out like those of the other tests on purpose: its values are the test.
 def test_contexts_are_sorted_by_cell_and_keep_their_columns():
     ctx = th.Contexts(
         row=[1, 0, 0],

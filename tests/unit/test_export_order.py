@@ -55,6 +55,7 @@ def test_sorts_are_stable():
 
 
 def test_clustering_puts_similar_profiles_together_deterministically():
+    # The profiles of js/tests/order.test.ts on purpose: the front end's cluster order is the twin.
     rows = [
         [0, 1, 2, 3],
         [3, 2, 1, 0],

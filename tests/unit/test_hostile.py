@@ -88,6 +88,7 @@ def _hostile_matrix() -> th.TokenMatrix:
 
 
 # ------------------------------------------------------------------ 1. saved files that load
+# A Contexts spelled out like those of the other tests on purpose: its values are the test.
 def test_missing_context_labels_save_load_and_show_as_missing(tmp_path):
     corpus = th.Corpus.from_tokens([["a", "b"]])
     ctx = th.Contexts(

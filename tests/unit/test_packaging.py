@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import sys
 
 import numpy as np
 import pytest
-import tomllib
 
 import tokenheat as th
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (requires-python >= 3.10): pytest itself requires tomli there
+    import tomli as tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _roundtrip
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,21 +40,7 @@ def _same_metadata(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
 
 @pytest.fixture
 def full_matrix() -> th.TokenMatrix:
-    return th.TokenMatrix(
-        np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]),
-        rows=["Ġthe", "<b>x</b>"],
-        cols=["b0", "b1", "b2"],
-        row_kind="token",
-        col_kind="bucket",
-        row_title="token",
-        col_title="bucket",
-        title="flip rate",
-        value_label="rate",
-        cell_text=[["a", None, ""], [None, "Ċ", "a"]],
-        counts=[[3, np.nan, 1], [0, 7, 2]],
-        extras={"ci_low": [[0.1, np.nan, -2], [np.nan, 1.5, 0]], "ci_high": np.ones((2, 3))},
-        scale=th.ColorScale.diverging("RdYlGn", center=0.5, domain=(-2.0, 3.0)),
-    )
+    return _roundtrip.full_matrix()
 
 
 def test_matrix_round_trip_keeps_every_field(full_matrix):
@@ -137,34 +124,12 @@ def corpus() -> th.Corpus:
 
 @pytest.fixture
 def contexts() -> th.Contexts:
-    return th.Contexts(
-        row=[1, 0, 0, 1],
-        col=[0, 1, 0, 0],
-        example=[2, 0, 1, 0],
-        start=[0, 1, 0, 2],
-        end=[1, 2, 2, 3],
-        start2=[-1, 0, 1, -1],
-        end2=[-1, 1, 2, -1],
-        scores=[np.arange(4.0), np.zeros(0), np.array([0.5, np.nan]), np.ones(3)],
-        numeric={"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
-        labels={"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
-    )
-
-
-def _same_contexts(a: th.Contexts, b: th.Contexts) -> None:
-    pd.testing.assert_frame_equal(
-        a.to_pandas().drop(columns="scores", errors="ignore"),
-        b.to_pandas().drop(columns="scores", errors="ignore"),
-    )
-    assert (a.scores is None) == (b.scores is None)
-    if a.scores is not None:
-        for k in range(len(a)):
-            np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))
+    return _roundtrip.full_contexts(col=[0, 1, 0, 0])
 
 
 def test_contexts_round_trip_keeps_every_column(contexts):
     back = th.Contexts.from_pandas(contexts.to_pandas())
-    _same_contexts(back, contexts)
+    _roundtrip.same_contexts(back, contexts)
     assert list(back.numeric) == ["p_orig", "p_new"]
     assert list(back.labels) == ["orig", "new"]
 
@@ -172,13 +137,13 @@ def test_contexts_round_trip_keeps_every_column(contexts):
 def test_contexts_round_trip_ignores_the_token_column(contexts, corpus):
     frame = contexts.to_pandas(corpus)
     assert frame["token"].tolist() == ["xy", "b", "<i>", "c"]  # sorted by (row, col)
-    _same_contexts(th.Contexts.from_pandas(frame), contexts)
+    _roundtrip.same_contexts(th.Contexts.from_pandas(frame), contexts)
 
 
 def test_minimal_contexts_round_trip():
     ctx = th.Contexts(row=[0], col=[0], example=[0], start=[0], end=[1])
     back = th.Contexts.from_pandas(ctx.to_pandas())
-    _same_contexts(back, ctx)
+    _roundtrip.same_contexts(back, ctx)
     assert back.start2 is None and back.scores is None
 
 
@@ -264,4 +229,4 @@ if given is not None:
     @settings(max_examples=60, deadline=None)
     @given(contexts_tables())
     def test_any_contexts_round_trip_through_pandas(ctx: th.Contexts) -> None:
-        _same_contexts(th.Contexts.from_pandas(ctx.to_pandas()), ctx)
+        _roundtrip.same_contexts(th.Contexts.from_pandas(ctx.to_pandas()), ctx)

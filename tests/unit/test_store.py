@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import _roundtrip
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,35 +41,14 @@ def corpus() -> th.Corpus:
 
 @pytest.fixture
 def matrix(corpus: th.Corpus) -> th.TokenMatrix:
-    contexts = th.Contexts(
-        row=[1, 0, 0, 1],
-        col=[0, 1, 0, 2],
-        example=[2, 0, 1, 0],
-        start=[0, 1, 0, 2],
-        end=[1, 2, 2, 3],
-        start2=[-1, 0, 1, -1],
-        end2=[-1, 1, 2, -1],
-        scores=[np.arange(4.0), np.zeros(0), np.array([0.5, np.nan]), np.ones(3)],
-        numeric={"p_orig": [0.9, 0.8, np.nan, 0.1], "p_new": [0.2, 0.3, 0.4, 0.5]},
-        labels={"orig": ["pos", "neg", "pos", "<b>"], "new": ["neg", "neg", "pos", "pos"]},
-    )
-    return th.TokenMatrix(
-        np.array([[0.5, np.nan, -1.25], [np.nan, 2.0, 0.0]]),
+    return _roundtrip.full_matrix(
         rows=["Ġthe", "<img src=x onerror=alert(1)>"],
         cols=["0", "1", "2"],
-        row_kind="token",
         col_kind="example",
-        row_title="token",
         col_title="example",
-        title="flip rate",
-        value_label="rate",
-        cell_text=[["a", None, ""], [None, "Ċ", "a"]],
-        counts=[[3, np.nan, 1], [0, 7, 2]],
-        extras={"ci_low": [[0.1, np.nan, -2], [np.nan, 1.5, 0]], "ci_high": np.ones((2, 3))},
-        scale=th.ColorScale.diverging("RdYlGn", center=0.5, domain=(-2.0, 3.0)),
         col_examples=[0, 1, 2],
         corpus=corpus,
-        contexts=contexts,
+        contexts=_roundtrip.full_contexts(),
         meta={"method": "delete", "model": "tiny", "warnings": ["w"], "err": np.float32(0.25)},
     )
 
@@ -88,17 +68,6 @@ def other(corpus: th.Corpus) -> th.TokenMatrix:
     )
 
 
-def _same_contexts(a: th.Contexts, b: th.Contexts) -> None:
-    pd.testing.assert_frame_equal(
-        a.to_pandas().drop(columns="scores", errors="ignore"),
-        b.to_pandas().drop(columns="scores", errors="ignore"),
-    )
-    assert (a.scores is None) == (b.scores is None)
-    if a.scores is not None:
-        for k in range(len(a)):
-            np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))
-
-
 def _same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
     assert a.equals(b)
     for name in ("row_title", "col_title", "title", "value_label", "row_tokens", "col_tokens"):
@@ -108,7 +77,7 @@ def _same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
         assert (x is None and y is None) or np.array_equal(x, y), name
     assert (a.contexts is None) == (b.contexts is None)
     if a.contexts is not None:
-        _same_contexts(a.contexts, b.contexts)
+        _roundtrip.same_contexts(a.contexts, b.contexts)
     assert (a.corpus is None) == (b.corpus is None)
     if a.corpus is not None:
         assert a.corpus == b.corpus

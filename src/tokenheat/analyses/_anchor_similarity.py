@@ -180,6 +180,7 @@ def anchor_arrays(
     return cos, norm_a, norm_p
 
 
+# Same signature as anchor_arrays on purpose: that is the eager (array) form of this one.
 def iter_anchor(
     adapter: Any,
     encoded: Sequence[Any],

@@ -87,6 +87,7 @@ def _check(
     return str(method)
 
 
+# The options shared with the other analyses on purpose: one shape, the same names throughout.
 @preserves_model_state
 def attribution(
     model: Any,

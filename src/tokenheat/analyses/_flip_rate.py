@@ -231,6 +231,7 @@ class _Collector:
         )
 
 
+# The options shared with the other analyses on purpose: one shape, the same names throughout.
 @preserves_model_state
 def flip_rate(
     classifier: Any,

@@ -91,6 +91,7 @@ def lens_arrays(
     return [r for r in results if r is not None]
 
 
+# Same signature as lens_arrays on purpose: that is the eager (list) form of this one.
 def iter_lens(
     adapter: Any,
     encoded: list[Any],
@@ -329,6 +330,7 @@ def _neg_entropy_(logp: Any, p: Any, *, keep_logp: bool) -> Any:
     return (p.mul_(logp) if keep_logp else logp.mul_(p)).sum(-1)
 
 
+# The parameter docs below repeat anchor_similarity's on purpose: each analysis documents itself.
 @preserves_model_state
 def lens(
     model: Any,

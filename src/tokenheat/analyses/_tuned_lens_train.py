@@ -245,6 +245,7 @@ def _train_step(adapter: Any, rows: Any, params: list[Any], precision: str) -> l
     return losses
 
 
+# The main-thread guard of core/_atomic.py's _sigterm_raises; another signal, another job.
 @contextlib.contextmanager
 def _hold_interrupts() -> Iterator[None]:
     """Delay Ctrl-C (SIGINT) until the block is done (main thread only)."""
@@ -487,6 +488,7 @@ class _Run:
             self.info["least_squares_layers"] = header["least_squares_layers"]
 
 
+# Like engines/_ray.py's _bar, plus a resumed run's first step: engines/ import no analyses.
 def _bar(enabled: bool, total: int, initial: int) -> Any:
     if not enabled:
         return None

@@ -75,6 +75,7 @@ def sweep_stale(folder: pathlib.Path, *, older_than_s: float = STALE_AFTER_S) ->
     return removed
 
 
+# The main-thread guard of _tuned_lens_train.py's _hold_interrupts; another signal, another job.
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
     """In the main thread, turn SIGTERM into ``SystemExit`` so ``finally`` blocks run."""

@@ -8,7 +8,7 @@ the order live, and the choice made there is what an export keeps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -176,3 +176,27 @@ def _groups(name: str, value: Any) -> tuple[Group, ...]:
             fail(f"{name} entries", "tokenheat Group objects or dicts", g, kind=ArgumentTypeError)
         out.append(g)
     return tuple(out)
+
+
+def as_left(displays: Sequence[Display], orders: Any) -> list[Display]:
+    """The displays of a dashboard's matrices as its reader left them.
+
+    ``orders`` is a widget's ``orders`` trait: one ``{"row": ..., "col": ...}`` per matrix,
+    written by the page's sort menus (possibly shorter than ``displays``, or empty when the
+    reader sorted nothing). A chosen order replaces that matrix's ``row_order`` /
+    ``col_order``; everything else, and every matrix without a choice, is kept as is. The HTML
+    export and the results file both save a dashboard this way, so the order a reader chose is
+    the order the file opens in.
+    """
+    out = list(displays)
+    for i, entry in enumerate(list(orders or [])[: len(out)]):
+        if not isinstance(entry, Mapping):
+            raise ArgumentTypeError(
+                f"orders[{i}] must be a dict with keys 'row' and 'col', got {entry!r}"
+            )
+        chosen = {
+            f"{axis}_order": entry[axis] for axis in ("row", "col") if entry.get(axis) is not None
+        }
+        if chosen:
+            out[i] = out[i].replace(**chosen)
+    return out

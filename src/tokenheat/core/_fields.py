@@ -101,6 +101,8 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("counts", "f32", "(R, C)", optional=True),
         _f("extras", "[NumericColumn]"),
         _f("scale", "Scale"),
+        # A dashboard's is saved as its reader left it: the sort menus' choice (its
+        # ``orders``) replaces row_order / col_order (core/_display.as_left), in .th and HTML.
         _f("display", "Display"),
         _f("corpus", "int", optional=True),
         _f("contexts", "Contexts", optional=True),

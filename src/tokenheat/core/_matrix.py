@@ -25,7 +25,7 @@ from tokenheat.core._display import Display
 from tokenheat.core._frame import matrix_args
 from tokenheat.core._hook import upper
 from tokenheat.core._scale import ColorScale
-from tokenheat.core._tokens import _token_text
+from tokenheat.core._tokens import tokens_text
 from tokenheat.errors import ArgumentTypeError
 
 if TYPE_CHECKING:
@@ -425,7 +425,7 @@ class TokenMatrix:
             bound = float(np.nanmax(np.abs(grid), initial=0.0)) or 1.0
             scale = ColorScale.diverging("RdBu", center=0.0, domain=(-bound, bound))
         pos = np.arange(n)
-        joined = "".join(_token_text(t) for t in toks)
+        joined = tokens_text(toks)  # a character split over byte-level tokens comes out whole
         return cls(
             grid, [value_label], toks, row_kind="score", col_kind="position", col_title="token",
             title=title, value_label=value_label, scale=scale, col_tokens=toks,

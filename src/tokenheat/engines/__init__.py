@@ -17,6 +17,7 @@ __all__ = ["ENGINES", "run_engine"]
 ENGINES = ("local", "ray")
 
 
+# The keywords of run_ray on purpose: this forwards them to it unchanged.
 def run_engine(
     analysis: str,
     engine: Any,

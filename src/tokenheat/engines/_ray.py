@@ -301,6 +301,7 @@ def _run_pass(
     return parts
 
 
+# Like analyses/_tuned_lens_train.py's _bar on purpose: engines/ import no analysis module.
 def _bar(total: int, desc: str, enabled: bool) -> Any:
     if not enabled:
         return None

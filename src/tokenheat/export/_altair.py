@@ -27,7 +27,7 @@ from tokenheat.core._checks import (
     fail,
 )
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._tokens import display_token, link_key
+from tokenheat.core._tokens import display_token, is_byte_level, link_key
 from tokenheat.errors import ArgumentTypeError, PayloadTooLargeError
 from tokenheat.export._altair_groups import group_layers, mark_records
 from tokenheat.export._order import axis_order
@@ -91,8 +91,10 @@ def _ink(values: np.ndarray, lo: float, hi: float, palette: str, reverse: bool) 
 
 
 def _axis_labels(labels: list[str], tokens: list[str | None] | None = None) -> list[str]:
-    """Labels as the widget draws them: every axis decoded like tokens ("Ġmovie" → "␣movie")."""
-    return [display_token(lab) for lab in labels]
+    """Labels as the widget draws them: every axis decoded like tokens ("Ġmovie" → "␣movie"),
+    a piece of a character on an axis of byte-level tokens as its bytes ("<0xE7><0xA4>")."""
+    byte_level = is_byte_level(labels)
+    return [display_token(lab, byte_level=byte_level) for lab in labels]
 
 
 def _fixed(value: float, digits: int) -> str:
@@ -124,6 +126,7 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
     values = m.values.astype(np.float64)
     shortest = m.values.astype(str)
     texts = m.cell_text_array()
+    texts_byte_level = m.cell_text is not None and is_byte_level(m.cell_text[0])
     ink = _ink(values, lo, hi, m.scale.palette, m.scale.reverse)
     display = m.display
     min_count = display.min_count
@@ -161,7 +164,7 @@ def _records(m: TokenMatrix, lo: float, hi: float) -> tuple[list[dict[str, Any]]
             ct = m.col_tokens[j] if m.col_tokens is not None else None
             tt = texts[i, j] if texts is not None else None
             if texts is not None:
-                rec["text"] = "—" if tt is None else display_token(tt)
+                rec["text"] = "—" if tt is None else display_token(tt, byte_level=texts_byte_level)
             for k, grid in enumerate(extras):
                 rec[f"e{k}"] = _fmt(float(grid[i, j]))
             keys = {"rt": link_key(rt), "ct": link_key(ct), "tt": link_key(tt)}

@@ -16,6 +16,7 @@ from typing import Any
 from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
 from tokenheat.core._checks import check_positive_int, check_str, fail
+from tokenheat.core._display import as_left
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._spec import DEFAULT_MAX_BYTES, build_spec, dumps_for_html
 from tokenheat.errors import ArgumentTypeError
@@ -114,7 +115,7 @@ def to_html(
     columns = columns if columns is not None else state.get("columns")
     cell_size = cell_size if cell_size is not None else state.get("cell_size") or 14
     spec = build_spec(matrices, columns=columns, cell_size=cell_size, max_bytes=max_bytes)
-    _apply_orders(spec, state.get("orders") or [])
+    _apply_orders(spec, matrices, state.get("orders") or [])
     payload = {
         "spec": spec,
         "selected": state.get("selected") or dict(EMPTY_SELECTION),
@@ -137,9 +138,12 @@ def to_html(
     return target
 
 
-def _apply_orders(spec: dict[str, Any], orders: Sequence[dict[str, str]]) -> None:
-    """Write a widget's chosen row / column orders into the spec's ``display`` entries."""
-    for entry, matrix in zip(orders, spec["matrices"], strict=False):
-        display = matrix["display"]
-        display["row_order"] = entry.get("row", display["row_order"])
-        display["col_order"] = entry.get("col", display["col_order"])
+def _apply_orders(
+    spec: dict[str, Any], matrices: list[TokenMatrix], orders: Sequence[dict[str, str]]
+) -> None:
+    """Write a widget's chosen row / column orders into the spec's ``display`` entries (the
+    same rule as a saved results file: :func:`tokenheat.core._display.as_left`)."""
+    displays = as_left([m.display for m in matrices], orders)
+    for entry, display in zip(spec["matrices"], displays, strict=True):
+        entry["display"]["row_order"] = display.row_order
+        entry["display"]["col_order"] = display.col_order

@@ -15,7 +15,7 @@ import unicodedata
 import numpy as np
 
 from tokenheat.core._matrix import TokenMatrix
-from tokenheat.core._tokens import display_token
+from tokenheat.core._tokens import display_token, is_byte_level
 
 #: Profiles longer than this are averaged into this many bins before clustering (as in JS).
 CLUSTER_DIMS = 64
@@ -107,7 +107,8 @@ def axis_order(m: TokenMatrix, axis: str, mode: str) -> np.ndarray:
     n = len(labels)
     index = list(range(n))
     if mode == "label":
-        shown = [display_token(label) for label in labels]
+        byte_level = is_byte_level(labels)  # as the widget's shownLabels
+        shown = [display_token(label, byte_level=byte_level) for label in labels]
         index.sort(key=lambda i: (_natural_key(_LEADING_MARKS.sub("", shown[i])), i))
     elif mode in ("mean", "max", "variance", "count"):
         key = line_stats(m, axis)[mode]

@@ -137,6 +137,7 @@ def _tokenize(tokenizer: Any, text: str, add_special_tokens: bool) -> tuple[list
     return list(enc["input_ids"]), None
 
 
+# tokenize_texts takes the same keywords on purpose: it encodes texts through this function.
 def encode_prompts(
     tokenizer: Any,
     prompts: Any,
@@ -272,6 +273,7 @@ def _fit(
     return ids[:keep], offsets[:keep] if offsets is not None else None, len(ids) - keep
 
 
+# The keywords of encode_prompts on purpose: it encodes through it and keeps the token strings.
 def tokenize_texts(
     tokenizer: Any,
     texts: Any,

@@ -105,6 +105,7 @@ def _final_hidden(
     return _final_norm(model)(resid)
 
 
+# Parameter docs like as_causal_lm's on purpose: each public entry point documents itself.
 class TLensAdapter(ModelAdapter):
     """:class:`~tokenheat.models.ModelAdapter` for a ``transformer_lens.HookedTransformer``.
 
@@ -368,6 +369,7 @@ def _token_id(tokenizer: Any, kind: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+# Parameter docs like TLensAdapter's on purpose: each public entry point documents itself.
 def as_causal_lm(model: Any, tokenizer: Any = None) -> tuple[HookedTransformerForCausalLM, Any]:
     """A HookedTransformer as a causal LM for ``attribution``, and the tokenizer to use.
 

@@ -26,7 +26,8 @@ runs no code, and every part is checked by the data-model constructors.
               "extras": [{"name": str, "array": ARRAY f4 (R, C)}, ...],
               "scale": {"palette": str, "domain": [lo, hi] | null, "center": float | null,
                         "reverse": bool},
-              "display": {...} | absent,    # reading defaults (tokenheat.Display.to_dict)
+              "display": {...} | absent,    # reading defaults (tokenheat.Display.to_dict);
+                                            # a dashboard's: as its reader left them
               "meta": {...},                # the matrix's free-form metadata
               "corpus": int | null,         # index into "corpora"
               "contexts": Contexts | null}
@@ -70,6 +71,7 @@ from tokenheat._version import __version__
 from tokenheat.core._atomic import write_atomic
 from tokenheat.core._checks import check_positive_int, fail
 from tokenheat.core._corpus import distinct_corpora
+from tokenheat.core._display import as_left
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.errors import ArgumentTypeError, DamagedFileError
 from tokenheat.store._members import Budget, Damaged, Reader, Writer, json_default
@@ -107,7 +109,11 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
     ----------
     obj : TokenMatrix, list of TokenMatrix or tokenheat.Dashboard
         What to save: values, labels, kinds, titles, cell text, counts, extras, scale,
-        meta, contexts and corpora (a corpus shared by several matrices is stored once).
+        display, meta, contexts and corpora (a corpus shared by several matrices is stored
+        once). A dashboard (or heatmap) is saved as its reader left it, as ``to_html`` does:
+        the row and column orders chosen in its sort menus (its ``orders``) are saved as the
+        matrices' ``display.row_order`` / ``col_order``, so ``load`` and ``tokenheat render``
+        open in that order. The widget and its matrices are left unchanged.
     path : str or path-like
         The file to write (``.th`` by convention); replaced atomically if it exists.
 
@@ -131,13 +137,16 @@ def save(obj: Any, path: str | os.PathLike[str]) -> pathlib.Path:
     >>> th.Dashboard(th.load("results.th"))    # doctest: +SKIP
     """
     matrices, saved = _matrices(obj)
+    chosen = getattr(obj, "orders", None) if saved == "Dashboard" else None
+    displays = as_left([m.display for m in matrices], chosen)
 
     def write(fh: IO[bytes]) -> None:
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             writer = Writer(zf)
             corpora, index_of = distinct_corpora(matrices)
             entries = [
-                writer.matrix(m, f"matrices/{j}", index_of[j], j) for j, m in enumerate(matrices)
+                writer.matrix(m, f"matrices/{j}", index_of[j], j, displays[j])
+                for j, m in enumerate(matrices)
             ]
             manifest = {
                 "format": FORMAT_NAME,

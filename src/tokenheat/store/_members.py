@@ -14,6 +14,7 @@ import pandas as pd
 from tokenheat.core._checks import a_type, error
 from tokenheat.core._contexts import Contexts
 from tokenheat.core._corpus import Corpus
+from tokenheat.core._display import Display
 from tokenheat.core._matrix import TokenMatrix
 from tokenheat.core._scale import ColorScale
 from tokenheat.errors import ArgumentTypeError
@@ -122,7 +123,11 @@ class Writer:
         ]
         return out
 
-    def matrix(self, m: TokenMatrix, base: str, corpus: int | None, index: int) -> dict[str, Any]:
+    def matrix(
+        self, m: TokenMatrix, base: str, corpus: int | None, index: int, display: Display
+    ) -> dict[str, Any]:
+        """The manifest entry of ``m``; ``display`` is the one to save (``m.display`` or, for
+        a dashboard, the display as its reader left it)."""
         try:
             json.dumps(m.meta, default=json_default)
         except (TypeError, ValueError) as err:
@@ -162,7 +167,7 @@ class Writer:
                 for i, (k, v) in enumerate(m.extras.items())
             ],
             "scale": m.scale.to_dict(),
-            "display": m.display.to_dict(),
+            "display": display.to_dict(),
             "meta": m.meta,
             "corpus": corpus,
             "contexts": None
@@ -290,6 +295,7 @@ class Reader:
         if corpus is not None and not (isinstance(corpus, int) and 0 <= corpus < len(corpora)):
             raise Damaged(f"corpus index {corpus!r} does not name one of {len(corpora)} corpora")
         rows, cols = entry["rows"], entry["cols"]
+        # Like bench/lens_memory.py's LlamaConfig call only in shape: a file's fields, not a config.
         return TokenMatrix(
             self.array(entry["values"], "f", shape),
             rows["labels"],
