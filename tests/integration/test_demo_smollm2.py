@@ -65,14 +65,15 @@ def test_lens_blue_to_red_over_ten_nats_with_dummies_marked(demo):
     assert set(m.cols[group.start :]) == {"Ġ..."}
 
 
-def test_analyses_share_emotion_words_so_linking_shows_something(demo):
+def test_analyses_share_tokens_so_linking_shows_something(demo):
     from tokenheat.core._tokens import link_key
 
-    flip = set(demo.matrices[0].rows)
-    for k in (1, 2):
-        m = demo.matrices[k]
-        tokens = {link_key(t) for i in range(len(m.corpus)) for t in m.corpus.tokens(i)}
-        assert flip & tokens, k
+    def keys(m):
+        return {link_key(t) for i in range(len(m.corpus)) for t in m.corpus.tokens(i)} - {""}
+
+    flip, lens, attribution = demo.matrices[:3]
+    assert {"gloomy", "optimism", "sadly", "hopeful"} <= set(flip.rows) & keys(lens)
+    assert {"3", "x", "4", "="} <= keys(lens) & keys(attribution)
 
 
 def test_attribution_has_the_five_examples_as_columns(demo):

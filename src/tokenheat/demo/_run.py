@@ -29,20 +29,21 @@ class DemoSize:
     max_distance: int
 
 
+#: The full demo integrates with the default ``steps="auto"``: each column doubles its points
+#: until its relative completeness error is within 5% (on SmolLM2: 32, 32, 32, 64 and 128
+#: points). The quick demo stops at 32 (2.6x fewer points); it prints the columns above 5%
+#: (on SmolLM2 two of five: 9.5% and 19.5%).
 FULL = DemoSize(None, False, "auto", None, 24)
-#: The quick demo integrates with 32 points (a completeness warning may show); the full demo
-#: doubles per column until every column is within 5% (about 2.6x the points on SmolLM2).
 QUICK = DemoSize(187, True, 32, 6, 16)
 
 #: Cell size of the demo page (px): the lens's top-1 tokens and the printed attributions fit.
 DEMO_CELL_SIZE = 24
-#: The lens prompt: the emotion words of the flip-rate figure, so clicking one links.
-LENS_PROMPT = "The news was gloomy, yet she spoke with optimism. Sadly, was it hopeful?"
+#: The lens prompt: the emotion words of the flip-rate figure and one of the attribution's
+#: questions, so clicking a word or a number links the figures.
+LENS_PROMPT = "The news was gloomy, yet she spoke with optimism. Sadly, was it hopeful? 3 x 4 ="
 #: Column labels of the five arithmetic examples (``th.datasets.arithmetic_figure()``), as
 #: the research figure writes them.
 ARITHMETIC_LABELS = ("8 x 48 = 384", "3 x 4 = 12", "6 - 4 = 2", "50(10x5)", "$35 ($85 - $50)")
-#: Before each arithmetic question: two worked examples and the emotion words it shares.
-ARITHMETIC_SHOTS = "A hopeful student, never gloomy, writes: 7 x 3 = 21. 9 - 5 = 4. "
 
 
 @dataclass
@@ -123,9 +124,13 @@ def figure_attribution(model: Any, tokenizer: Any, size: DemoSize, progress: boo
     from tokenheat.core import ColorScale, Display
     from tokenheat.demo import datasets as data
 
+    # The questions alone, as the research figure has them: any prefix puts more tokens on
+    # the path from the zero baseline, whose integrand is rough on SmolLM2 (a 29-token
+    # two-example prefix left columns 650% off completeness at 256 points; bench/README.md).
     questions, answers = zip(*data.arithmetic_figure(), strict=True)
-    inputs = [f"{ARITHMETIC_SHOTS}{q}" for q in questions]
-    m = attribution(model, tokenizer, inputs, list(answers), steps=size.ig_steps, progress=progress)
+    m = attribution(
+        model, tokenizer, list(questions), list(answers), steps=size.ig_steps, progress=progress
+    )
     return restyled(
         m,
         cols=list(ARITHMETIC_LABELS),
