@@ -115,12 +115,18 @@ def test_a_display_order_is_the_first_view(open_widget, tmp_path):
     assert widget.page.locator("[data-testid=th-sort-0]").input_value() == "mean"
 
 
-def test_a_sort_chosen_in_the_page_is_written_back_and_exported(open_widget, tmp_path):
+def sorted_in_page(open_widget, tmp_path):
+    """A two-matrix dashboard exported and opened; rows of the first and columns of the
+    second sorted by mean in the page. Returns the dashboard, the page and its state."""
     dash = th.Dashboard([words_matrix(), examples_matrix()])
     widget = open_widget(html_file=export(dash, tmp_path / "before.html"))
     widget.page.select_option("[data-testid=th-sort-0]", "mean")
     widget.page.select_option("[data-testid=th-colsort-1]", "mean")
-    state = widget.state()["matrices"]
+    return dash, widget, widget.state()["matrices"]
+
+
+def test_a_sort_chosen_in_the_page_is_written_back_and_exported(open_widget, tmp_path):
+    dash, widget, state = sorted_in_page(open_widget, tmp_path)
     assert state[0]["order"] == BY_MEAN
     col_means = examples_matrix().values.mean(0)
     assert state[1]["colOrder"] == list(np.argsort(-col_means, kind="stable"))
@@ -139,11 +145,7 @@ def test_a_sort_chosen_in_the_page_is_written_back_and_exported(open_widget, tmp
 def test_a_sort_chosen_in_the_page_survives_save_load_and_render(open_widget, tmp_path):
     from tokenheat.__main__ import render
 
-    dash = th.Dashboard([words_matrix(), examples_matrix()])
-    widget = open_widget(html_file=export(dash, tmp_path / "before.html"))
-    widget.page.select_option("[data-testid=th-sort-0]", "mean")
-    widget.page.select_option("[data-testid=th-colsort-1]", "mean")
-    state = widget.state()["matrices"]
+    dash, widget, state = sorted_in_page(open_widget, tmp_path)
     dash.orders = widget.model_call("return model.get('orders');")
     back = th.load(th.save(dash, tmp_path / "r.th"))
     # A fresh dashboard of the loaded matrices, and the rendered file, open as the reader left it.

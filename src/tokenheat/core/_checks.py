@@ -65,6 +65,7 @@ def a_type(value: Any) -> str:
     return ("an " if name[:1] in "AEIOUaeiou" or name[:2] in ("HF", "LM") else "a ") + name
 
 
+# Same parameters as error() below, on purpose: fail raises, error returns (for `from None`).
 def fail(
     name: str,
     works: str,
@@ -82,6 +83,7 @@ def fail(
     raise error(name, works, value, hint, kind=kind, given=given)
 
 
+# Same parameters as fail() above, on purpose: the one builder both use.
 def error(
     name: str,
     works: str,
