@@ -14,7 +14,8 @@ from conftest import SENTENCES, make_bert_classifier, make_causal_lm, make_token
 
 torch = pytest.importorskip("torch")
 
-from tokenheat.analyses._flip_rate import _SHARED_FLUSH, flip_rate  # noqa: E402
+from tokenheat.analyses._flip_collect import _SHARED_FLUSH  # noqa: E402
+from tokenheat.analyses._flip_rate import flip_rate  # noqa: E402
 from tokenheat.analyses._perturb import bucket_labels, bucket_of, wilson_interval  # noqa: E402
 from tokenheat.models._classifier import CallableClassifier, HFClassifier, LMClassifier  # noqa: E402
 

@@ -16,6 +16,7 @@ import tokenheat as th
 from tokenheat.models import ModelAdapter
 
 lens_module = importlib.import_module("tokenheat.analyses._lens")
+stats_module = importlib.import_module("tokenheat.analyses._lens_stats")
 PROMPTS = ["The cat sat on the mat.", "Hello world", "A quick brown fox jumps over the lazy dog."]
 
 
@@ -75,10 +76,10 @@ def test_small_chunks_give_the_same_numbers(gpt2_lm, tokenizer, monkeypatch, chu
 def test_plain_head_fast_path_equals_the_adapter_logits(causal_lm, tokenizer, monkeypatch) -> None:
     """The in-place ``matmul(..., out=)`` unembedding gives what ``adapter.logits`` gives."""
     adapter = ModelAdapter(causal_lm, tokenizer)
-    assert lens_module._plain_linear_head(adapter) is not None  # the fixtures take the fast path
+    assert stats_module._plain_linear_head(adapter) is not None  # the fixtures take the fast path
     enc = adapter.encode(PROMPTS)
     fast = lens_module.lens_arrays(adapter, enc, [0, 1], top_k=5, batch_size=2)
-    monkeypatch.setattr(lens_module, "_plain_linear_head", lambda adapter: None)
+    monkeypatch.setattr(stats_module, "_plain_linear_head", lambda adapter: None)
     generic = lens_module.lens_arrays(adapter, enc, [0, 1], top_k=5, batch_size=2)
     for a, b in zip(fast, generic, strict=True):
         for name in ("entropy", "kl_final", "top1_prob", "p_next", "top_probs"):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +13,11 @@ from tokenheat.analyses._attr_jobs import (
     kept_positions,
     model_kind,
     resolve_baseline,
-    run_job,
 )
+from tokenheat.analyses._attr_run import AUTO_START, RunOptions, attribute, by_column, progress_bar
 from tokenheat.analyses._attr_targets import build_jobs, sink_token
 from tokenheat.analyses._attribution_matrix import attribution_matrix, attribution_tallies
-from tokenheat.analyses._ig import INTEGRATION, completeness_report, relative_error
+from tokenheat.analyses._ig import INTEGRATION, completeness_report
 from tokenheat.analyses._shards import tokenizer_name
 from tokenheat.core._checks import (
     check_choice,
@@ -38,7 +36,6 @@ METHODS = ("integrated_gradients", "input_x_gradient", "occlusion")
 #: Other names accepted for a method (tokenheat's earlier name for captum's InputXGradient).
 ALIASES = {"gradient_x_input": "input_x_gradient"}
 NORMALIZE = (None, "maxabs", "l1")
-AUTO_START = 32
 #: What ``baseline_keep`` may name: the prepended sink, the input's first position, the
 #: tokenizer's special tokens.
 KEEP = ("sink", "first", "special")
@@ -276,10 +273,10 @@ def attribution(
         job.keep = kept_positions(job.ids, keep, specials, job.n_sink)
     emb_layer = model.get_input_embeddings()
     base_vec = resolve_baseline(model, tokenizer, baseline, emb_layer)
-    opts = _Options(method, steps, integration, batch_size, tol, max_steps)
-    with _progress_bar(jobs, opts, bool(progress)) as bar:
-        found = _attribute(model, kind, emb_layer, base_vec, jobs, opts, bar)
-    attr, f_x, f_b, used = _by_column(found, len(columns))
+    opts = RunOptions(method, steps, integration, batch_size, tol, max_steps)
+    with progress_bar(jobs, opts, bool(progress)) as bar:
+        found = attribute(model, kind, emb_layer, base_vec, jobs, opts, bar)
+    attr, f_x, f_b, used = by_column(found, len(columns))
     meta = _meta(model, tokenizer, kind, opts, baseline, keep, normalize, jobs, sink_id)
     meta["target_position"] = target_position
     comp = None
@@ -313,7 +310,7 @@ def _completeness(
     columns: Any,
     n_inputs: int,
     meta: dict[str, Any],
-    opts: _Options,
+    opts: RunOptions,
 ) -> tuple[Any, Any]:
     """Integrated gradients' completeness error per column, ``(err, rel)``; the report and
     the steps used go into ``meta``."""
@@ -331,20 +328,6 @@ def attribution_shard(
 ) -> TokenMatrix:
     """One shard of a distributed :func:`attribution` (several inputs)."""
     return attribution(model, tokenizer, inputs, progress=False, **options)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Options:
-    method: str
-    steps: int | str
-    integration: str
-    batch_size: int | None
-    tol: float
-    max_steps: int
-
-    @property
-    def first_steps(self) -> int:
-        return AUTO_START if self.steps == "auto" else int(self.steps)
 
 
 def _prepare(model: Any, tokenizer: Any, device: Any, dtype: Any) -> tuple[Any, Any, str]:
@@ -373,92 +356,6 @@ def _encode(model: Any, tokenizer: Any, inputs: Any, *, chat: bool, truncate: bo
     return encode_prompts(tokenizer, inputs, chat=chat, max_length=limit, truncate=truncate)
 
 
-class _NoBar:
-    total = 0
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def refresh(self) -> None:
-        pass
-
-
-@contextmanager
-def _progress_bar(jobs: list[Job], options: _Options, enabled: bool) -> Iterator[Any]:
-    """A ``tqdm.auto`` bar over integration points (integrated gradients: grows when
-    ``steps="auto"`` doubles) or over inputs (other methods)."""
-    ig = options.method == "integrated_gradients"
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm comes with transformers; a bar is a nicety
-        enabled = False
-    if not enabled:
-        yield _NoBar()
-        return
-    total = options.first_steps * len(jobs) if ig else len(jobs)
-    unit = "point" if ig else "input"
-    with tqdm(total=total, desc="attribution", unit=unit, leave=False) as bar:
-        yield bar
-
-
-Found = dict[int, tuple[np.ndarray, float, float, int]]
-
-
-def _attribute(
-    model: Any, kind: str, emb_layer: Any, base_vec: Any, jobs: list[Job], o: _Options, bar: Any
-) -> Found:
-    """``{column: (attributions of the input's own tokens, f(x), f(baseline), steps)}``."""
-    found: Found = {}
-    for job in jobs:
-        if o.method != "integrated_gradients":
-            res = run_job(
-                model, kind, emb_layer, base_vec, job, o.method, 0, o.integration, o.batch_size
-            )
-            bar.update(1)
-            for t, (c, _) in enumerate(job.targets):
-                found[c] = (res.attr[t, job.n_sink :], res.f_x[t], res.f_b[t], 0)
-            continue
-        found.update(_converge(model, kind, emb_layer, base_vec, job, o, bar))
-    return found
-
-
-def _converge(
-    model: Any, kind: str, emb_layer: Any, base_vec: Any, job: Job, o: _Options, bar: Any
-) -> Found:
-    """Integrated gradients of one job; with ``steps="auto"`` the targets still above
-    ``tol`` run again with twice the points until they pass or reach ``max_steps``."""
-    found: Found = {}
-    n, pending = o.first_steps, list(job.targets)
-    while pending:
-        sub = dataclasses.replace(job, targets=pending)
-        res = run_job(
-            model, kind, emb_layer, base_vec, sub, o.method, n, o.integration, o.batch_size,
-            on_batch=bar.update,
-        )  # fmt: skip
-        delta = res.f_x - res.f_b
-        rel = relative_error(np.abs(res.attr.sum(1) - delta), delta)
-        final = o.steps != "auto" or n >= o.max_steps
-        for t, (c, _) in enumerate(pending):
-            if final or rel[t] < o.tol:
-                found[c] = (res.attr[t, job.n_sink :], res.f_x[t], res.f_b[t], n)
-        pending = [p for p in pending if p[0] not in found]
-        if pending:
-            n = min(2 * n, o.max_steps)
-            bar.total += n
-            bar.refresh()
-    return found
-
-
-def _by_column(
-    found: Found, n_cols: int
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    attr = [found[c][0] for c in range(n_cols)]
-    f_x = np.array([found[c][1] for c in range(n_cols)], np.float64)
-    f_b = np.array([found[c][2] for c in range(n_cols)], np.float64)
-    used = np.array([found[c][3] for c in range(n_cols)], np.int64)
-    return attr, f_x, f_b, used
-
-
 def _drawn(column: Column, n_inputs: int) -> str:
     """A column's name as the heatmap draws it (``"␣19"``, not ``"Ġ19"``)."""
     name = display_token(column.target) if column.token is not None else column.target
@@ -469,7 +366,7 @@ def _meta(
     model: Any,
     tokenizer: Any,
     kind: str,
-    o: _Options,
+    o: RunOptions,
     baseline: Any,
     keep: tuple[str, ...],
     normalize: Any,
