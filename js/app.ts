@@ -1,11 +1,11 @@
 // Everything one widget shows: the grid of heatmaps, the shared context panel, the tooltip,
 // the selection bus and its sync with the `selected` trait, keyboard, theme and resizing.
 
-import { shieldToken } from "./codec";
 import { ContextIndex } from "./contextIndex";
 import { ContextPanel, TALL_ROW_H } from "./contexts";
 import { Heatmap, type HeatmapHost } from "./heatmap";
 import type { Rect } from "./layout";
+import { shieldToken } from "./leaves";
 import { cellSelection, normalizeSelection, SelectionBus } from "./link";
 import { SORT_MODES, type SortMode } from "./order";
 import { readTheme, type Theme } from "./theme";

@@ -12,7 +12,8 @@ import {
   visibleGroups,
 } from "./draw";
 import type { Frame, Marks } from "./frame";
-import { type LabelsDrawn, labelFont, titleFont } from "./labels";
+import { type LabelsDrawn, titleFont } from "./labels";
+import { LabelWidths } from "./labelWidths";
 import {
   clampZoom,
   emptyViewport,
@@ -25,17 +26,7 @@ import {
 import { Legend } from "./legend";
 import type { SelectionBus } from "./link";
 import { axisCarriesTokens, exampleMarks, hitSelection, tokenMarks } from "./link";
-import {
-  axisOrder,
-  clusterOrder,
-  inverseOrder,
-  type LineStats,
-  lineStats,
-  MAX_CLUSTER,
-  type Axis as OrderAxis,
-  type SortMode,
-  sortableAxis,
-} from "./order";
+import { MAX_CLUSTER, Sorter, type SortMode, sortableAxis } from "./order";
 import {
   baseCellWidth,
   type Hit,
@@ -92,8 +83,7 @@ export class Heatmap {
   private readonly colShownData: string[];
   private colShown: string[];
   private readonly cellShown: string[] | null;
-  private readonly stats: Partial<Record<OrderAxis, LineStats>> = {};
-  private readonly clusters: Partial<Record<OrderAxis, Int32Array>> = {};
+  private readonly sorter: Sorter;
   /** Display row → data row, and its inverse (-1 for rows filtered out). */
   order: Int32Array;
   inv: Int32Array;
@@ -128,11 +118,8 @@ export class Heatmap {
     colTitle: "",
   };
   private cellTexts = 0;
-  /** Label widths by axis and font, for `widthTheme`. */
-  private readonly widths = new Map<string, number>();
-  private widthTheme: Theme | null = null;
+  private readonly labelWidths: LabelWidths;
   /** Whether the row and column labels read the same (measured once then). */
-  private readonly sameLabels: boolean;
 
   constructor(
     readonly index: number,
@@ -144,17 +131,13 @@ export class Heatmap {
     this.rowShown = shownLabels(m.rows);
     this.colShownData = shownLabels(m.cols);
     this.colShown = this.colShownData;
-    this.sameLabels =
-      this.rowShown.length === this.colShown.length &&
-      this.rowShown.every((label, i) => label === this.colShown[i]);
     const text = m.cellText;
     this.cellShown = text
       ? text.vocab.map((t) => cellToken(t, isByteLevelCached(text.vocab)))
       : null;
-    this.order = axisOrder(m.rows.labels, this.rowShown, "original", "", null);
-    this.inv = inverseOrder(this.order, m.nRows);
-    this.colOrder = axisOrder(m.cols.labels, this.colShown, "original", "", null);
-    this.colInv = inverseOrder(this.colOrder, m.nCols);
+    this.sorter = new Sorter(m, { row: this.rowShown, col: this.colShownData });
+    ({ order: this.order, inv: this.inv } = this.sorter.sort("row", "original"));
+    ({ order: this.colOrder, inv: this.colInv } = this.sorter.sort("col", "original"));
     this.baseH = cellsCarryText(m)
       ? Math.max(host.spec.layout.cellSize, TEXT_CELL_H)
       : host.spec.layout.cellSize;
@@ -188,6 +171,9 @@ export class Heatmap {
       `${m.title}: heatmap of ${m.valueLabel}, ${m.nRows} × ${m.nCols}`,
     );
     this.legend = new Legend(m);
+    this.labelWidths = new LabelWidths(this.rowShown, this.colShownData, (labels, font) =>
+      this.dom.measure(labels, font),
+    );
     title.title = title.textContent;
     const head = document.createElement("div");
     head.className = "th-head";
@@ -225,28 +211,8 @@ export class Heatmap {
     );
   }
 
-  /**
-   * Widest row or column label in `family`, bold (hovered and selected labels are bold and must
-   * fit too). Measured once per font and theme, not on every zoom: a million-cell matrix has a
-   * thousand labels on each axis (the same thousand, often, which are then measured once).
-   * While the page is still loading fonts, every call measures again, as widths may change.
-   */
   private labelWidth(axis: "row" | "col", family: string): number {
-    const theme = this.host.theme();
-    const loading = typeof document !== "undefined" && document.fonts?.status === "loading";
-    if (theme !== this.widthTheme || loading) {
-      this.widths.clear();
-      this.widthTheme = theme;
-    }
-    const labels = axis === "row" || this.sameLabels ? this.rowShown : this.colShown;
-    const font = labelFont(theme.fontSize, family, true);
-    const key = `${labels === this.rowShown ? "row" : "col"}\n${font}`;
-    let width = this.widths.get(key);
-    if (width === undefined) {
-      width = this.dom.measure(labels, font);
-      this.widths.set(key, width);
-    }
-    return width;
+    return this.labelWidths.get(axis, this.host.theme(), family);
   }
 
   private fonts(theme: Theme): { row: string; col: string } {
@@ -334,32 +300,11 @@ export class Heatmap {
     this.layout(keep);
   }
 
-  /** Statistics and clustering order along `axis`, computed when first needed. */
-  private orderInputs(axis: OrderAxis, mode: SortMode) {
-    const { values, nRows, nCols, counts } = this.m;
-    if (mode === "cluster") {
-      const n = axis === "row" ? nRows : nCols;
-      if (n > MAX_CLUSTER) return null;
-      this.clusters[axis] ??= clusterOrder(values, nRows, nCols, axis);
-      return { cluster: this.clusters[axis] };
-    }
-    if (mode === "original" || mode === "label") return null;
-    this.stats[axis] ??= lineStats(values, nRows, nCols, axis, counts);
-    return { stats: this.stats[axis] };
-  }
-
   /** The orders a spec or a restored widget asks for, before the first layout. */
   // The row steps mirror applyColOrder's column steps; rows and columns keep separate state.
   initialOrder(rowMode: SortMode, colMode: SortMode): void {
     this.sort = rowMode;
-    this.order = axisOrder(
-      this.m.rows.labels,
-      this.rowShown,
-      rowMode,
-      "",
-      this.orderInputs("row", rowMode),
-    );
-    this.inv = inverseOrder(this.order, this.m.nRows);
+    ({ order: this.order, inv: this.inv } = this.sorter.sort("row", rowMode));
     this.applyColOrder(colMode);
     this.controls.setModes(this.sort, this.colSort);
     this.v = emptyViewport(this.baseH, this.order.length, this.m.nCols);
@@ -368,14 +313,7 @@ export class Heatmap {
   setOrder(mode: SortMode, filter: string): void {
     this.sort = mode;
     this.filter = filter;
-    this.order = axisOrder(
-      this.m.rows.labels,
-      this.rowShown,
-      mode,
-      filter,
-      this.orderInputs("row", mode),
-    );
-    this.inv = inverseOrder(this.order, this.m.nRows);
+    ({ order: this.order, inv: this.inv } = this.sorter.sort("row", mode, filter));
     this.controls.setModes(this.sort, this.colSort);
     this.rebuildImage();
     this.layout({ scrollX: this.v.scrollX, scrollY: 0 });
@@ -384,14 +322,7 @@ export class Heatmap {
   // The column steps mirror initialOrder's row steps; rows and columns keep separate state.
   private applyColOrder(mode: SortMode): void {
     this.colSort = mode;
-    this.colOrder = axisOrder(
-      this.m.cols.labels,
-      this.colShownData,
-      mode,
-      "",
-      this.orderInputs("col", mode),
-    );
-    this.colInv = inverseOrder(this.colOrder, this.m.nCols);
+    ({ order: this.colOrder, inv: this.colInv } = this.sorter.sort("col", mode));
     this.mv = permuteColumns(this.m, this.colOrder);
     this.colShown = Array.from(this.colOrder, (c) => this.colShownData[c]);
   }

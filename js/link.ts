@@ -2,7 +2,7 @@
 // "Linking rules"). The bus holds the selection and tells subscribers; the rules that turn a
 // click into a selection, and a selection into highlighted cells, are plain functions.
 
-import { unshieldToken } from "./codec";
+import { unshieldToken } from "./leaves";
 import { linkKey } from "./tokens";
 import type { Axis, Matrix, Selection, Spec } from "./types";
 import { EMPTY_SELECTION } from "./types";

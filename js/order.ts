@@ -237,3 +237,47 @@ export function inverseOrder(order: Int32Array, n: number): Int32Array {
 export function sortableAxis(kind: string): boolean {
   return !["position", "bucket", "layer", "distance"].includes(kind);
 }
+
+/** What a `Sorter` reads of a matrix. */
+export interface Sortable {
+  values: Float32Array;
+  nRows: number;
+  nCols: number;
+  counts: Float32Array | null;
+  rows: { labels: readonly string[] };
+  cols: { labels: readonly string[] };
+}
+
+/**
+ * The display orders of one matrix. Line statistics and clustering orders are computed the
+ * first time a sort needs them and kept for the next one.
+ */
+export class Sorter {
+  private readonly stats: Partial<Record<Axis, LineStats>> = {};
+  private readonly clusters: Partial<Record<Axis, Int32Array>> = {};
+
+  constructor(
+    private readonly m: Sortable,
+    private readonly shown: Record<Axis, readonly string[]>,
+  ) {}
+
+  /** Display → data order along `axis` for `mode` (and, for rows, `filter`), and its inverse. */
+  sort(axis: Axis, mode: SortMode, filter = ""): { order: Int32Array; inv: Int32Array } {
+    const labels = axis === "row" ? this.m.rows.labels : this.m.cols.labels;
+    const order = axisOrder(labels, this.shown[axis], mode, filter, this.inputs(axis, mode));
+    return { order, inv: inverseOrder(order, axis === "row" ? this.m.nRows : this.m.nCols) };
+  }
+
+  /** Statistics or the clustering order along `axis`, computed when first needed. */
+  private inputs(axis: Axis, mode: SortMode): OrderInputs | null {
+    const { values, nRows, nCols, counts } = this.m;
+    if (mode === "cluster") {
+      if ((axis === "row" ? nRows : nCols) > MAX_CLUSTER) return null;
+      this.clusters[axis] ??= clusterOrder(values, nRows, nCols, axis);
+      return { cluster: this.clusters[axis] };
+    }
+    if (mode === "original" || mode === "label") return null;
+    this.stats[axis] ??= lineStats(values, nRows, nCols, axis, counts);
+    return { stats: this.stats[axis] };
+  }
+}

@@ -20,7 +20,7 @@
 //   can mount by hand: tokenheat.mount(element, data) → { model, destroy }.
 // - The page makes no network request: no fonts, images or scripts are loaded.
 
-import { reviveBuffers } from "./codec";
+import { reviveBuffers } from "./leaves";
 import { render as widgetRender } from "./render";
 import { EMPTY_SELECTION, type WidgetModel } from "./types";
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { decodeSpec } from "../codec";
 import {
   decodeBase64,
-  decodeSpec,
   leafBytes,
   reviveBuffers,
   SpecError,
@@ -9,7 +9,7 @@ import {
   toFloat32,
   toInt32,
   unshieldToken,
-} from "../codec";
+} from "../leaves";
 
 function b64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { columnTexts, groupColumns } from "../contextColumns";
-import { contextPieces, scoreStyle } from "../contexts";
+import { contextPieces, scoreStyle } from "../contextPieces";
 import { contexts } from "./fixtures";
 
 describe("context columns", () => {

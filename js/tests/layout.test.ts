@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_SPACER_PX, spacerGeometry } from "../contexts";
+import { MAX_SPACER_PX, spacerGeometry } from "../contextPieces";
 import {
   cellAt,
   cellRect,
