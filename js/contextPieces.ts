@@ -7,6 +7,7 @@ import type { Scale } from "./types";
 /** Tokens shown each side of the highlight; a scored context (attribution) shows more. */
 export const WINDOW = 14;
 export const SCORED_WINDOW = 256;
+// Like plot.ts's cell-size constants in shape only: constants, then the function using them.
 /**
  * The tallest spacer the list builds, in px: below every browser's maximum element height
  * (Chromium about 33.5 million, Firefox about 17.9 million). A longer list scrolls through a

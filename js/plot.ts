@@ -15,6 +15,7 @@ export function rowGutter(labelW: number): number {
   return AXIS_TITLE + Math.max(24, Math.min(MAX_ROW_LABEL, Math.ceil(labelW * 1.08))) + 10;
 }
 
+// Like contextPieces.ts's spacer constants in shape only: constants, then the function using them.
 /** Smallest starting width and height of cells that carry text (cell text or printed values). */
 export const TEXT_CELL_W = 34;
 export const TEXT_CELL_H = 18;
