@@ -1,5 +1,5 @@
 """For the round-trip tests (store, pandas): a TokenMatrix and a Contexts with every optional
-field set, and a comparison of two Contexts."""
+field set, and comparisons of two Contexts and of two matrices."""
 
 from __future__ import annotations
 
@@ -61,3 +61,20 @@ def same_contexts(a: th.Contexts, b: th.Contexts) -> None:
     if a.scores is not None:
         for k in range(len(a)):
             np.testing.assert_array_equal(a.scores_of(k), b.scores_of(k))
+
+
+def same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
+    """Every field of two matrices agrees (values bit for bit, contexts, corpus)."""
+    assert a.equals(b)
+    for name in ("row_title", "col_title", "title", "value_label", "row_tokens", "col_tokens"):
+        assert getattr(a, name) == getattr(b, name), name
+    for name in ("row_examples", "col_examples"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None and y is None) or np.array_equal(x, y), name
+    assert (a.contexts is None) == (b.contexts is None)
+    if a.contexts is not None:
+        same_contexts(a.contexts, b.contexts)
+    assert (a.corpus is None) == (b.corpus is None)
+    if a.corpus is not None:
+        assert a.corpus == b.corpus
+        assert a.corpus.vocab == b.corpus.vocab

@@ -209,3 +209,38 @@ def qwen2_lm(tokenizer: Any) -> Any:
 @pytest.fixture(scope="session")
 def bert_classifier(tokenizer: Any) -> Any:
     return make_bert_classifier(len(tokenizer))
+
+
+# The attribution tests' models (test_attribution.py, test_attribution_args.py).
+@pytest.fixture(scope="module")
+def smooth_gpt2(tokenizer: Any) -> Any:
+    """A GPT-2 with transformers' default (small) init: a smooth function of its inputs."""
+    config = transformers.GPT2Config(
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        n_positions=64,
+        vocab_size=len(tokenizer),
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    torch.manual_seed(0)
+    return transformers.GPT2LMHeadModel(config).eval()
+
+
+@pytest.fixture(scope="module")
+def smooth_llama(tokenizer: Any) -> Any:
+    """A Llama with the default init; IG with a zero baseline needs more steps than GPT-2."""
+    config = transformers.LlamaConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+        intermediate_size=64, vocab_size=len(tokenizer), max_position_embeddings=64,
+        bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def bert(tokenizer: Any) -> Any:
+    """A small BERT sequence classifier with three classes."""
+    return make_bert_classifier(len(tokenizer), num_labels=3)

@@ -3,108 +3,31 @@
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_bert_classifier, make_tokenizer
+from conftest import make_tokenizer
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from _ig_reference import (  # noqa: E402
+    assert_rel_close,
+    captum_ig,
+    embed,
+    kept_baseline,
+    lm_logprob,
+    token_ids,
+    with_sink,
+)
+
 from tokenheat.analyses._attribution import attribution  # noqa: E402
-from tokenheat.errors import ArgumentTypeError, CompletenessWarning  # noqa: E402
+from tokenheat.errors import CompletenessWarning  # noqa: E402
 
 PROMPT = "The capital of France is"
 PROMPTS = ["The capital of France is", "I love this movie", "The cat sat on the mat."]
-
-
-@pytest.fixture(scope="module")
-def smooth_gpt2(tokenizer: Any) -> Any:
-    """A GPT-2 with transformers' default (small) init: a smooth function of its inputs."""
-    config = transformers.GPT2Config(
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        n_positions=64,
-        vocab_size=len(tokenizer),
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    torch.manual_seed(0)
-    return transformers.GPT2LMHeadModel(config).eval()
-
-
-@pytest.fixture(scope="module")
-def smooth_llama(tokenizer: Any) -> Any:
-    """A Llama with the default init; IG with a zero baseline needs more steps than GPT-2."""
-    config = transformers.LlamaConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-        intermediate_size=64, vocab_size=len(tokenizer), max_position_embeddings=64,
-        bos_token_id=0, eos_token_id=0,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    return transformers.LlamaForCausalLM(config).eval()
-
-
-@pytest.fixture(scope="module")
-def bert(tokenizer: Any) -> Any:
-    return make_bert_classifier(len(tokenizer), num_labels=3)
-
-
-def token_ids(tok: Any, text: str) -> list[int]:
-    return list(tok(text)["input_ids"])
-
-
-def lm_logprob(model: Any, answer: list[int]) -> Any:
-    """emb (B, L, d) -> summed log-prob of ``answer`` teacher-forced after the input."""
-    tail = model.get_input_embeddings()(torch.tensor(answer[:-1], dtype=torch.long))
-
-    def f(emb: Any) -> Any:
-        full = torch.cat([emb, tail[None].expand(emb.shape[0], -1, -1)], 1)
-        logp = torch.log_softmax(model(inputs_embeds=full).logits.float(), -1)
-        n = emb.shape[1]
-        return sum(logp[:, n - 1 + j, t] for j, t in enumerate(answer))
-
-    return f
-
-
-def captum_ig(f: Any, emb: Any, base: Any, steps: int, method: str = "gausslegendre") -> np.ndarray:
-    from captum.attr import IntegratedGradients
-
-    attr = IntegratedGradients(f).attribute(
-        emb[None], baselines=base[None], n_steps=steps, method=method
-    )
-    return attr.sum(-1)[0].detach().double().numpy()
-
-
-def embed(model: Any, ids: list[int]) -> Any:
-    return model.get_input_embeddings()(torch.tensor(ids)).detach()
-
-
-def with_sink(tokenizer: Any, ids: list[int]) -> list[int]:
-    """``ids`` as tokenheat runs them by default: ``<|endoftext|>`` prepended as the sink when
-    the input does not start with a special token (the tiny tokenizer adds no BOS)."""
-    if ids[0] in set(tokenizer.all_special_ids):
-        return ids
-    return [tokenizer.get_vocab()["<|endoftext|>"], *ids]
-
-
-def kept_baseline(emb: Any, ids: list[int], tokenizer: Any) -> Any:
-    """The baseline tokenheat uses by default (``baseline_keep=("sink", "special")``) for
-    ``ids`` that already hold the sink: zeros, but special tokens (the sink among them) keep
-    their own embeddings."""
-    base = torch.zeros_like(emb)
-    keep = [i for i, t in enumerate(ids) if t in set(tokenizer.all_special_ids)]
-    base[keep] = emb[keep]
-    return base
-
-
-def assert_rel_close(got: np.ndarray, want: np.ndarray, rel: float) -> None:
-    scale = np.abs(want).max()
-    assert np.abs(got - want).max() <= rel * scale, (got, want)
 
 
 @pytest.mark.parametrize("model_name", ["gpt2_lm", "llama_lm", "qwen2_lm", "neox_lm"])
@@ -449,182 +372,6 @@ def test_target_position_scores_an_earlier_prediction(smooth_gpt2: Any, tokenize
     )
     assert np.all(m.values[3:, 0] == 0.0) and np.any(m.values[:3, 0] != 0.0)
     assert set(m.contexts.start2) == {2}  # every context marks the scored position
-
-
-def test_pad_baseline_needs_a_pad_token(gpt2_lm: Any) -> None:
-    tok = make_tokenizer(pad=False)
-    with pytest.raises(
-        ValueError,
-        match=r"baseline must be 'zero', 'eos' or a token id when the tokenizer has no pad token, got 'pad'",
-    ):
-        attribution(gpt2_lm, tok, PROMPT, "Ġcat", baseline="pad", progress=False)
-
-
-# A table of bad options like test_flip_rate.py's on purpose: one per analysis, other options.
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        (
-            {"method": "saliency"},
-            "method must be one of 'integrated_gradients', .*, got 'saliency'",
-        ),
-        (
-            {"baseline": "mean"},
-            "baseline must be one of 'zero', 'pad', 'eos', or a token id, got 'mean'",
-        ),
-        ({"normalize": "l2"}, "normalize must be one of None, 'maxabs', 'l1', got 'l2'"),
-        ({"steps": 1}, "steps must be an int >= 2 or 'auto', got 1"),
-        ({"steps": "many"}, "steps must be an int >= 2 or 'auto', got 'many'"),
-        ({"tol": 2}, r"tol must be a number in \(0, 1\), .*, got 2"),
-        ({"max_steps": 8}, "max_steps must be an int >= 32, got 8"),
-        ({"batch_size": 0}, "batch_size must be a positive int or None, got 0"),
-        (
-            {"integration": "simpson"},
-            "integration must be one of 'gausslegendre', .*, got 'simpson'",
-        ),
-        (
-            {"baseline_keep": "last"},
-            "baseline_keep must be 'sink', 'first', 'special', .*, got 'last'",
-        ),
-        (
-            {"method": "gradient"},
-            "method must be one of .*, got 'gradient'; 'gradient_x_input' is accepted",
-        ),
-        ({"baseline_keep": ("first", 0)}, "baseline_keep must be .*, got a tuple of length 2"),
-        (
-            {"target_position": 40},
-            r"target_position must be -1 \(the last token\) or a position in 0..5 .*, got 40",
-        ),
-        (
-            {"targets": ""},
-            r"targets must be a token string or an answer text \(not empty\), got ''",
-        ),
-        (
-            {"targets": 10_000},
-            r"targets must be a token id in 0..399 \(the vocabulary\), got 10000",
-        ),
-        (
-            {"targets": " Paris", "target_position": 1},
-            "target_position must be -1 for a multi-token answer .*, got 1",
-        ),
-    ],
-)
-def test_bad_arguments_are_named(kwargs: dict, match: str, gpt2_lm: Any, tokenizer: Any) -> None:
-    kwargs = {"targets": "Ġcat", **kwargs}
-    with pytest.raises(ValueError, match=match):
-        attribution(gpt2_lm, tokenizer, PROMPT, progress=False, **kwargs)
-
-
-@pytest.mark.parametrize("targets", [3.5, {"a": 1}, b"x"])
-def test_a_target_of_the_wrong_type_is_named(targets: Any, gpt2_lm: Any, tokenizer: Any) -> None:
-    with pytest.raises(ArgumentTypeError, match=r"targets must be a token id .* got"):
-        attribution(gpt2_lm, tokenizer, PROMPT, targets, progress=False)
-
-
-def test_target_count_must_match_inputs(gpt2_lm: Any, tokenizer: Any) -> None:
-    with pytest.raises(
-        ValueError, match=r"targets must be one target per input \(3\), .*, got a list of length 2"
-    ):
-        attribution(gpt2_lm, tokenizer, PROMPTS, ["Ġcat", "Ġis"], progress=False)
-
-
-def test_unknown_class_is_named(bert: Any, tokenizer: Any) -> None:
-    with pytest.raises(
-        ValueError,
-        match=r"targets must be a class of the model: one of \['neg', 'pos', 'label2'\] or 0..2, got 'happy'",
-    ):
-        attribution(bert, tokenizer, PROMPT, "happy", progress=False)
-
-
-def test_rejects_other_models(tokenizer: Any) -> None:
-    config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32)  # fmt: skip
-    with pytest.raises(
-        TypeError, match=r"model must be a causal LM \(…ForCausalLM\) or .*, got a BertModel"
-    ):
-        attribution(transformers.BertModel(config), tokenizer, PROMPT, progress=False)
-
-
-def test_single_target_broadcasts_to_all_inputs(smooth_gpt2: Any, tokenizer: Any) -> None:
-    m = attribution(
-        smooth_gpt2, tokenizer, PROMPTS, "Ġcat", method="gradient_x_input", progress=False
-    )
-    assert m.meta["targets"] == ["Ġcat"] * 3
-    assert math.isfinite(float(np.nansum(m.values)))
-
-
-def test_empty_inputs_are_rejected(gpt2_lm: Any, tokenizer: Any) -> None:
-    with pytest.raises(
-        ValueError,
-        match="inputs must be a text or a non-empty list of texts, got a list of length 0",
-    ):
-        attribution(gpt2_lm, tokenizer, [], progress=False)
-
-
-def test_too_long_input_is_rejected(gpt2_lm: Any, tokenizer: Any) -> None:
-    with pytest.raises(
-        ValueError, match=r"prompts\[0\] must be at most \d+ tokens long .*truncate=True"
-    ):
-        attribution(gpt2_lm, tokenizer, "the cat " * 80, "Ġcat", progress=False)
-
-
-def test_chat_conversation_input(smooth_gpt2: Any, tokenizer: Any) -> None:
-    chat = [{"role": "user", "content": "The capital of France is"}]
-    m = attribution(smooth_gpt2, tokenizer, chat, "Ġcat", method="gradient_x_input", progress=False)
-    assert m.rows[0] == "<|im_start|>" and m.shape[1] == 1
-
-
-ANSWERS = [" Paris", " Rome", " cat sat", " cat mat the", "Ġcat"]  # prefixes: 2 distinct, 1 shared
-
-
-def captum_columns(model: Any, tokenizer: Any, answers: list[str], steps: int) -> np.ndarray:
-    prompt_ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
-    emb = embed(model, prompt_ids)
-    base = kept_baseline(emb, prompt_ids, tokenizer)
-    cols = []
-    for a in answers:
-        ids = [tokenizer.get_vocab()[a]] if a in tokenizer.get_vocab() else token_ids(tokenizer, a)
-        cols.append(captum_ig(lm_logprob(model, ids), emb, base, steps)[1:])
-    return np.stack(cols, 1)
-
-
-@pytest.mark.parametrize("model_name", ["llama_lm", "gpt2_lm"])
-def test_answers_with_different_prefixes_share_the_input_forward(
-    model_name: str, tokenizer: Any, request: pytest.FixtureRequest
-) -> None:
-    model = request.getfixturevalue(model_name)
-    n = len(token_ids(tokenizer, PROMPT)) + 1  # the sink
-    lengths: list[int] = []
-    handle = model.register_forward_pre_hook(
-        lambda mod, args, kwargs: lengths.append(kwargs["inputs_embeds"].shape[1]),
-        with_kwargs=True,
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m = attribution(model, tokenizer, PROMPT, ANSWERS, steps=16, progress=False)
-    finally:
-        handle.remove()
-    # one batch: the input once, then each distinct answer prefix (1, 1, 1 and 2 tokens);
-    # the same again without gradients for f(x) and f(baseline)
-    assert sorted(lengths) == sorted([1, 1, 1, 2, n] * 2)
-    assert_rel_close(
-        m.values.astype(np.float64), captum_columns(model, tokenizer, ANSWERS, 16), 1e-4
-    )
-
-
-def test_answers_rerun_in_full_when_the_cache_cannot_be_reused(
-    llama_lm: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tokenheat.models._prefix as prefix
-
-    monkeypatch.setattr(prefix, "cache_layers", lambda cache: None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = attribution(llama_lm, tokenizer, PROMPT, ANSWERS[:3], steps=16, progress=False)
-    assert_rel_close(
-        m.values.astype(np.float64), captum_columns(llama_lm, tokenizer, ANSWERS[:3], 16), 1e-4
-    )
 
 
 def test_parameters_keep_their_requires_grad_flags(gpt2_lm: Any, tokenizer: Any) -> None:

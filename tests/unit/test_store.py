@@ -68,22 +68,6 @@ def other(corpus: th.Corpus) -> th.TokenMatrix:
     )
 
 
-def _same_matrix(a: th.TokenMatrix, b: th.TokenMatrix) -> None:
-    assert a.equals(b)
-    for name in ("row_title", "col_title", "title", "value_label", "row_tokens", "col_tokens"):
-        assert getattr(a, name) == getattr(b, name), name
-    for name in ("row_examples", "col_examples"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert (x is None and y is None) or np.array_equal(x, y), name
-    assert (a.contexts is None) == (b.contexts is None)
-    if a.contexts is not None:
-        _roundtrip.same_contexts(a.contexts, b.contexts)
-    assert (a.corpus is None) == (b.corpus is None)
-    if a.corpus is not None:
-        assert a.corpus == b.corpus
-        assert a.corpus.vocab == b.corpus.vocab
-
-
 def _manifest(path: Path) -> dict:
     with zipfile.ZipFile(path) as zf:
         return json.loads(zf.read("manifest.json"))
@@ -104,7 +88,7 @@ def test_matrix_round_trip_keeps_every_field(tmp_path, matrix):
     assert path == tmp_path / "r.th"
     back = th.load(path)
     assert isinstance(back, th.TokenMatrix)
-    _same_matrix(back, matrix)
+    _roundtrip.same_matrix(back, matrix)
     assert back.scale == matrix.scale
     assert back.meta == {"method": "delete", "model": "tiny", "warnings": ["w"], "err": 0.25}
     assert back.cell_text_array()[0, 1] is None and back.cell_text_array()[0, 2] == ""
@@ -126,8 +110,8 @@ def test_a_list_round_trips_as_a_list_sharing_its_corpus(tmp_path, matrix, other
     path = th.save([matrix, other], tmp_path / "r.th")
     back = th.load(path)
     assert isinstance(back, list) and len(back) == 2
-    _same_matrix(back[0], matrix)
-    _same_matrix(back[1], other)
+    _roundtrip.same_matrix(back[0], matrix)
+    _roundtrip.same_matrix(back[1], other)
     assert back[0].corpus is back[1].corpus
     manifest = _manifest(path)
     assert len(manifest["corpora"]) == 1
@@ -159,7 +143,7 @@ def test_a_dashboard_saves_its_matrices(tmp_path, matrix, other):
     path = th.save(th.Dashboard([matrix, other]), tmp_path / "r.th")
     assert _manifest(path)["saved"] == "Dashboard"
     back = th.load(path)
-    _same_matrix(back[1], other)
+    _roundtrip.same_matrix(back[1], other)
     assert len(th.Dashboard(back).matrices) == 2
 
 
@@ -197,7 +181,7 @@ def test_save_replaces_atomically_and_leaves_no_temp_file(tmp_path, matrix, othe
     path = tmp_path / "r.th"
     th.save(matrix, path)
     th.save(other, path)
-    _same_matrix(th.load(path), other)
+    _roundtrip.same_matrix(th.load(path), other)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.th"]
     umask = os.umask(0)
     os.umask(umask)
@@ -211,7 +195,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, matrix, other):
     )
     with pytest.raises(TypeError, match="meta of matrix 0 must be JSON-able"):
         th.save(bad, path)
-    _same_matrix(th.load(path), other)
+    _roundtrip.same_matrix(th.load(path), other)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.th"]
 
 
@@ -267,7 +251,7 @@ def test_older_format_version_is_migrated_or_refused(tmp_path, matrix, monkeypat
         return manifest
 
     monkeypatch.setitem(_store.MIGRATIONS, 0, upgrade)
-    _same_matrix(th.load(old), matrix)
+    _roundtrip.same_matrix(th.load(old), matrix)
 
 
 def test_a_file_that_is_not_a_zip_is_refused(tmp_path):
@@ -454,65 +438,5 @@ def test_unusual_strings_round_trip_exactly(tmp_path):
         meta={"\ud800": "\x00"},
     )
     back = th.load(th.save(m, tmp_path / "r.th"))
-    _same_matrix(back, m)
+    _roundtrip.same_matrix(back, m)
     assert back.corpus.vocab == odd and back.title == "\x00" and back.meta == {"\ud800": "\x00"}
-
-
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is a test extra
-    given = None
-
-if given is not None:
-
-    @st.composite
-    def _matrices(draw: st.DrawFn) -> th.TokenMatrix:
-        labels = st.lists(st.text(max_size=5), min_size=1, max_size=4, unique=True)
-        rows, cols = draw(labels), draw(labels)
-        n = len(rows) * len(cols)
-        cells = st.lists(
-            st.one_of(st.none(), st.floats(-1e9, 1e9, width=32)), min_size=n, max_size=n
-        )
-        values = np.array([np.nan if v is None else v for v in draw(cells)]).reshape(-1, len(cols))
-        texts = None
-        if draw(st.booleans()):
-            texts = np.array(
-                draw(st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=n, max_size=n)),
-                dtype=object,
-            ).reshape(values.shape)
-        examples = draw(
-            st.lists(st.lists(st.text(max_size=3), min_size=1, max_size=4), min_size=1, max_size=3)
-        )
-        corpus = th.Corpus.from_tokens(examples)
-        k = draw(st.integers(0, 5))
-        ex = draw(st.lists(st.integers(0, len(examples) - 1), min_size=k, max_size=k))
-        contexts = th.Contexts(
-            row=[draw(st.integers(0, len(rows) - 1)) for _ in range(k)],
-            col=[draw(st.integers(0, len(cols) - 1)) for _ in range(k)],
-            example=ex,
-            start=[0] * k,
-            end=[1] * k,
-            scores=[np.arange(len(examples[e]), dtype=float) for e in ex]
-            if draw(st.booleans())
-            else None,
-            labels={"lab": draw(st.lists(st.text(max_size=2), min_size=k, max_size=k))},
-        )
-        return th.TokenMatrix(
-            values,
-            rows,
-            cols,
-            row_kind="token",
-            cell_text=texts,
-            corpus=corpus,
-            contexts=contexts,
-            meta={"note": draw(st.text(max_size=4))},
-        )
-
-    @settings(max_examples=40, deadline=None)
-    @given(m=_matrices())
-    def test_any_matrix_round_trips_through_a_file(tmp_path_factory, m):
-        path = tmp_path_factory.mktemp("prop") / "r.th"
-        back = th.load(th.save(m, path))
-        _same_matrix(back, m)
-        assert back.meta == m.meta
