@@ -13,15 +13,7 @@ from conftest import make_tokenizer
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from _ig_reference import (  # noqa: E402
-    assert_rel_close,
-    captum_ig,
-    embed,
-    kept_baseline,
-    lm_logprob,
-    token_ids,
-    with_sink,
-)
+import _ig_reference as ref  # noqa: E402
 
 from tokenheat.analyses._attribution import attribution  # noqa: E402
 from tokenheat.errors import CompletenessWarning  # noqa: E402
@@ -35,21 +27,23 @@ def test_integrated_gradients_match_captum(
     model_name: str, tokenizer: Any, request: pytest.FixtureRequest
 ) -> None:
     model = request.getfixturevalue(model_name)
-    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
+    ids = ref.with_sink(tokenizer, ref.token_ids(tokenizer, PROMPT))
     targets = [" Paris", "Ġcat"]  # a two-token answer and a vocabulary token
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = attribution(model, tokenizer, PROMPT, targets, steps=32, batch_size=7, progress=False)
-    emb = embed(model, ids)
+    emb = ref.embed(model, ids)
     for c, target in enumerate(targets):
         answer = (
             [tokenizer.get_vocab()[target]]
             if target in tokenizer.get_vocab()
-            else token_ids(tokenizer, target)
+            else ref.token_ids(tokenizer, target)
         )
-        want = captum_ig(lm_logprob(model, answer), emb, kept_baseline(emb, ids, tokenizer), 32)
+        want = ref.captum_ig(
+            ref.lm_logprob(model, answer), emb, ref.kept_baseline(emb, ids, tokenizer), 32
+        )
         assert want[0] == 0.0  # the sink, kept in the baseline: 0 by construction, not shown
-        assert_rel_close(m.values[:, c].astype(np.float64), want[1:], 1e-4)
+        ref.assert_rel_close(m.values[:, c].astype(np.float64), want[1:], 1e-4)
         assert m.values[0, c] != 0.0  # the first content token is attributed
     assert m.meta["sink"] == {"token": "<|endoftext|>", "id": ids[0], "inputs": [0]}
     assert m.meta["baseline_kept"] == {"0": [0]}
@@ -65,17 +59,17 @@ def test_plain_baseline_matches_captum(
         m = attribution(
             model, tokenizer, PROMPT, " Paris", steps=32, baseline_keep=None, progress=False
         )
-    emb = embed(model, token_ids(tokenizer, PROMPT))
-    answer = token_ids(tokenizer, " Paris")
-    want = captum_ig(lm_logprob(model, answer), emb, torch.zeros_like(emb), 32)
-    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+    emb = ref.embed(model, ref.token_ids(tokenizer, PROMPT))
+    answer = ref.token_ids(tokenizer, " Paris")
+    want = ref.captum_ig(ref.lm_logprob(model, answer), emb, torch.zeros_like(emb), 32)
+    ref.assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
     assert m.meta["baseline_keep"] == [] and m.meta["baseline_kept"] == {"0": []}
 
 
 def test_special_tokens_keep_their_embedding_in_the_baseline(llama_lm: Any) -> None:
     tok = make_tokenizer(bos=True)
     text = "The cat<|endoftext|> sat"
-    ids = token_ids(tok, text)
+    ids = ref.token_ids(tok, text)
     specials = [i for i, t in enumerate(ids) if t in tok.all_special_ids]
     assert specials[0] == 0 and len(specials) == 2  # BOS and the one in the text
     with warnings.catch_warnings():
@@ -84,18 +78,21 @@ def test_special_tokens_keep_their_embedding_in_the_baseline(llama_lm: Any) -> N
         first = attribution(
             llama_lm, tok, text, "Ġthe", steps=16, baseline_keep="first", progress=False
         )
-    emb = embed(llama_lm, ids)
-    want = captum_ig(
-        lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]]), emb, kept_baseline(emb, ids, tok), 16
+    emb = ref.embed(llama_lm, ids)
+    want = ref.captum_ig(
+        ref.lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]]),
+        emb,
+        ref.kept_baseline(emb, ids, tok),
+        16,
     )
-    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+    ref.assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
     assert m.meta["baseline_kept"] == {"0": specials}
     assert np.all(m.values[specials, 0] == 0.0)
     assert first.meta["baseline_kept"] == {"0": [0]} and first.values[specials[1], 0] != 0.0
     # completeness is measured against the baseline actually used
-    f = lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]])
+    f = ref.lm_logprob(llama_lm, [tok.get_vocab()["Ġthe"]])
     with torch.no_grad():
-        f_b = float(f(kept_baseline(emb, ids, tok)[None])[0])
+        f_b = float(f(ref.kept_baseline(emb, ids, tok)[None])[0])
     assert m.meta["completeness"][0]["f_baseline"] == pytest.approx(f_b, rel=1e-5)
 
 
@@ -106,29 +103,33 @@ def test_riemann_rules_match_captum(rule: str, gpt2_lm: Any, tokenizer: Any) -> 
         m = attribution(
             gpt2_lm, tokenizer, PROMPT, "Ġcat", steps=16, integration=rule, progress=False
         )
-    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
-    emb = embed(gpt2_lm, ids)
-    base = kept_baseline(emb, ids, tokenizer)
-    want = captum_ig(lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, base, 16, rule)
+    ids = ref.with_sink(tokenizer, ref.token_ids(tokenizer, PROMPT))
+    emb = ref.embed(gpt2_lm, ids)
+    base = ref.kept_baseline(emb, ids, tokenizer)
+    want = ref.captum_ig(
+        ref.lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]]), emb, base, 16, rule
+    )
     want = want[1:]
     if rule == "riemann_trapezoid":
         # captum's trapezoid weights are 1/n (halved at the ends) and sum to (n-1)/n;
         # tokenheat uses the exact trapezoid rule, 1/(n-1), whose weights sum to 1
         want = want * 16 / 15
-    assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
+    ref.assert_rel_close(m.values[:, 0].astype(np.float64), want, 1e-4)
 
 
 def test_integrated_gradients_match_captum_for_a_classifier(bert: Any, tokenizer: Any) -> None:
     m = attribution(bert, tokenizer, PROMPT, ["pos", 2], steps=32, progress=False)
-    ids = token_ids(tokenizer, PROMPT)  # a classifier gets no sink
-    emb = embed(bert, ids)
-    base = kept_baseline(emb, ids, tokenizer)
+    ids = ref.token_ids(tokenizer, PROMPT)  # a classifier gets no sink
+    emb = ref.embed(bert, ids)
+    base = ref.kept_baseline(emb, ids, tokenizer)
     for c, cls in enumerate([1, 2]):
 
         def f(e: Any, cls: int = cls) -> Any:
             return torch.log_softmax(bert(inputs_embeds=e).logits.float(), -1)[:, cls]
 
-        assert_rel_close(m.values[:, c].astype(np.float64), captum_ig(f, emb, base, 32), 1e-4)
+        ref.assert_rel_close(
+            m.values[:, c].astype(np.float64), ref.captum_ig(f, emb, base, 32), 1e-4
+        )
     assert m.cols == ["pos", "label2"]
 
 
@@ -247,9 +248,9 @@ def test_auto_steps_warn_at_max_steps(llama_lm: Any, tokenizer: Any) -> None:
 
 def test_gradient_x_input_matches_hand_autograd(gpt2_lm: Any, tokenizer: Any) -> None:
     m = attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="input_x_gradient", progress=False)
-    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
-    emb = embed(gpt2_lm, ids).requires_grad_(True)
-    out = lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]])(emb[None])
+    ids = ref.with_sink(tokenizer, ref.token_ids(tokenizer, PROMPT))
+    emb = ref.embed(gpt2_lm, ids).requires_grad_(True)
+    out = ref.lm_logprob(gpt2_lm, [tokenizer.get_vocab()["Ġcat"]])(emb[None])
     (grad,) = torch.autograd.grad(out.sum(), emb)
     np.testing.assert_allclose(
         m.values[:, 0], (grad * emb).sum(-1).detach().numpy()[1:], rtol=1e-4, atol=1e-6
@@ -265,11 +266,11 @@ def test_occlusion_matches_naive_loop(baseline: str, llama_lm: Any, tokenizer: A
     m = attribution(
         llama_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", baseline=baseline, progress=False
     )
-    ids = with_sink(tokenizer, token_ids(tokenizer, PROMPT))
-    emb = embed(llama_lm, ids)
+    ids = ref.with_sink(tokenizer, ref.token_ids(tokenizer, PROMPT))
+    emb = ref.embed(llama_lm, ids)
     base_id = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id}.get(baseline)
-    base = torch.zeros(emb.shape[1]) if base_id is None else embed(llama_lm, [base_id])[0]
-    f = lm_logprob(llama_lm, [tokenizer.get_vocab()["Ġcat"]])
+    base = torch.zeros(emb.shape[1]) if base_id is None else ref.embed(llama_lm, [base_id])[0]
+    f = ref.lm_logprob(llama_lm, [tokenizer.get_vocab()["Ġcat"]])
     with torch.no_grad():
         full = float(f(emb[None])[0])
         want = []  # the sink (position 0) keeps its embedding and is not shown
@@ -313,17 +314,17 @@ def test_occlusion_is_one_batched_forward(gpt2_lm: Any, tokenizer: Any) -> None:
         attribution(gpt2_lm, tokenizer, PROMPT, "Ġcat", method="occlusion", progress=False)
     finally:
         handle.remove()
-    assert calls == [1, len(token_ids(tokenizer, PROMPT))]  # every token, the sink kept
+    assert calls == [1, len(ref.token_ids(tokenizer, PROMPT))]  # every token, the sink kept
 
 
 def test_ragged_inputs_are_nan_padded(smooth_gpt2: Any, tokenizer: Any) -> None:
     m = attribution(smooth_gpt2, tokenizer, PROMPTS, ["Ġis", "Ġcat", 5], progress=False)
-    lengths = [len(token_ids(tokenizer, p)) for p in PROMPTS]
+    lengths = [len(ref.token_ids(tokenizer, p)) for p in PROMPTS]
     assert m.shape == (max(lengths), 3)
     for c, n in enumerate(lengths):
         assert not np.isnan(m.values[:n, c]).any() and np.isnan(m.values[n:, c]).all()
         assert list(m.cell_text_array()[:n, c]) == tokenizer.convert_ids_to_tokens(
-            token_ids(tokenizer, PROMPTS[c])
+            ref.token_ids(tokenizer, PROMPTS[c])
         )
     assert m.rows == [f"pos {i}" for i in range(max(lengths))]
     assert m.row_kind == "position" and m.col_kind == "example"
@@ -333,9 +334,9 @@ def test_ragged_inputs_are_nan_padded(smooth_gpt2: Any, tokenizer: Any) -> None:
 
 def test_one_input_many_targets_are_columns(smooth_gpt2: Any, tokenizer: Any) -> None:
     m = attribution(smooth_gpt2, tokenizer, PROMPT, ["Ġcat", " Paris", None], progress=False)
-    top = int(smooth_gpt2(torch.tensor([token_ids(tokenizer, PROMPT)])).logits[0, -1].argmax())
+    top = int(smooth_gpt2(torch.tensor([ref.token_ids(tokenizer, PROMPT)])).logits[0, -1].argmax())
     assert m.cols == ["Ġcat", "ĠParis", tokenizer.convert_ids_to_tokens(top)]
-    assert m.rows == tokenizer.convert_ids_to_tokens(token_ids(tokenizer, PROMPT))
+    assert m.rows == tokenizer.convert_ids_to_tokens(ref.token_ids(tokenizer, PROMPT))
     assert m.col_kind == "target" and m.col_tokens[:2] == ["Ġcat", "ĠParis"]  # " Paris": 2 tokens
     assert "\\u2423Paris" in json.dumps(m.to_altair().to_dict())  # drawn "␣Paris", not "ĠParis"
     frame = m.contexts.to_pandas(m.corpus)
@@ -394,8 +395,8 @@ def test_plain_zero_baseline_is_f_x_minus_f_zero(
     m = attribution(model, tokenizer, PROMPT, " Paris", steps=256, baseline_keep=None,
                     progress=False)  # fmt: skip
     assert m.meta["sink"] is None and m.meta["baseline_kept"] == {"0": []}
-    emb = embed(model, token_ids(tokenizer, PROMPT))
-    f = lm_logprob(model, token_ids(tokenizer, " Paris"))
+    emb = ref.embed(model, ref.token_ids(tokenizer, PROMPT))
+    f = ref.lm_logprob(model, ref.token_ids(tokenizer, " Paris"))
     with torch.no_grad():
         f_x = float(f(emb[None])[0])
         want = f_x - float(f(torch.zeros_like(emb)[None])[0])
@@ -413,7 +414,7 @@ def test_the_sink_is_the_models_own_bos_prefixed_forward(
     followed by zeros; and a tokenizer that already adds a BOS gets no second one (the
     result equals the call on the BOS-prefixed text with no sink)."""
     model = request.getfixturevalue(model_name)
-    ids = token_ids(tokenizer, PROMPT)
+    ids = ref.token_ids(tokenizer, PROMPT)
     cat = tokenizer.get_vocab()["Ġcat"]
     eot = tokenizer.get_vocab()["<|endoftext|>"]
     with warnings.catch_warnings():
@@ -421,7 +422,7 @@ def test_the_sink_is_the_models_own_bos_prefixed_forward(
         m = attribution(model, tokenizer, PROMPT, "Ġcat", steps=8, progress=False)
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([[eot, *ids]])).logits[0, -1]
-        emb = embed(model, [eot, *ids])
+        emb = ref.embed(model, [eot, *ids])
         base = torch.zeros_like(emb)
         base[0] = emb[0]
         f_b = torch.log_softmax(model(inputs_embeds=base[None]).logits[0, -1], -1)[cat]
