@@ -144,13 +144,15 @@ def figure_attribution(model: Any, tokenizer: Any, size: DemoSize, progress: boo
 def figure_anchor(model: Any, tokenizer: Any, size: DemoSize, progress: bool) -> list[TokenMatrix]:
     """Mean-centred anchor similarity: one text's view (past tokens as columns), then the
     mean over every occurrence."""
-    from tokenheat.analyses import anchor_similarity
+    from tokenheat.analyses import anchor_similarity, hidden_means
     from tokenheat.demo import datasets as data
 
     texts = data.pause_texts()
     if size.pause_texts is not None:
         texts = texts[: size.pause_texts]
-    common: dict[str, Any] = {"anchor": data.PAUSE, "center": "mean", "progress": progress}
+    # center="mean" in both views: the means over every text, computed once for the two
+    means = hidden_means(model, tokenizer, texts, progress=progress)
+    common: dict[str, Any] = {"anchor": data.PAUSE, "center": means, "progress": progress}
     # the first text's last anchor, centred on the mean over every text like the mean view
     last_of_first = texts[0].count(data.PAUSE) - 1
     one = anchor_similarity(
